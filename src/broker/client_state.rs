@@ -1,0 +1,201 @@
+//! What the broker keeps for one client session, across its connections.
+//!
+//! Owns: [`SessionCell`] (the session's mutex and wake-up) and [`SessionData`]: its subscriptions,
+//! the queue of messages not yet sent, the QoS 1/2 messages in flight, and the QoS 2 packet ids
+//! awaiting PUBREL. The router appends to the queue; the connection task drains it. Lock order:
+//! the router's state first, then a session; never the other way round.
+
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
+
+use bytes::Bytes;
+use tokio::sync::{Notify, oneshot};
+
+use super::codec::{LastWill, Properties, ProtocolVersion, QoS, SubscriptionOptions};
+
+/// A message as routed, shared by every session it goes to.
+#[derive(Debug)]
+pub struct Routed {
+    /// Topic name.
+    pub topic: Arc<str>,
+    /// Payload, shared without copies.
+    pub payload: Bytes,
+    /// QoS the publisher used.
+    pub published_qos: QoS,
+    /// Retain flag as published.
+    pub retain: bool,
+    /// MQTT 5 properties passed through (payload format, content type, response topic, correlation data, user properties).
+    pub properties: Properties,
+    /// When the Message Expiry Interval runs out.
+    pub expires_at: Option<Instant>,
+    /// Client id of the publisher.
+    pub publisher: Arc<str>,
+}
+
+impl Routed {
+    /// Bytes this message costs in a queue.
+    #[must_use]
+    pub fn cost(&self) -> usize {
+        self.payload.len() + self.topic.len() + 64
+    }
+
+    /// True once the Message Expiry Interval has passed.
+    #[must_use]
+    pub fn expired(&self, now: Instant) -> bool {
+        self.expires_at.is_some_and(|at| at <= now)
+    }
+}
+
+/// One message on its way to one session.
+#[derive(Clone, Debug)]
+pub struct Delivery {
+    /// The message.
+    pub msg: Arc<Routed>,
+    /// min(published, granted).
+    pub qos: QoS,
+    /// Retain flag to send.
+    pub retain: bool,
+    /// Subscription identifiers of every matching subscription (MQTT 5).
+    pub sub_ids: Vec<u32>,
+}
+
+/// Where an outgoing QoS 1/2 message stands.
+#[derive(Clone, Debug)]
+pub enum Outgoing {
+    /// PUBLISH sent, waiting for PUBACK (QoS 1) or PUBREC (QoS 2).
+    Publish(Delivery),
+    /// PUBREL sent, waiting for PUBCOMP (QoS 2).
+    Released,
+}
+
+/// A subscription as the session remembers it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SubEntry {
+    /// Options from SUBSCRIBE.
+    pub options: SubscriptionOptions,
+    /// MQTT 5 Subscription Identifier.
+    pub id: Option<u32>,
+}
+
+/// A session's state.
+#[derive(Debug)]
+pub struct SessionData {
+    /// Client identifier.
+    pub client_id: Arc<str>,
+    /// Protocol of the latest connection.
+    pub version: ProtocolVersion,
+    /// Generation of the attached connection; `None` while offline.
+    pub connection: Option<u64>,
+    /// Tells the attached connection to end (takeover, kick), with the DISCONNECT reason code.
+    pub kick: Option<oneshot::Sender<u8>>,
+    /// Subscriptions by filter (as subscribed, including `$share/...`).
+    pub subscriptions: HashMap<String, SubEntry>,
+    /// Messages waiting to be sent, oldest first.
+    pub queue: VecDeque<Delivery>,
+    /// Bytes in `queue`.
+    pub queued_bytes: usize,
+    /// Outgoing QoS 1/2 messages by packet id, awaiting acknowledgement.
+    pub inflight: BTreeMap<u16, Outgoing>,
+    /// Incoming QoS 2 packet ids we sent PUBREC for and await PUBREL on.
+    pub incoming_qos2: HashSet<u16>,
+    /// Last packet id used for outgoing messages.
+    pub last_pkid: u16,
+    /// Session Expiry Interval in seconds once disconnected.
+    pub expiry_secs: u32,
+    /// When an offline session expires.
+    pub expires_at: Option<Instant>,
+    /// Will of the attached connection.
+    pub will: Option<LastWill>,
+    /// Client's Receive Maximum: outgoing QoS 1/2 in flight at once.
+    pub send_quota: u16,
+    /// Client's Maximum Packet Size.
+    pub client_max_packet: u32,
+    /// Messages dropped for this session.
+    pub dropped: u64,
+    /// Address of the attached connection, for the explorer.
+    pub peer: Option<std::net::SocketAddr>,
+}
+
+impl SessionData {
+    /// Next free packet id for an outgoing message (never 0, never one in flight).
+    pub fn next_pkid(&mut self) -> Option<u16> {
+        for _ in 0..u16::MAX {
+            self.last_pkid = self.last_pkid.wrapping_add(1);
+            if self.last_pkid == 0 {
+                self.last_pkid = 1;
+            }
+            if !self.inflight.contains_key(&self.last_pkid) {
+                return Some(self.last_pkid);
+            }
+        }
+        None
+    }
+}
+
+/// A session shared between the router and its connection task.
+#[derive(Debug)]
+pub struct SessionCell {
+    data: Mutex<SessionData>,
+    /// Wakes the connection task when something was queued.
+    pub notify: Notify,
+    /// Global drop counter, shared with the broker's stats.
+    dropped_total: Arc<AtomicU64>,
+}
+
+impl SessionCell {
+    /// A new, empty session.
+    #[must_use]
+    pub fn new(client_id: Arc<str>, version: ProtocolVersion, dropped_total: Arc<AtomicU64>) -> Arc<Self> {
+        Arc::new(Self {
+            data: Mutex::new(SessionData {
+                client_id,
+                version,
+                connection: None,
+                kick: None,
+                subscriptions: HashMap::new(),
+                queue: VecDeque::new(),
+                queued_bytes: 0,
+                inflight: BTreeMap::new(),
+                incoming_qos2: HashSet::new(),
+                last_pkid: 0,
+                expiry_secs: 0,
+                expires_at: None,
+                will: None,
+                send_quota: u16::MAX,
+                client_max_packet: u32::MAX,
+                dropped: 0,
+                peer: None,
+            }),
+            notify: Notify::new(),
+            dropped_total,
+        })
+    }
+
+    /// Lock the session. A poisoned lock (a panic elsewhere) still yields the data: it holds no invariant a panic can break halfway.
+    pub fn lock(&self) -> MutexGuard<'_, SessionData> {
+        self.data.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Queue a delivery, dropping it (counted) if the session's queue is full or it may not be queued offline.
+    pub fn enqueue(&self, delivery: Delivery, max_messages: usize, max_bytes: usize, queue_qos0_offline: bool) {
+        let mut data = self.lock();
+        let online = data.connection.is_some();
+        let cost = delivery.msg.cost();
+        let refuse = (!online && delivery.qos == QoS::AtMostOnce && !queue_qos0_offline)
+            || data.queue.len() >= max_messages
+            || data.queued_bytes + cost > max_bytes;
+        if refuse {
+            data.dropped += 1;
+            self.dropped_total.fetch_add(1, Relaxed);
+            return;
+        }
+        data.queued_bytes += cost;
+        data.queue.push_back(delivery);
+        drop(data);
+        if online {
+            self.notify.notify_one();
+        }
+    }
+}

@@ -1,0 +1,212 @@
+//! The embedded MQTT broker: MQTT 3.1.1 and 5.0 on one listener, our own strict codec.
+//!
+//! Shaped like mini-redis: [`run`] accepts connections and spawns one task per client
+//! ([`session`]); the shared [`router::State`] behind one short-held mutex owns sessions,
+//! subscriptions and retained messages and fans messages out into each session's queue. The
+//! explorer sees the broker from inside through an optional [`tap::Tap`], not through a TCP client.
+//! Must not touch: egui.
+//!
+//! # Layout
+//! - [`codec`]: packets, encode/decode, reason codes.
+//! - [`topic`]: topic validation, matching, the subscription and retained tries.
+//! - [`connection`]: framing on a TCP stream.
+//! - [`session`]: one client's connection task (CONNECT, keep-alive, QoS flows).
+//! - [`client_state`]: what a session keeps between connections.
+//! - [`router`]: fan-out, retained store, wills.
+//! - [`stats`]: counters, `$SYS`.
+//! - [`tap`]: the explorer's view of everything routed.
+
+pub mod client_state;
+pub mod codec;
+pub mod connection;
+pub mod router;
+pub mod session;
+pub mod stats;
+pub mod tap;
+pub mod topic;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::protocol::PublishRequest;
+
+pub use stats::Stats;
+
+/// Broker limits and defaults. Every field is documented with the spec item it tunes.
+#[derive(Clone, Debug)]
+pub struct BrokerConfig {
+    /// Largest packet we accept (MQTT 5 Maximum Packet Size, advertised in CONNACK); larger packets end the connection.
+    pub max_packet_size: u32,
+    /// Longest keep-alive we allow; a client asking for more (or 0) gets this as Server Keep Alive (MQTT 5).
+    pub max_keep_alive_secs: u16,
+    /// How many incoming QoS 2 messages a client may have unreleased (our Receive Maximum).
+    pub receive_maximum: u16,
+    /// Topic aliases a 5.0 client may use towards us.
+    pub topic_alias_maximum: u16,
+    /// Outgoing QoS 1/2 messages in flight per 3.1.1 client (5.0 clients set their own Receive Maximum).
+    pub default_inflight: u16,
+    /// Messages queued per session (offline or beyond the in-flight window) before new ones are dropped and counted.
+    pub max_queued_messages: usize,
+    /// Bytes queued per session before new messages are dropped and counted.
+    pub max_queued_bytes: usize,
+    /// Queue QoS 0 messages for offline persistent sessions too.
+    pub queue_qos0_offline: bool,
+    /// Longest session expiry we honour, seconds (`u32::MAX` = never expire).
+    pub max_session_expiry_secs: u32,
+    /// How long a new connection may take to send CONNECT.
+    pub connect_timeout: Duration,
+    /// Interval of the `$SYS/broker/...` topics; `None` disables them.
+    pub sys_interval: Option<Duration>,
+}
+
+impl Default for BrokerConfig {
+    fn default() -> Self {
+        Self {
+            max_packet_size: 256 * 1024 * 1024 - 1,
+            max_keep_alive_secs: 60,
+            receive_maximum: 1024,
+            topic_alias_maximum: 64,
+            default_inflight: 128,
+            max_queued_messages: 100_000,
+            max_queued_bytes: 128 * 1024 * 1024,
+            queue_qos0_offline: false,
+            max_session_expiry_secs: u32::MAX,
+            connect_timeout: Duration::from_secs(10),
+            sys_interval: Some(Duration::from_secs(10)),
+        }
+    }
+}
+
+/// Errors that end the whole broker (a client's error ends only its own connection).
+#[derive(Debug, thiserror::Error)]
+pub enum BrokerError {
+    /// The listener could not be bound.
+    #[error("failed to bind MQTT listener on {addr}")]
+    Bind {
+        /// Address asked for.
+        addr: SocketAddr,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Accepting connections failed for good.
+    #[error("accepting connections failed")]
+    Accept(#[source] std::io::Error),
+}
+
+/// Shared by every connection task and the runtime.
+#[derive(Debug)]
+pub struct Shared {
+    /// Limits.
+    pub config: BrokerConfig,
+    /// Sessions, subscriptions, retained messages; held only for short sections with no `.await`.
+    pub state: std::sync::Mutex<router::State>,
+    /// Counters, lock-free.
+    pub stats: Stats,
+    /// The explorer's view; `None` when headless.
+    pub tap: Option<Arc<tap::Tap>>,
+    /// Flips to true on shutdown; every connection task watches it.
+    pub shutdown: watch::Receiver<bool>,
+}
+
+/// Handle to a broker instance. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Broker {
+    shared: Arc<Shared>,
+    shutdown_tx: Arc<watch::Sender<bool>>,
+}
+
+impl Broker {
+    /// A broker with these limits; `tap` receives every routed message for the explorer.
+    #[must_use]
+    pub fn new(config: BrokerConfig, tap: Option<Arc<tap::Tap>>) -> Self {
+        let (shutdown_tx, shutdown) = watch::channel(false);
+        let shared =
+            Arc::new(Shared { config, state: std::sync::Mutex::new(router::State::default()), stats: Stats::default(), tap, shutdown });
+        Self { shared, shutdown_tx: Arc::new(shutdown_tx) }
+    }
+
+    /// The shared state, for views from inside.
+    #[must_use]
+    pub fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
+    /// Publish a message from inside the process (the explorer's publish panel), as client `mqscope`.
+    pub fn publish(&self, req: &PublishRequest) -> Result<(), topic::TopicError> {
+        router::publish_internal(&self.shared, req)
+    }
+
+    /// Ask every connection task to end; [`run`] returns once they have.
+    pub fn shutdown(&self) {
+        self.shutdown_tx.send_replace(true);
+    }
+}
+
+/// Bind `addr`; if that port is taken, bind a free port on the same IP instead and say why.
+///
+/// # Errors
+/// When neither can be bound.
+pub async fn bind_or_fallback(addr: SocketAddr) -> Result<(TcpListener, Option<String>), BrokerError> {
+    match TcpListener::bind(addr).await {
+        Ok(listener) => Ok((listener, None)),
+        Err(first) if addr.port() != 0 => {
+            let fallback = SocketAddr::new(addr.ip(), 0);
+            let listener = TcpListener::bind(fallback).await.map_err(|source| BrokerError::Bind { addr: fallback, source })?;
+            let port = listener.local_addr().map_or(0, |a| a.port());
+            Ok((listener, Some(format!("port {} unavailable ({first}); using free port {port}", addr.port()))))
+        }
+        Err(source) => Err(BrokerError::Bind { addr, source }),
+    }
+}
+
+/// Serve MQTT on `listener` until `shutdown` completes, then end every connection and wait for them.
+///
+/// # Errors
+/// When accepting fails persistently.
+pub async fn run(listener: TcpListener, broker: Broker, shutdown: impl Future) -> Result<(), BrokerError> {
+    let shared = Arc::clone(&broker.shared);
+    let sys = shared.config.sys_interval.map(|every| tokio::spawn(stats::sys_loop(Arc::clone(&shared), every)));
+    let expiry = tokio::spawn(router::expiry_loop(Arc::clone(&shared)));
+    let mut tasks = tokio::task::JoinSet::new();
+    tokio::pin!(shutdown);
+    let mut stop = shared.shutdown.clone();
+    let result = loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    stream.set_nodelay(true).ok();
+                    tasks.spawn(session::serve(stream, peer, Arc::clone(&shared)));
+                }
+                Err(err) if is_transient(&err) => {
+                    tracing::warn!(error = %err, "accept failed; retrying");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                Err(err) => break Err(BrokerError::Accept(err)),
+            },
+            Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
+            _ = &mut shutdown => break Ok(()),
+            _ = stop.changed() => break Ok(()),
+        }
+    };
+    broker.shutdown();
+    drop(listener);
+    while tasks.join_next().await.is_some() {}
+    if let Some(sys) = sys {
+        sys.abort();
+    }
+    expiry.abort();
+    result
+}
+
+/// Accept errors that say "try again" (out of file descriptors, a peer that reset before accept).
+fn is_transient(err: &std::io::Error) -> bool {
+    use std::io::ErrorKind as K;
+    matches!(err.kind(), K::ConnectionAborted | K::ConnectionReset | K::Interrupted | K::WouldBlock)
+        || err.raw_os_error().is_some_and(|code| code == 24 || code == 23)
+}

@@ -1,0 +1,170 @@
+//! Packets from the client: PUBLISH in all three QoS flows, the acknowledgements of our
+//! deliveries, SUBSCRIBE/UNSUBSCRIBE, PINGREQ, DISCONNECT, and the protocol errors.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
+
+use super::{Exit, Session};
+use crate::broker::client_state::Outgoing;
+use crate::broker::codec::{Packet, Properties, ProtocolVersion, PubResp, Publish, QoS, SubAck, UnsubAck, reason};
+use crate::broker::{router, topic};
+
+impl Session {
+    /// Handle one packet; `Some` ends the connection.
+    pub(super) async fn handle(&mut self, packet: Packet) -> Option<Exit> {
+        match packet {
+            Packet::Publish(publish) => return self.on_publish(publish).await,
+            Packet::PubAck(ack) => {
+                let mut data = self.cell.lock();
+                if matches!(data.inflight.get(&ack.pkid), Some(Outgoing::Publish(d)) if d.qos == QoS::AtLeastOnce) {
+                    data.inflight.remove(&ack.pkid);
+                }
+            }
+            Packet::PubRec(rec) => {
+                let mut data = self.cell.lock();
+                let known = matches!(data.inflight.get(&rec.pkid), Some(Outgoing::Publish(d)) if d.qos == QoS::ExactlyOnce)
+                    || matches!(data.inflight.get(&rec.pkid), Some(Outgoing::Released));
+                if known && rec.code >= 0x80 {
+                    // MQTT-4.3.3-?: an error PUBREC ends the flow; the packet id is free again.
+                    data.inflight.remove(&rec.pkid);
+                } else {
+                    if known {
+                        data.inflight.insert(rec.pkid, Outgoing::Released);
+                    }
+                    drop(data);
+                    let code = if known { reason::SUCCESS } else { reason::PACKET_IDENTIFIER_NOT_FOUND };
+                    self.conn.queue(&Packet::PubRel(PubResp { pkid: rec.pkid, code, properties: Properties::default() }));
+                }
+            }
+            Packet::PubRel(rel) => {
+                let found = self.cell.lock().incoming_qos2.remove(&rel.pkid);
+                let code = if found { reason::SUCCESS } else { reason::PACKET_IDENTIFIER_NOT_FOUND };
+                self.conn.queue(&Packet::PubComp(PubResp { pkid: rel.pkid, code, properties: Properties::default() }));
+            }
+            Packet::PubComp(comp) => {
+                let mut data = self.cell.lock();
+                if matches!(data.inflight.get(&comp.pkid), Some(Outgoing::Released)) {
+                    data.inflight.remove(&comp.pkid);
+                }
+            }
+            Packet::Subscribe(sub) => {
+                let id = sub.properties.subscription_identifiers.first().copied();
+                let mut codes = Vec::with_capacity(sub.filters.len());
+                let mut retained = Vec::new();
+                for (filter, options) in &sub.filters {
+                    let granted = router::subscribe(&self.shared, &self.cell, filter, *options, id);
+                    codes.push(granted.code);
+                    retained.extend(granted.retained);
+                }
+                // MQTT-3.8.4-1: SUBACK first; the retained messages follow it.
+                self.conn.queue(&Packet::SubAck(SubAck { pkid: sub.pkid, codes, properties: Properties::default() }));
+                let cfg = &self.shared.config;
+                for d in retained {
+                    self.cell.enqueue(d, cfg.max_queued_messages, cfg.max_queued_bytes, true);
+                }
+            }
+            Packet::Unsubscribe(unsub) => {
+                let codes: Vec<u8> = unsub.filters.iter().map(|f| router::unsubscribe(&self.shared, &self.cell, f)).collect();
+                let codes = if self.version == ProtocolVersion::V5 { codes } else { Vec::new() };
+                self.conn.queue(&Packet::UnsubAck(UnsubAck { pkid: unsub.pkid, codes, properties: Properties::default() }));
+            }
+            Packet::PingReq => self.conn.queue(&Packet::PingResp),
+            Packet::Disconnect(d) => {
+                if let Some(expiry) = d.properties.session_expiry_interval {
+                    if self.connect_expiry == 0 && expiry != 0 {
+                        // MQTT-3.14.2-2: a session that expires at once cannot be extended on DISCONNECT.
+                        self.send_disconnect(reason::PROTOCOL_ERROR).await;
+                        return Some(Exit::WithWill);
+                    }
+                    self.cell.lock().expiry_secs = expiry.min(self.shared.config.max_session_expiry_secs);
+                }
+                self.conn.close().await;
+                // MQTT-3.14.4-3: a normal DISCONNECT discards the will; 0x04 asks for it.
+                return Some(if d.code == reason::DISCONNECT_WITH_WILL_MESSAGE { Exit::WithWill } else { Exit::Normal });
+            }
+            // MQTT-3.1.0-2: a second CONNECT is a protocol error; AUTH without an auth method too (MQTT-4.12.0-?);
+            // server-to-client packets from a client likewise.
+            Packet::Connect(_) | Packet::Auth(_) | Packet::ConnAck(_) | Packet::SubAck(_) | Packet::UnsubAck(_) | Packet::PingResp => {
+                self.send_disconnect(reason::PROTOCOL_ERROR).await;
+                return Some(Exit::WithWill);
+            }
+        }
+        None
+    }
+
+    async fn on_publish(&mut self, mut publish: Publish) -> Option<Exit> {
+        let v5 = self.version == ProtocolVersion::V5;
+        self.shared.stats.msgs_received.fetch_add(1, Relaxed);
+        // Topic Alias (MQTT 5 §3.3.2.3.4).
+        let topic: Arc<str> = match publish.properties.topic_alias.take() {
+            Some(alias) if alias == 0 || alias > self.shared.config.topic_alias_maximum => {
+                self.send_disconnect(reason::TOPIC_ALIAS_INVALID).await;
+                return Some(Exit::WithWill);
+            }
+            Some(alias) if publish.topic.is_empty() => {
+                let Some(topic) = self.aliases_in.get(&alias) else {
+                    // MQTT-3.3.4-? : an alias with no mapping is a protocol error.
+                    self.send_disconnect(reason::PROTOCOL_ERROR).await;
+                    return Some(Exit::WithWill);
+                };
+                Arc::clone(topic)
+            }
+            Some(alias) => {
+                let topic: Arc<str> = publish.topic.as_str().into();
+                self.aliases_in.insert(alias, Arc::clone(&topic));
+                topic
+            }
+            None => publish.topic.as_str().into(),
+        };
+        if topic::validate_topic_name(&topic).is_err() {
+            // MQTT-3.3.2-2: no wildcards in a topic name.
+            self.send_disconnect(reason::TOPIC_NAME_INVALID).await;
+            return Some(Exit::WithWill);
+        }
+        let bad_format = v5 && publish.properties.payload_format_indicator == Some(1) && std::str::from_utf8(&publish.payload).is_err();
+        let pkid = publish.pkid;
+        match publish.qos {
+            QoS::AtMostOnce => {
+                if bad_format {
+                    // MQTT-3.3.2-? (5.0 §3.3.2.3.2): payload not UTF-8 as declared.
+                    self.send_disconnect(reason::PAYLOAD_FORMAT_INVALID).await;
+                    return Some(Exit::WithWill);
+                }
+                self.route(topic, publish);
+            }
+            QoS::AtLeastOnce => {
+                let code = if bad_format { reason::PAYLOAD_FORMAT_INVALID } else { reason::SUCCESS };
+                if !bad_format {
+                    self.route(topic, publish);
+                }
+                // MQTT-4.3.2-2: PUBACK after taking ownership.
+                self.conn.queue(&Packet::PubAck(PubResp { pkid, code, properties: Properties::default() }));
+            }
+            QoS::ExactlyOnce => {
+                let (duplicate, over) = {
+                    let data = self.cell.lock();
+                    let dup = data.incoming_qos2.contains(&pkid);
+                    (dup, !dup && data.incoming_qos2.len() >= usize::from(self.shared.config.receive_maximum))
+                };
+                if over && v5 {
+                    // MQTT-3.3.4-9: more unacknowledged QoS 2 publications than our Receive Maximum.
+                    self.send_disconnect(reason::RECEIVE_MAXIMUM_EXCEEDED).await;
+                    return Some(Exit::WithWill);
+                }
+                let code = if bad_format { reason::PAYLOAD_FORMAT_INVALID } else { reason::SUCCESS };
+                if !duplicate && !bad_format {
+                    // MQTT-4.3.3-?: route once; a retransmission with the same packet id before PUBREL is not routed again.
+                    self.cell.lock().incoming_qos2.insert(pkid);
+                    self.route(topic, publish);
+                }
+                self.conn.queue(&Packet::PubRec(PubResp { pkid, code, properties: Properties::default() }));
+            }
+        }
+        None
+    }
+
+    fn route(&self, topic: Arc<str>, publish: Publish) {
+        let msg = router::routed(topic, publish.payload, publish.qos, publish.retain, &publish.properties, Arc::clone(&self.client_id));
+        router::route(&self.shared, &msg);
+    }
+}

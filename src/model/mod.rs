@@ -1,0 +1,196 @@
+//! Everything the explorer shows, as plain data: no egui, no tokio, no clock reads.
+//!
+//! Owns: [`Store`] (one [`Conn`] per broker, each with its [`TopicTree`]), the embedded broker's
+//! figures ([`BrokerInfo`]), and pure helpers for payloads, formatting and diffs. The UI reads it; the
+//! runtime's events are folded into it by `protocol::Event::apply_to`.
+
+pub mod diff;
+pub mod format;
+pub mod message;
+pub mod payload;
+pub mod rate;
+pub mod topic_tree;
+
+use std::net::SocketAddr;
+
+pub use message::{Message, MessageMeta, QoS};
+pub use topic_tree::{HistoryLimits, Node, NodeId, TopicTree};
+
+/// Identifies one broker connection; [`ConnId::LOCAL`] is the embedded broker.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+pub struct ConnId(pub u32);
+
+impl ConnId {
+    /// The embedded broker, always present and first.
+    pub const LOCAL: Self = Self(0);
+}
+
+/// State of one connection as the UI shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub enum ConnStatus {
+    /// Not started yet.
+    #[default]
+    Idle,
+    /// Dialling or waiting for CONNACK.
+    Connecting,
+    /// Up and receiving.
+    Connected,
+    /// Lost; another attempt follows in `in_secs`.
+    Reconnecting {
+        /// Seconds until the next attempt.
+        in_secs: u64,
+        /// Why the last attempt or session ended.
+        error: String,
+    },
+    /// Down for good (until the user reconnects); `error` says why, `None` after a requested disconnect.
+    Disconnected {
+        /// Why it ended, if not on request.
+        error: Option<String>,
+    },
+}
+
+impl ConnStatus {
+    /// True while messages can flow.
+    #[must_use]
+    pub fn is_connected(&self) -> bool {
+        matches!(self, Self::Connected)
+    }
+}
+
+/// One broker connection and what it received.
+#[derive(Debug)]
+pub struct Conn {
+    /// Which connection.
+    pub id: ConnId,
+    /// Display name ("Local" for the embedded broker).
+    pub name: String,
+    /// Where it points, `host:port`.
+    pub address: String,
+    /// Current state.
+    pub status: ConnStatus,
+    /// Topics and history.
+    pub tree: TopicTree,
+    /// Messages the UI channel had to drop for this connection (it fell behind).
+    pub dropped: u64,
+}
+
+impl Conn {
+    /// A new, idle connection with an empty tree.
+    #[must_use]
+    pub fn new(id: ConnId, name: impl Into<String>, address: impl Into<String>, limits: HistoryLimits) -> Self {
+        Self { id, name: name.into(), address: address.into(), status: ConnStatus::Idle, tree: TopicTree::new(limits), dropped: 0 }
+    }
+}
+
+/// The embedded broker, as reported by the runtime.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct BrokerInfo {
+    /// Where it listens, once started.
+    pub local_addr: Option<SocketAddr>,
+    /// Why it is not where it was asked to be (e.g. port 1883 taken), or why it stopped.
+    pub note: Option<String>,
+    /// True while it runs.
+    pub running: bool,
+    /// Figures from its counters.
+    pub stats: BrokerStats,
+}
+
+/// A snapshot of the embedded broker's counters.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct BrokerStats {
+    /// Clients connected now.
+    pub clients_connected: u64,
+    /// PUBLISH packets received per second (last interval).
+    pub msgs_in_per_sec: f64,
+    /// PUBLISH packets sent per second (last interval).
+    pub msgs_out_per_sec: f64,
+    /// PUBLISH packets received since start.
+    pub msgs_received: u64,
+    /// PUBLISH packets sent since start.
+    pub msgs_sent: u64,
+    /// Retained messages stored.
+    pub retained: u64,
+    /// Subscriptions held.
+    pub subscriptions: u64,
+    /// Messages the broker dropped (full queues, expired).
+    pub dropped: u64,
+}
+
+/// Everything the UI shows.
+#[derive(Debug)]
+pub struct Store {
+    /// All connections; the embedded broker's is first.
+    pub conns: Vec<Conn>,
+    /// The embedded broker.
+    pub broker: BrokerInfo,
+}
+
+impl Default for Store {
+    fn default() -> Self {
+        Self::new(HistoryLimits::default())
+    }
+}
+
+impl Store {
+    /// A store with only the (not yet started) embedded broker's connection.
+    #[must_use]
+    pub fn new(limits: HistoryLimits) -> Self {
+        Self { conns: vec![Conn::new(ConnId::LOCAL, "Local", "", limits)], broker: BrokerInfo::default() }
+    }
+
+    /// The connection with this id.
+    #[must_use]
+    pub fn conn(&self, id: ConnId) -> Option<&Conn> {
+        self.conns.iter().find(|c| c.id == id)
+    }
+
+    /// The connection with this id, mutable.
+    pub fn conn_mut(&mut self, id: ConnId) -> Option<&mut Conn> {
+        self.conns.iter_mut().find(|c| c.id == id)
+    }
+
+    /// Ingest messages for one connection; unknown connections are ignored (it was removed meanwhile).
+    pub fn insert_messages(&mut self, id: ConnId, msgs: impl IntoIterator<Item = Message>) {
+        if let Some(conn) = self.conn_mut(id) {
+            for msg in msgs {
+                conn.tree.insert(msg);
+            }
+        }
+    }
+
+    /// Bytes held by history over all connections.
+    #[must_use]
+    pub fn used_bytes(&self) -> usize {
+        self.conns.iter().map(|c| c.tree.used_bytes()).sum()
+    }
+
+    /// Messages evicted over all connections.
+    #[must_use]
+    pub fn evicted(&self) -> u64 {
+        self.conns.iter().map(|c| c.tree.evicted()).sum()
+    }
+
+    /// Messages dropped by the UI channel over all connections.
+    #[must_use]
+    pub fn dropped(&self) -> u64 {
+        self.conns.iter().map(|c| c.dropped).sum()
+    }
+
+    /// A store with a few topics, for tests of views.
+    #[cfg(test)]
+    #[must_use]
+    pub fn example() -> Self {
+        use std::time::{Duration, SystemTime};
+        let mut store = Self::default();
+        let at = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        store.insert_messages(
+            ConnId::LOCAL,
+            [
+                Message::new("home/kitchen/temp", "21.5", QoS::AtLeastOnce, true, at),
+                Message::new("home/kitchen/humidity", "40", QoS::AtMostOnce, false, at),
+                Message::new("home/garage/door", "open", QoS::AtMostOnce, false, at),
+            ],
+        );
+        store
+    }
+}

@@ -1,0 +1,108 @@
+use std::time::{Duration, SystemTime};
+
+use super::*;
+use crate::model::message::QoS;
+
+fn msg(topic: &str, payload: &str, at_secs: u64) -> Message {
+    Message::new(topic, payload.as_bytes().to_vec(), QoS::AtMostOnce, false, SystemTime::UNIX_EPOCH + Duration::from_secs(at_secs))
+}
+
+#[test]
+fn insert_builds_levels_and_counts() {
+    let mut t = TopicTree::default();
+    t.insert(msg("home/kitchen/temp", "21.5", 10));
+    t.insert(msg("home/kitchen/temp", "21.6", 11));
+    t.insert(msg("home/garage/door", "open", 12));
+    assert_eq!(t.topic_count(), 2);
+    assert_eq!(t.message_count(), 3);
+    let home = t.find_path("home").expect("home");
+    assert_eq!(t.node(home).msgs_below(), 3);
+    assert_eq!(t.node(home).topics_below(), 2);
+    assert_eq!(t.node(home).child_count(), 2);
+    let temp = t.find("home/kitchen/temp").expect("temp");
+    assert_eq!(t.node(temp).msg_count(), 2);
+    let values: Vec<_> = t.node(temp).messages().map(|m| m.payload.clone()).collect();
+    assert_eq!(values, vec![&b"21.6"[..], &b"21.5"[..]]);
+    assert_eq!(t.path(t.find_path("home/kitchen").expect("kitchen")), "home/kitchen");
+    assert_eq!(t.node(home).updated_at(), Some(SystemTime::UNIX_EPOCH + Duration::from_secs(12)));
+}
+
+#[test]
+fn children_are_sorted_by_name() {
+    let mut t = TopicTree::default();
+    for name in ["b", "c", "a"] {
+        t.insert(msg(&format!("x/{name}"), "1", 1));
+    }
+    let x = t.find_path("x").expect("x");
+    let names: Vec<_> = t.node(x).children().map(|c| t.node(c).name().to_owned()).collect();
+    assert_eq!(names, ["a", "b", "c"]);
+}
+
+#[test]
+fn empty_levels_are_nodes() {
+    let mut t = TopicTree::default();
+    t.insert(msg("a//b", "1", 1));
+    t.insert(msg("/a", "2", 1));
+    t.insert(msg("a/", "3", 1));
+    assert_eq!(t.topic_count(), 3);
+    let a = t.find_path("a").expect("a");
+    let names: Vec<_> = t.node(a).children().map(|c| t.node(c).name().to_owned()).collect();
+    assert_eq!(names, [""]);
+    assert!(t.find("a/").is_some());
+    assert!(t.find("/a").is_some());
+    assert_eq!(t.node(t.find("a//b").expect("a//b")).depth(), 3);
+}
+
+#[test]
+fn per_topic_limit_keeps_newest() {
+    let mut t = TopicTree::new(HistoryLimits { per_topic: 3, budget_bytes: usize::MAX });
+    for i in 0..10 {
+        t.insert(msg("s", &i.to_string(), i));
+    }
+    let s = t.node(t.find("s").expect("s"));
+    let kept: Vec<_> = s.messages().map(|m| String::from_utf8_lossy(&m.payload).into_owned()).collect();
+    assert_eq!(kept, ["9", "8", "7", "6"]);
+    assert_eq!(t.evicted(), 6);
+    assert_eq!(s.msg_count(), 10);
+}
+
+#[test]
+fn budget_evicts_oldest_across_topics_but_keeps_latest() {
+    let payload = "x".repeat(1000);
+    let one = msg("a", &payload, 0).cost_bytes();
+    let mut t = TopicTree::new(HistoryLimits { per_topic: 1000, budget_bytes: one * 6 });
+    for i in 0..5 {
+        t.insert(msg("a", &payload, i));
+        t.insert(msg("b", &payload, i));
+    }
+    assert!(t.used_bytes() <= one * 6, "{} > {}", t.used_bytes(), one * 6);
+    // Both latests are kept; the survivors are the newest of the history.
+    let a = t.node(t.find("a").expect("a"));
+    let b = t.node(t.find("b").expect("b"));
+    assert_eq!(a.kept_count() + b.kept_count(), 6);
+    assert_eq!(a.latest().map(|m| m.received_at), Some(SystemTime::UNIX_EPOCH + Duration::from_secs(4)));
+    assert_eq!(t.evicted(), 4);
+    // A budget smaller than the latests alone keeps the latests whole.
+    t.set_limits(HistoryLimits { per_topic: 1000, budget_bytes: 10 });
+    assert_eq!(t.node(t.find("a").expect("a")).kept_count(), 1);
+    assert_eq!(t.node(t.find("b").expect("b")).kept_count(), 1);
+}
+
+#[test]
+fn stale_eviction_entries_are_compacted() {
+    let mut t = TopicTree::new(HistoryLimits { per_topic: 1, budget_bytes: usize::MAX });
+    for i in 0..100_000 {
+        t.insert(msg("hot", "1", i));
+    }
+    assert!(t.eviction_order.len() <= 2048, "{}", t.eviction_order.len());
+    assert_eq!(t.node(t.find("hot").expect("hot")).kept_count(), 2);
+}
+
+#[test]
+fn deep_topic_does_not_overflow() {
+    let mut t = TopicTree::default();
+    let topic = vec!["l"; 1000].join("/");
+    let id = t.insert(msg(&topic, "deep", 1));
+    assert_eq!(t.node(id).depth(), 1000);
+    assert_eq!(t.path(t.node(id).parent()).len(), topic.len() - 2);
+}

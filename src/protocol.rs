@@ -1,0 +1,197 @@
+//! The UI ↔ runtime protocol: [`Command`]s go down, [`Event`]s come up, over bounded channels.
+//!
+//! Owns: the message types and [`EventSink`], the runtime's only way to reach the UI. The high-rate
+//! path never waits for the UI: a full channel counts as dropped messages, reported later as
+//! [`Event::Dropped`]. Must not touch: egui (the UI is woken through a plain [`Waker`] closure).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use tokio::sync::mpsc::{self, error::TrySendError};
+
+use crate::model::{BrokerStats, ConnId, ConnStatus, Message, MessageMeta, QoS, Store};
+
+/// Capacity of the command channel (UI → runtime).
+pub const COMMAND_CAPACITY: usize = 64;
+/// Capacity of the event channel (runtime → UI), in events; messages travel in batches, so this is many messages.
+pub const EVENT_CAPACITY: usize = 8192;
+
+/// What the UI asks the runtime for. Answered only through [`Event`]s.
+#[derive(Debug)]
+pub enum Command {
+    /// Publish on a connection (the embedded broker for [`ConnId::LOCAL`]).
+    Publish(PublishRequest),
+    /// Open a connection to an external broker (the UI has added its [`crate::model::Conn`]).
+    Connect {
+        /// Id the UI gave it.
+        conn_id: ConnId,
+        /// Where and how.
+        opts: crate::client::ClientOptions,
+    },
+    /// Close a connection; its tree stays.
+    Disconnect {
+        /// Which one.
+        conn_id: ConnId,
+    },
+    /// Stop everything and exit.
+    Shutdown,
+}
+
+/// A message to publish, as typed in the publish panel.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PublishRequest {
+    /// Connection to publish on.
+    pub conn_id: ConnId,
+    /// Topic name.
+    pub topic: String,
+    /// Payload bytes.
+    pub payload: Bytes,
+    /// QoS to publish with.
+    pub qos: QoS,
+    /// Retain flag.
+    pub retain: bool,
+    /// MQTT 5 properties (ignored on 3.1.1 connections).
+    pub meta: MessageMeta,
+}
+
+/// Facts from the runtime, folded into the [`Store`] by [`Event::apply_to`].
+#[derive(Debug)]
+pub enum Event {
+    /// The embedded broker listens at `local_addr`; `note` says why not where asked, if so.
+    BrokerStarted {
+        /// Bound address.
+        local_addr: SocketAddr,
+        /// E.g. "port 1883 is in use (…); using 38211".
+        note: Option<String>,
+    },
+    /// The embedded broker stopped; `error` if it failed.
+    BrokerStopped {
+        /// Why, if not on request.
+        error: Option<String>,
+    },
+    /// Periodic counters of the embedded broker.
+    BrokerStats(BrokerStats),
+    /// A connection changed state.
+    ConnStatus {
+        /// Which one.
+        conn_id: ConnId,
+        /// New state.
+        status: ConnStatus,
+    },
+    /// A batch of received messages, in arrival order.
+    Messages {
+        /// Where they came from.
+        conn_id: ConnId,
+        /// The messages.
+        msgs: Vec<Message>,
+    },
+    /// Messages lost because the UI channel was full.
+    Dropped {
+        /// Where they were lost.
+        conn_id: ConnId,
+        /// How many.
+        count: u64,
+    },
+    /// A command failed; shown to the user.
+    Error(String),
+}
+
+impl Event {
+    /// Fold this event into the store. Pure: no I/O, no clock.
+    pub fn apply_to(self, store: &mut Store) {
+        match self {
+            Self::BrokerStarted { local_addr, note } => {
+                store.broker.local_addr = Some(local_addr);
+                store.broker.note = note;
+                store.broker.running = true;
+                if let Some(local) = store.conn_mut(ConnId::LOCAL) {
+                    local.address = local_addr.to_string();
+                    local.status = ConnStatus::Connected;
+                }
+            }
+            Self::BrokerStopped { error } => {
+                store.broker.running = false;
+                store.broker.note.clone_from(&error);
+                if let Some(local) = store.conn_mut(ConnId::LOCAL) {
+                    local.status = ConnStatus::Disconnected { error };
+                }
+            }
+            Self::BrokerStats(stats) => store.broker.stats = stats,
+            Self::ConnStatus { conn_id, status } => {
+                if let Some(conn) = store.conn_mut(conn_id) {
+                    conn.status = status;
+                }
+            }
+            Self::Messages { conn_id, msgs } => store.insert_messages(conn_id, msgs),
+            Self::Dropped { conn_id, count } => {
+                if let Some(conn) = store.conn_mut(conn_id) {
+                    conn.dropped += count;
+                }
+            }
+            Self::Error(error) => store.broker.note = Some(error),
+        }
+    }
+}
+
+/// Wakes the UI after events were sent; a plain closure so that the runtime never depends on egui.
+pub type Waker = Arc<dyn Fn() + Send + Sync>;
+
+/// The runtime's sending end of the event channel. Cheap to clone.
+#[derive(Clone)]
+pub struct EventSink {
+    /// Bounded: a slow UI costs dropped messages, never a stalled broker.
+    tx: mpsc::Sender<Event>,
+    /// Called after each successful send to schedule a repaint.
+    waker: Waker,
+}
+
+impl std::fmt::Debug for EventSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EventSink").finish_non_exhaustive()
+    }
+}
+
+impl EventSink {
+    /// Wrap a channel and a waker.
+    #[must_use]
+    pub fn new(tx: mpsc::Sender<Event>, waker: Waker) -> Self {
+        Self { tx, waker }
+    }
+
+    /// A channel pair with [`EVENT_CAPACITY`], for the app and tests.
+    #[must_use]
+    pub fn channel(waker: Waker) -> (Self, mpsc::Receiver<Event>) {
+        let (tx, rx) = mpsc::channel(EVENT_CAPACITY);
+        (Self::new(tx, waker), rx)
+    }
+
+    /// High-rate path: never waits. Returns how many messages were dropped (0 on success).
+    pub fn messages(&self, conn_id: ConnId, msgs: Vec<Message>) -> u64 {
+        if msgs.is_empty() {
+            return 0;
+        }
+        let count = msgs.len() as u64;
+        match self.tx.try_send(Event::Messages { conn_id, msgs }) {
+            Ok(()) => {
+                (self.waker)();
+                0
+            }
+            Err(TrySendError::Full(_)) => count,
+            Err(TrySendError::Closed(_)) => 0,
+        }
+    }
+
+    /// Rare control events must not be lost: wait for room.
+    pub async fn control(&self, event: Event) {
+        if self.tx.send(event).await.is_ok() {
+            (self.waker)();
+        }
+    }
+
+    /// True once the UI has gone away.
+    #[must_use]
+    pub fn is_closed(&self) -> bool {
+        self.tx.is_closed()
+    }
+}

@@ -1,0 +1,112 @@
+//! The background runtime: owns the embedded broker (and, later, client sessions to external
+//! brokers) and serves the UI's [`Command`]s, answering only through [`Event`]s.
+//!
+//! Runs on its own tokio runtime thread; the UI thread never waits on it.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc;
+
+use crate::broker::{self, Broker, BrokerConfig, tap};
+use crate::client::ClientSessions;
+use crate::model::{BrokerStats, ConnId};
+use crate::protocol::{Command, Event, EventSink};
+
+/// What the runtime starts with.
+#[derive(Clone, Debug)]
+pub struct RuntimeConfig {
+    /// Where the embedded broker should listen (a free port on the same address is used if taken).
+    pub bind: SocketAddr,
+    /// The embedded broker's limits.
+    pub broker: BrokerConfig,
+}
+
+impl Default for RuntimeConfig {
+    fn default() -> Self {
+        Self { bind: SocketAddr::from(([127, 0, 0, 1], 1883)), broker: BrokerConfig::default() }
+    }
+}
+
+/// Run until [`Command::Shutdown`] or until the UI drops its command sender.
+pub async fn run(config: RuntimeConfig, mut commands: mpsc::Receiver<Command>, sink: EventSink) {
+    let tap = tap::Tap::new();
+    let broker = Broker::new(config.broker, Some(Arc::clone(&tap)));
+    let broker_task = match broker::bind_or_fallback(config.bind).await {
+        Ok((listener, note)) => {
+            let local_addr = listener.local_addr().unwrap_or(config.bind);
+            if let Some(note) = &note {
+                tracing::warn!("{note}");
+            }
+            tracing::info!(%local_addr, "embedded broker listening");
+            sink.control(Event::BrokerStarted { local_addr, note }).await;
+            tokio::spawn(tap::forward(tap, sink.clone()));
+            tokio::spawn(stats_loop(broker.clone(), sink.clone()));
+            let (b, s) = (broker.clone(), sink.clone());
+            Some(tokio::spawn(async move {
+                let result = broker::run(listener, b, std::future::pending::<()>()).await;
+                s.control(Event::BrokerStopped { error: result.err().map(|e| format!("{e:#}")) }).await;
+            }))
+        }
+        Err(err) => {
+            sink.control(Event::BrokerStopped { error: Some(error_chain(&err)) }).await;
+            None
+        }
+    };
+    let mut clients = ClientSessions::new(sink.clone());
+    while let Some(command) = commands.recv().await {
+        match command {
+            Command::Publish(req) if req.conn_id == ConnId::LOCAL => {
+                if let Err(err) = broker.publish(&req) {
+                    sink.control(Event::Error(format!("cannot publish to '{}': {err}", req.topic))).await;
+                }
+            }
+            Command::Publish(req) => clients.publish(req).await,
+            Command::Connect { conn_id, opts } => clients.connect(conn_id, opts),
+            Command::Disconnect { conn_id } => clients.disconnect(conn_id),
+            Command::Shutdown => break,
+        }
+    }
+    clients.shutdown();
+    broker.shutdown();
+    if let Some(task) = broker_task {
+        tokio::time::timeout(Duration::from_secs(2), task).await.ok();
+    }
+}
+
+/// `err` and its sources, one line.
+fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+/// Once a second: the broker's counters, with rates from the previous snapshot.
+async fn stats_loop(broker: Broker, sink: EventSink) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    let mut prev: Option<(Instant, BrokerStats)> = None;
+    loop {
+        tick.tick().await;
+        if sink.is_closed() {
+            return;
+        }
+        let now = Instant::now();
+        let mut snap = broker::stats::snapshot(broker.shared());
+        if let Some((at, before)) = prev {
+            let secs = now.duration_since(at).as_secs_f64().max(1e-3);
+            #[expect(clippy::cast_precision_loss, reason = "message counts per second fit f64")]
+            {
+                snap.msgs_in_per_sec = snap.msgs_received.saturating_sub(before.msgs_received) as f64 / secs;
+                snap.msgs_out_per_sec = snap.msgs_sent.saturating_sub(before.msgs_sent) as f64 / secs;
+            }
+        }
+        prev = Some((now, snap));
+        sink.control(Event::BrokerStats(snap)).await;
+    }
+}

@@ -1,0 +1,47 @@
+//! The explorer's panels. Each panel owns only its view state and reads the [`crate::model::Store`];
+//! work goes to the runtime as [`crate::protocol::Command`]s with `try_send`, never a blocking call.
+//!
+//! # Layout
+//! - [`topic_tree_panel`]: the live tree (left).
+//! - [`message_panel`]: the selected topic's value, metadata and history (centre).
+//! - [`publish_panel`]: publish by hand (right).
+//! - [`status_bar`]: broker address, clients, rates, memory (bottom).
+
+pub mod message_panel;
+pub mod publish_panel;
+pub mod status_bar;
+pub mod topic_tree_panel;
+
+use egui::{Color32, RichText};
+
+use crate::model::QoS;
+
+/// Colour of a QoS badge: Q0 grey, Q1 blue, Q2 purple.
+#[must_use]
+pub fn qos_color(qos: QoS) -> Color32 {
+    match qos {
+        QoS::AtMostOnce => Color32::from_rgb(0x8a, 0x8a, 0x8a),
+        QoS::AtLeastOnce => Color32::from_rgb(0x3d, 0x8b, 0xfd),
+        QoS::ExactlyOnce => Color32::from_rgb(0xa3, 0x71, 0xf7),
+    }
+}
+
+/// Amber, for the retained badge.
+pub const RETAINED_COLOR: Color32 = Color32::from_rgb(0xe0, 0xa0, 0x20);
+/// Red, for DUP and errors.
+pub const ALERT_COLOR: Color32 = Color32::from_rgb(0xe0, 0x50, 0x50);
+
+/// A small coloured badge with hover text.
+pub fn badge(ui: &mut egui::Ui, text: &str, color: Color32, hover: &str) -> egui::Response {
+    ui.label(RichText::new(text).small().strong().color(color)).on_hover_text(hover)
+}
+
+/// The QoS badge.
+pub fn qos_badge(ui: &mut egui::Ui, qos: QoS) -> egui::Response {
+    badge(ui, qos.badge(), qos_color(qos), qos.describe())
+}
+
+/// The retained badge.
+pub fn retained_badge(ui: &mut egui::Ui) -> egui::Response {
+    badge(ui, "R", RETAINED_COLOR, "Retained: the broker keeps this value for new subscribers")
+}

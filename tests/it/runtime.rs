@@ -1,0 +1,99 @@
+//! `runtime::run` end to end: the embedded broker starts, routed messages reach the UI channel
+//! without any `#` subscription, and publishes from the UI reach external clients.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use mqscope::broker::BrokerConfig;
+use mqscope::model::{ConnId, MessageMeta, QoS};
+use mqscope::protocol::{COMMAND_CAPACITY, Command, Event, EventSink, PublishRequest};
+use mqscope::runtime::{self, RuntimeConfig};
+use rumqttc::Packet;
+use tokio::sync::mpsc;
+
+use crate::common::{client_v4, drive_v4, guard, next_publish_v4, wait_v4};
+
+struct Running {
+    commands: mpsc::Sender<Command>,
+    events: mpsc::Receiver<Event>,
+    addr: SocketAddr,
+    note: Option<String>,
+}
+
+async fn start(bind: SocketAddr) -> Running {
+    let (commands, cmd_rx) = mpsc::channel(COMMAND_CAPACITY);
+    let (sink, mut events) = EventSink::channel(Arc::new(|| {}));
+    let config = RuntimeConfig { bind, broker: BrokerConfig { sys_interval: None, ..BrokerConfig::default() } };
+    tokio::spawn(runtime::run(config, cmd_rx, sink));
+    let (addr, note) = guard("BrokerStarted", async {
+        loop {
+            if let Some(Event::BrokerStarted { local_addr, note }) = events.recv().await {
+                return (local_addr, note);
+            }
+        }
+    })
+    .await;
+    Running { commands, events, addr, note }
+}
+
+/// Next message batch's first message with this topic.
+async fn next_message(events: &mut mpsc::Receiver<Event>, topic: &str) -> mqscope::model::Message {
+    guard("a message event", async {
+        loop {
+            if let Some(Event::Messages { conn_id, msgs }) = events.recv().await {
+                assert_eq!(conn_id, ConnId::LOCAL);
+                if let Some(m) = msgs.into_iter().find(|m| &*m.topic == topic) {
+                    return m;
+                }
+            }
+        }
+    })
+    .await
+}
+
+#[tokio::test]
+async fn routed_messages_reach_the_ui_with_their_provenance() {
+    let mut rt = start("127.0.0.1:0".parse().expect("addr")).await;
+    assert!(rt.note.is_none());
+    let (publisher, pub_el) = client_v4(rt.addr, "sensor-7", true).await;
+    let _driver = drive_v4(pub_el);
+    publisher.publish("home/kitchen/temp", rumqttc::QoS::ExactlyOnce, true, "21.5").await.expect("publish");
+    let msg = next_message(&mut rt.events, "home/kitchen/temp").await;
+    assert_eq!(&msg.payload[..], b"21.5");
+    assert!(msg.retain);
+    let meta = msg.meta.expect("provenance");
+    assert_eq!(meta.publisher.as_deref(), Some("sensor-7"));
+    assert_eq!(meta.published_qos, Some(QoS::ExactlyOnce));
+    rt.commands.send(Command::Shutdown).await.expect("shutdown");
+}
+
+#[tokio::test]
+async fn publish_command_reaches_an_external_subscriber() {
+    let rt = start("127.0.0.1:0".parse().expect("addr")).await;
+    let (sub, mut sub_el) = client_v4(rt.addr, "listener", true).await;
+    sub.subscribe("ui/#", rumqttc::QoS::AtLeastOnce).await.expect("subscribe");
+    wait_v4(&mut sub_el, "SUBACK", |p| matches!(p, Packet::SubAck(_))).await;
+    let req = PublishRequest {
+        conn_id: ConnId::LOCAL,
+        topic: "ui/hello".into(),
+        payload: "world".into(),
+        qos: QoS::AtLeastOnce,
+        retain: false,
+        meta: MessageMeta::default(),
+    };
+    rt.commands.send(Command::Publish(req)).await.expect("send");
+    let p = next_publish_v4(&mut sub_el).await;
+    assert_eq!((p.topic.as_str(), &p.payload[..], p.qos), ("ui/hello", &b"world"[..], rumqttc::QoS::AtLeastOnce));
+}
+
+#[tokio::test]
+async fn taken_port_falls_back_to_a_free_one_and_says_why() {
+    let squatter = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let taken = squatter.local_addr().expect("addr");
+    let rt = start(taken).await;
+    assert_ne!(rt.addr.port(), taken.port());
+    let note = rt.note.expect("a note says why");
+    assert!(note.contains(&taken.port().to_string()), "{note}");
+    // The fallback port really serves MQTT.
+    client_v4(rt.addr, "fallback-check", true).await;
+}
