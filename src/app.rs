@@ -1,19 +1,33 @@
 //! The explorer window: drains runtime events into the [`Store`] and lays out the panels.
 //!
-//! Owns: [`ExplorerApp`] (store, panel states, the channel ends) and its eframe wrapper. The UI thread
-//! never waits: events are drained with `try_recv` for at most a few milliseconds per frame, and
-//! commands are sent with `try_send`.
+//! Owns: [`ExplorerApp`] (store, panel states, the channel ends, pause buffer, pending confirmation)
+//! and its eframe wrapper. The UI thread never waits: events are drained with `try_recv` for at most
+//! a few milliseconds per frame, and commands are sent with `try_send`.
 
+use std::collections::VecDeque;
 use std::time::{Duration, Instant, SystemTime};
 
+use egui::{Key, Modifiers, RichText};
 use tokio::sync::mpsc;
 
-use crate::model::{ConnId, Store};
+use crate::model::{ConnId, Store, format};
 use crate::protocol::{Command, Event};
-use crate::ui::{message_panel::MessagePanel, publish_panel::PublishPanel, status_bar, topic_tree_panel::TopicTreePanel};
+use crate::ui::message_panel::{InspectorAction, MessagePanel};
+use crate::ui::publish_panel::PublishPanel;
+use crate::ui::status_bar;
+use crate::ui::topic_tree_panel::{TopicTreePanel, TreeAction};
 
 /// Longest time spent folding events per frame; the rest waits for the next frame.
 const DRAIN_BUDGET: Duration = Duration::from_millis(8);
+/// Most message batches held while the live view is paused; beyond, batches are dropped and counted.
+const PAUSE_BUFFER_BATCHES: usize = 4096;
+
+/// A destructive action waiting for the user's yes.
+#[derive(Debug)]
+struct Confirm {
+    text: String,
+    command: Command,
+}
 
 /// The explorer's state: data, view state and the runtime's channel ends.
 pub struct ExplorerApp {
@@ -29,6 +43,12 @@ pub struct ExplorerApp {
     pub publish: PublishPanel,
     /// A topic to reveal and select as soon as it appears (`mqscope --select`).
     pub pending_select: Option<String>,
+    /// While true, message batches wait in `paused` instead of changing the view.
+    pub paused: bool,
+    paused_events: VecDeque<Event>,
+    confirm: Option<Confirm>,
+    /// Result of the last action, shown in the status bar.
+    toast: Option<(String, Instant)>,
     commands: mpsc::Sender<Command>,
     events: mpsc::Receiver<Event>,
 }
@@ -44,6 +64,10 @@ impl ExplorerApp {
             message: MessagePanel::default(),
             publish: PublishPanel::default(),
             pending_select: None,
+            paused: false,
+            paused_events: VecDeque::new(),
+            confirm: None,
+            toast: None,
             commands,
             events,
         }
@@ -52,13 +76,42 @@ impl ExplorerApp {
     /// Fold pending events into the store, for at most [`DRAIN_BUDGET`]. True if more are waiting.
     pub fn drain_events(&mut self) -> bool {
         let start = Instant::now();
+        if !self.paused {
+            while let Some(event) = self.paused_events.pop_front() {
+                event.apply_to(&mut self.store);
+                if start.elapsed() > DRAIN_BUDGET {
+                    return true;
+                }
+            }
+        }
         while let Ok(event) = self.events.try_recv() {
-            event.apply_to(&mut self.store);
+            match event {
+                Event::Messages { conn_id, msgs } if self.paused => {
+                    if self.paused_events.len() < PAUSE_BUFFER_BATCHES {
+                        self.paused_events.push_back(Event::Messages { conn_id, msgs });
+                    } else {
+                        Event::Dropped { conn_id, count: msgs.len() as u64 }.apply_to(&mut self.store);
+                    }
+                }
+                Event::TemplatesLoaded(file) => self.publish.templates = file.templates,
+                Event::Error(text) | Event::Notice(text) => self.toast = Some((text, Instant::now())),
+                event => event.apply_to(&mut self.store),
+            }
             if start.elapsed() > DRAIN_BUDGET {
                 return true;
             }
         }
         false
+    }
+
+    /// Send a command without waiting; a full channel is reported, not waited on.
+    fn send(&mut self, command: Command) {
+        let text = match self.commands.try_send(command) {
+            Ok(()) => return,
+            Err(mpsc::error::TrySendError::Full(_)) => "Busy: the runtime is behind; try again.",
+            Err(mpsc::error::TrySendError::Closed(_)) => "The runtime has stopped.",
+        };
+        self.toast = Some((text.to_owned(), Instant::now()));
     }
 
     /// Reveal and select [`Self::pending_select`] once it is in the current tree.
@@ -76,6 +129,21 @@ impl ExplorerApp {
         self.commands.try_send(Command::Shutdown).ok();
     }
 
+    /// Carry out (or ask to confirm) what a panel asked for.
+    fn act(&mut self, action: TreeAction) {
+        match action {
+            TreeAction::PublishTo { topic, payload } => self.publish.prefill(topic, payload),
+            TreeAction::DeleteRetained { topics, under } => {
+                let text = if topics.len() == 1 {
+                    format!("Delete the retained value of {under}?")
+                } else {
+                    format!("Delete {} retained values under {under}/?", format::count(topics.len() as u64))
+                };
+                self.confirm = Some(Confirm { text, command: Command::DeleteRetained { conn_id: self.current, topics } });
+            }
+        }
+    }
+
     /// One frame: drain events, then draw every panel.
     pub fn ui(&mut self, ui: &mut egui::Ui) {
         if self.drain_events() {
@@ -83,26 +151,96 @@ impl ExplorerApp {
         }
         let now = SystemTime::now();
         self.reveal_pending();
-        let Self { store, current, tree, message, publish, commands, .. } = self;
-        egui::Panel::bottom("status").show(ui, |ui| status_bar::ui(ui, store));
-        let Some(conn) = store.conn(*current) else { return };
-        let hint = match store.broker.local_addr {
-            Some(addr) if *current == ConnId::LOCAL => {
+        if !ui.ctx().text_edit_focused() && ui.input_mut(|i| i.consume_key(Modifiers::NONE, Key::Space)) {
+            self.paused = !self.paused;
+        }
+        egui::Panel::top("toolbar").show(ui, |ui| {
+            ui.horizontal(|ui| {
+                self.tree.toolbar_ui(ui);
+                ui.separator();
+                let label = if self.paused { format!("Resume ({} batches waiting)", self.paused_events.len()) } else { "Pause".to_owned() };
+                if ui
+                    .selectable_label(self.paused, label)
+                    .on_hover_text("Pause the live view (Space); messages wait, nothing is lost")
+                    .clicked()
+                {
+                    self.paused = !self.paused;
+                }
+            });
+        });
+        egui::Panel::bottom("status").show(ui, |ui| {
+            ui.horizontal(|ui| {
+                status_bar::ui(ui, &self.store);
+                if let Some((text, at)) = &self.toast {
+                    if at.elapsed() < Duration::from_secs(6) {
+                        ui.separator();
+                        ui.label(RichText::new(text).italics());
+                    } else {
+                        self.toast = None;
+                    }
+                }
+            });
+        });
+        let mut action = None;
+        let hint = match self.store.broker.local_addr {
+            Some(addr) if self.current == ConnId::LOCAL => {
                 format!("Waiting for messages on {addr}. Try:\nmosquitto_pub -h {} -p {} -t hello -m world", addr.ip(), addr.port())
             }
             _ => "Waiting for messages…".to_owned(),
         };
-        egui::Panel::left("topics").resizable(true).default_size(460.0).show(ui, |ui| {
-            tree.ui(ui, conn.id, &conn.tree, now, &hint);
+        let Some(conn) = self.store.conn(self.current) else { return };
+        let Self { tree, message, publish, commands, .. } = self;
+        egui::Panel::left("topics").resizable(true).default_size(520.0).show(ui, |ui| {
+            action = tree.ui(ui, conn.id, &conn.tree, now, &hint);
         });
-        egui::Panel::right("publish").resizable(true).default_size(280.0).show(ui, |ui| {
-            publish.ui(ui, conn.id, commands);
+        egui::Panel::right("publish").resizable(true).default_size(300.0).show(ui, |ui| {
+            publish.ui(ui, conn.id, &conn.tree, commands);
         });
+        let mut inspector_action = None;
         egui::CentralPanel::default().show(ui, |ui| {
-            message.ui(ui, &conn.tree, tree.selected, now);
+            inspector_action = message.ui(ui, &conn.tree, tree.selected, now);
         });
-        // A rate shown in the tree decays with time: keep the view fresh while messages flow.
+        if let Some(InspectorAction::SavePayload { bytes, suggested_name }) = inspector_action {
+            self.send(Command::SavePayload { bytes, suggested_name });
+        }
+        if let Some(action) = action {
+            self.act(action);
+        }
+        if std::mem::take(&mut self.publish.templates_dirty) {
+            let file = crate::model::publish::TemplateFile { templates: self.publish.templates.clone() };
+            self.send(Command::SaveTemplates(file));
+        }
+        self.confirm_ui(ui.ctx());
+        // Rates shown in the tree decay with time: keep the view fresh while messages flow.
         ui.ctx().request_repaint_after(Duration::from_secs(1));
+    }
+
+    /// The confirmation dialog for a destructive action.
+    fn confirm_ui(&mut self, ctx: &egui::Context) {
+        let Some(confirm) = &self.confirm else { return };
+        let mut answer = None;
+        let modal = egui::Modal::new(egui::Id::unique("confirm")).show(ctx, |ui| {
+            ui.set_max_width(420.0);
+            ui.label(&confirm.text);
+            ui.add_space(8.0);
+            ui.horizontal(|ui| {
+                if ui.button("Delete").clicked() {
+                    answer = Some(true);
+                }
+                if ui.button("Cancel").clicked() {
+                    answer = Some(false);
+                }
+            });
+        });
+        if modal.should_close() {
+            answer = answer.or(Some(false));
+        }
+        if let Some(yes) = answer
+            && let Some(confirm) = self.confirm.take()
+            && yes
+        {
+            self.send(confirm.command);
+        }
     }
 }
 

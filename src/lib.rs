@@ -21,4 +21,5 @@ pub mod demo;
 pub mod model;
 pub mod protocol;
 pub mod runtime;
+pub mod storage;
 pub mod ui;

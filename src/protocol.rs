@@ -10,6 +10,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use tokio::sync::mpsc::{self, error::TrySendError};
 
+use crate::model::publish::TemplateFile;
 use crate::model::{BrokerStats, ConnId, ConnStatus, Message, MessageMeta, QoS, Store};
 
 /// Capacity of the command channel (UI → runtime).
@@ -22,6 +23,14 @@ pub const EVENT_CAPACITY: usize = 8192;
 pub enum Command {
     /// Publish on a connection (the embedded broker for [`ConnId::LOCAL`]).
     Publish(PublishRequest),
+    /// Delete retained values: straight from the embedded broker's store for [`ConnId::LOCAL`], or by
+    /// publishing an empty retained message to each topic on an external broker.
+    DeleteRetained {
+        /// Connection.
+        conn_id: ConnId,
+        /// Topics whose retained value goes.
+        topics: Vec<Arc<str>>,
+    },
     /// Open a connection to an external broker (the UI has added its [`crate::model::Conn`]).
     Connect {
         /// Id the UI gave it.
@@ -34,6 +43,15 @@ pub enum Command {
         /// Which one.
         conn_id: ConnId,
     },
+    /// Ask the user for a file name (off the UI thread) and save these bytes there.
+    SavePayload {
+        /// The bytes.
+        bytes: Bytes,
+        /// File name to suggest.
+        suggested_name: String,
+    },
+    /// Save the publish templates to the config dir.
+    SaveTemplates(TemplateFile),
     /// Stop everything and exit.
     Shutdown,
 }
@@ -86,6 +104,13 @@ pub enum Event {
         /// The messages.
         msgs: Vec<Message>,
     },
+    /// These topics no longer have a retained value.
+    RetainedDeleted {
+        /// Connection.
+        conn_id: ConnId,
+        /// The topics.
+        topics: Vec<Arc<str>>,
+    },
     /// Messages lost because the UI channel was full.
     Dropped {
         /// Where they were lost.
@@ -93,8 +118,12 @@ pub enum Event {
         /// How many.
         count: u64,
     },
-    /// A command failed; shown to the user.
+    /// Saved publish templates, read at start (handled by the app, not the store).
+    TemplatesLoaded(TemplateFile),
+    /// A command failed; shown to the user (handled by the app, not the store).
     Error(String),
+    /// An action finished; shown to the user (handled by the app, not the store).
+    Notice(String),
 }
 
 impl Event {
@@ -124,12 +153,19 @@ impl Event {
                 }
             }
             Self::Messages { conn_id, msgs } => store.insert_messages(conn_id, msgs),
+            Self::RetainedDeleted { conn_id, topics } => {
+                if let Some(conn) = store.conn_mut(conn_id) {
+                    for topic in &topics {
+                        conn.tree.clear_retained(topic);
+                    }
+                }
+            }
             Self::Dropped { conn_id, count } => {
                 if let Some(conn) = store.conn_mut(conn_id) {
                     conn.dropped += count;
                 }
             }
-            Self::Error(error) => store.broker.note = Some(error),
+            Self::Error(_) | Self::Notice(_) | Self::TemplatesLoaded(_) => {}
         }
     }
 }

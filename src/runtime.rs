@@ -11,8 +11,9 @@ use tokio::sync::mpsc;
 
 use crate::broker::{self, Broker, BrokerConfig, tap};
 use crate::client::ClientSessions;
-use crate::model::{BrokerStats, ConnId};
-use crate::protocol::{Command, Event, EventSink};
+use crate::model::{BrokerStats, ConnId, MessageMeta, QoS};
+use crate::protocol::{Command, Event, EventSink, PublishRequest};
+use crate::storage;
 
 /// What the runtime starts with.
 #[derive(Clone, Debug)]
@@ -55,6 +56,7 @@ pub async fn run(config: RuntimeConfig, mut commands: mpsc::Receiver<Command>, s
         }
     };
     let mut clients = ClientSessions::new(sink.clone());
+    tokio::spawn(load_templates(sink.clone()));
     while let Some(command) = commands.recv().await {
         match command {
             Command::Publish(req) if req.conn_id == ConnId::LOCAL => {
@@ -63,8 +65,41 @@ pub async fn run(config: RuntimeConfig, mut commands: mpsc::Receiver<Command>, s
                 }
             }
             Command::Publish(req) => clients.publish(req).await,
+            Command::DeleteRetained { conn_id, topics } if conn_id == ConnId::LOCAL => {
+                let deleted = broker.delete_retained(&topics);
+                tracing::info!(deleted, asked = topics.len(), "retained values deleted from the store");
+                sink.control(Event::RetainedDeleted { conn_id, topics }).await;
+            }
+            Command::DeleteRetained { conn_id, topics } => {
+                for topic in &topics {
+                    let req = PublishRequest {
+                        conn_id,
+                        topic: topic.to_string(),
+                        payload: bytes::Bytes::new(),
+                        qos: QoS::AtLeastOnce,
+                        retain: true,
+                        meta: MessageMeta::default(),
+                    };
+                    clients.publish(req).await;
+                }
+                sink.control(Event::RetainedDeleted { conn_id, topics }).await;
+            }
             Command::Connect { conn_id, opts } => clients.connect(conn_id, opts),
             Command::Disconnect { conn_id } => clients.disconnect(conn_id),
+            Command::SavePayload { bytes, suggested_name } => {
+                tokio::spawn(save_payload(bytes, suggested_name, sink.clone()));
+            }
+            Command::SaveTemplates(file) => {
+                let sink = sink.clone();
+                tokio::spawn(async move {
+                    let saved =
+                        tokio::task::spawn_blocking(move || storage::templates_path().and_then(|p| storage::save_templates(&p, &file)))
+                            .await;
+                    if let Ok(Err(err)) = saved {
+                        sink.control(Event::Error(format!("cannot save templates: {err}"))).await;
+                    }
+                });
+            }
             Command::Shutdown => break,
         }
     }
@@ -72,6 +107,30 @@ pub async fn run(config: RuntimeConfig, mut commands: mpsc::Receiver<Command>, s
     broker.shutdown();
     if let Some(task) = broker_task {
         tokio::time::timeout(Duration::from_secs(2), task).await.ok();
+    }
+}
+
+/// The save dialog (rfd's async dialog, never on the UI thread), then the write.
+async fn save_payload(bytes: bytes::Bytes, suggested_name: String, sink: EventSink) {
+    let Some(handle) = rfd::AsyncFileDialog::new().set_title("Save payload").set_file_name(&suggested_name).save_file().await else {
+        sink.control(Event::Notice("Save cancelled (or no file dialog is available here).".to_owned())).await;
+        return;
+    };
+    let path = handle.path().to_path_buf();
+    let event = match tokio::fs::write(&path, &bytes).await {
+        Ok(()) => Event::Notice(format!("Saved {} bytes to {}", bytes.len(), path.display())),
+        Err(err) => Event::Error(format!("cannot save {}: {err}", path.display())),
+    };
+    sink.control(event).await;
+}
+
+/// Read the saved publish templates off the runtime's blocking pool and hand them to the UI.
+async fn load_templates(sink: EventSink) {
+    let loaded = tokio::task::spawn_blocking(|| storage::templates_path().and_then(|p| storage::load_templates(&p))).await;
+    match loaded {
+        Ok(Ok(file)) => sink.control(Event::TemplatesLoaded(file)).await,
+        Ok(Err(err)) => sink.control(Event::Error(format!("cannot read templates: {err}"))).await,
+        Err(_) => {}
     }
 }
 

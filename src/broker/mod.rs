@@ -142,6 +142,13 @@ impl Broker {
         router::publish_internal(&self.shared, req)
     }
 
+    /// Delete retained values straight from the store (no empty-payload publish, no subscriber sees a message).
+    /// Returns how many were there.
+    pub fn delete_retained(&self, topics: &[Arc<str>]) -> usize {
+        let Ok(mut state) = self.shared.state.lock() else { return 0 };
+        topics.iter().filter(|t| state.retained.remove(t).is_some()).count()
+    }
+
     /// Ask every connection task to end; [`run`] returns once they have.
     pub fn shutdown(&self) {
         self.shutdown_tx.send_replace(true);

@@ -53,7 +53,7 @@ impl ClientSessions {
         let conn_id = req.conn_id;
         let error = match self.sessions.get(&conn_id) {
             None => Some("connection is not open".to_owned()),
-            Some((tx, _)) => tx.try_send(req).err().map(|e| format!("connection is busy ({e})")),
+            Some((tx, _)) => tx.send(req).await.err().map(|_| "connection closed".to_owned()),
         };
         if let Some(error) = error {
             self.sink.control(Event::Error(format!("cannot publish: {error}"))).await;

@@ -5,9 +5,11 @@
 //! runtime's events are folded into it by `protocol::Event::apply_to`.
 
 pub mod diff;
+pub mod filter;
 pub mod format;
 pub mod message;
 pub mod payload;
+pub mod publish;
 pub mod rate;
 pub mod topic_tree;
 

@@ -20,7 +20,9 @@ impl NodeId {
     /// The invisible root; its children are the first topic levels.
     pub const ROOT: Self = Self(0);
 
-    fn index(self) -> usize {
+    /// Position in the tree's arena: `0..=node_count()`, handy for per-node marks in a `Vec`.
+    #[must_use]
+    pub fn index(self) -> usize {
         self.0 as usize
     }
 }
@@ -57,6 +59,10 @@ pub struct Node {
     topics_below: u32,
     updated_at: Option<SystemTime>,
     rate: Rate,
+    /// A retained value is stored for this topic (set by a retained message, cleared by an empty one or a delete).
+    retained: bool,
+    /// Retained topics here and below.
+    retained_below: u32,
 }
 
 impl Node {
@@ -74,6 +80,8 @@ impl Node {
             topics_below: 0,
             updated_at: None,
             rate: Rate::default(),
+            retained: false,
+            retained_below: 0,
         }
     }
 
@@ -102,10 +110,16 @@ impl Node {
     pub fn latest(&self) -> Option<&Message> {
         self.latest.as_ref()
     }
-    /// True if the latest message is a retained value (retain flag and non-empty payload).
+    /// True if the broker holds a retained value for this topic: the last retained message was not empty.
+    /// (A later non-retained message does not replace a retained value.)
     #[must_use]
     pub fn is_retained(&self) -> bool {
-        self.latest.as_ref().is_some_and(|m| m.retain && !m.payload.is_empty())
+        self.retained
+    }
+    /// Retained topics here and below.
+    #[must_use]
+    pub fn retained_below(&self) -> u32 {
+        self.retained_below
     }
     /// Messages received on exactly this topic.
     #[must_use]
@@ -310,6 +324,7 @@ impl TopicTree {
         self.next_seq += 1;
         let node = &mut self.nodes[id.index()];
         node.msg_count += 1;
+        let retained_change = if msg.retain { Self::set_retained(node, !msg.payload.is_empty()) } else { 0 };
         if let Some(prev) = node.latest.replace(msg) {
             node.history.push_back((seq, prev));
             self.eviction_order.push_back((id, seq));
@@ -319,6 +334,7 @@ impl TopicTree {
         loop {
             let n = &mut self.nodes[cur.index()];
             n.msgs_below += 1;
+            n.retained_below = n.retained_below.saturating_add_signed(retained_change);
             n.rate.record(sec);
             if n.updated_at.is_none_or(|t| t < at) {
                 n.updated_at = Some(at);
@@ -331,6 +347,56 @@ impl TopicTree {
         self.trim_topic(id);
         self.enforce_budget();
         id
+    }
+
+    /// Set a node's retained flag; returns the change in retained count (-1, 0 or 1).
+    fn set_retained(node: &mut Node, retained: bool) -> i32 {
+        let change = i32::from(retained) - i32::from(node.retained);
+        node.retained = retained;
+        change
+    }
+
+    /// The broker no longer holds a retained value for `topic` (deleted from the store).
+    pub fn clear_retained(&mut self, topic: &str) {
+        let Some(id) = self.find(topic) else { return };
+        let change = Self::set_retained(&mut self.nodes[id.index()], false);
+        if change == 0 {
+            return;
+        }
+        let mut cur = id;
+        loop {
+            let n = &mut self.nodes[cur.index()];
+            n.retained_below = n.retained_below.saturating_add_signed(change);
+            if cur == NodeId::ROOT {
+                break;
+            }
+            cur = n.parent;
+        }
+    }
+
+    /// Every topic that received messages, with its node, in no particular order.
+    pub fn topics(&self) -> impl Iterator<Item = (&Arc<str>, NodeId)> + '_ {
+        self.by_topic.iter().map(|(t, id)| (t, *id))
+    }
+
+    /// Retained topics at or below `id`, in tree order (for deleting a subtree of retained values).
+    #[must_use]
+    pub fn retained_topics_below(&self, id: NodeId) -> Vec<Arc<str>> {
+        let mut out = Vec::new();
+        let mut stack = vec![id];
+        while let Some(cur) = stack.pop() {
+            let node = self.node(cur);
+            if node.retained_below == 0 {
+                continue;
+            }
+            if node.retained
+                && let Some(topic) = &node.topic
+            {
+                out.push(Arc::clone(topic));
+            }
+            stack.extend(node.children().rev());
+        }
+        out
     }
 
     fn create_topic(&mut self, topic: &Arc<str>) -> NodeId {

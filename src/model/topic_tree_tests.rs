@@ -106,3 +106,32 @@ fn deep_topic_does_not_overflow() {
     assert_eq!(t.node(id).depth(), 1000);
     assert_eq!(t.path(t.node(id).parent()).len(), topic.len() - 2);
 }
+
+#[test]
+fn retained_flag_is_sticky_until_cleared() {
+    let mut t = TopicTree::default();
+    let mut on = msg("lamp/state", "on", 1);
+    on.retain = true;
+    t.insert(on);
+    t.insert(msg("lamp/state", "off", 2)); // Not retained: the broker still holds "on".
+    t.insert({
+        let mut m = msg("lamp/power", "5", 2);
+        m.retain = true;
+        m
+    });
+    let lamp = t.find_path("lamp").expect("lamp");
+    assert!(t.node(t.find("lamp/state").expect("state")).is_retained());
+    assert_eq!(t.node(lamp).retained_below(), 2);
+    assert_eq!(
+        t.retained_topics_below(lamp).iter().map(std::string::ToString::to_string).collect::<Vec<_>>(),
+        ["lamp/power", "lamp/state"]
+    );
+    // An empty retained message clears it (MQTT-3.3.1-10); so does a delete from the store.
+    let mut clear = msg("lamp/state", "", 3);
+    clear.retain = true;
+    t.insert(clear);
+    t.clear_retained("lamp/power");
+    assert_eq!(t.node(lamp).retained_below(), 0);
+    assert_eq!(t.node(NodeId::ROOT).retained_below(), 0);
+    assert!(t.retained_topics_below(lamp).is_empty());
+}

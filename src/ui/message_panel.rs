@@ -1,44 +1,59 @@
-//! The selected topic: its latest value (text, JSON or hex), metadata with provenance, and history.
+//! The inspector: the selected topic's value (any size, any bytes), its metadata with provenance and
+//! MQTT 5 properties, and its history, where any two messages can be compared.
 //!
-//! Owns: the chosen payload view and how much of a large payload is shown. Payloads are never cut
-//! silently: beyond the display limit the panel says how much it shows.
+//! Owns: which message is shown (the latest unless one is picked from the history), the two picked
+//! for a diff, and the payload viewer. Saving to a file goes to the runtime as a command.
 
 use std::time::SystemTime;
 
+use bytes::Bytes;
 use egui::{RichText, ScrollArea};
 
-use crate::model::payload::{self, PayloadKind};
-use crate::model::{Message, NodeId, TopicTree, format};
+use super::payload_view::PayloadViewer;
+use crate::model::diff::{self, DiffLine, JsonChange};
+use crate::model::{Message, NodeId, TopicTree, format, payload};
 
-/// Bytes of a payload laid out by default; the rest is behind "Show all".
-const DISPLAY_LIMIT: usize = 64 * 1024;
+/// Identifies a kept message across frames (indices shift as messages arrive).
+type MsgKey = (SystemTime, usize);
 
-/// How to show the payload.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum PayloadView {
-    /// JSON pretty for JSON, text for UTF-8, hex for binary.
-    #[default]
-    Auto,
-    /// UTF-8 text (lossy).
-    Text,
-    /// Hex dump.
-    Hex,
+fn key(m: &Message) -> MsgKey {
+    (m.received_at, m.payload.as_ptr() as usize)
+}
+
+/// Something the inspector asks the app to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InspectorAction {
+    /// Save these bytes to a file the user picks.
+    SavePayload {
+        /// The payload.
+        bytes: Bytes,
+        /// File name to suggest.
+        suggested_name: String,
+    },
 }
 
 /// The inspector's view state.
 #[derive(Debug, Default)]
 pub struct MessagePanel {
-    view: PayloadView,
-    show_all: bool,
+    viewer: PayloadViewer,
+    /// Node the state below belongs to.
+    node: Option<NodeId>,
+    /// A message picked in the history (else the latest is shown).
+    picked: Option<MsgKey>,
+    /// Messages ticked for comparison (at most two).
+    compare: Vec<MsgKey>,
 }
 
 impl MessagePanel {
     /// Draw the inspector for `selected` in `tree`.
-    pub fn ui(&mut self, ui: &mut egui::Ui, tree: &TopicTree, selected: Option<NodeId>, now: SystemTime) {
+    pub fn ui(&mut self, ui: &mut egui::Ui, tree: &TopicTree, selected: Option<NodeId>, now: SystemTime) -> Option<InspectorAction> {
         let Some(id) = selected else {
             ui.weak("Select a topic in the tree to see its value and history.");
-            return;
+            return None;
         };
+        if self.node != Some(id) {
+            *self = Self { viewer: std::mem::take(&mut self.viewer), node: Some(id), ..Self::default() };
+        }
         let node = tree.node(id);
         let path = tree.path(id);
         ui.horizontal(|ui| {
@@ -47,107 +62,178 @@ impl MessagePanel {
                 ui.ctx().copy_text(path.clone());
             }
         });
-        let Some(latest) = node.latest() else {
+        let messages: Vec<&Message> = node.messages().collect();
+        let Some(latest) = messages.first() else {
             ui.weak(format!(
                 "No message on this exact topic; {} topics and {} messages below.",
                 format::count(node.topics_below().into()),
                 format::count(node.msgs_below())
             ));
-            return;
+            return None;
         };
-        Self::meta_ui(ui, latest, now);
-        ui.horizontal(|ui| {
-            ui.selectable_value(&mut self.view, PayloadView::Auto, "Auto");
-            ui.selectable_value(&mut self.view, PayloadView::Text, "Text");
-            ui.selectable_value(&mut self.view, PayloadView::Hex, "Hex");
-            if ui.small_button("Copy value").clicked() {
-                ui.ctx().copy_text(String::from_utf8_lossy(&latest.payload).into_owned());
-            }
-        });
-        self.payload_ui(ui, latest);
-        ui.separator();
-        ui.strong(format!("History ({} kept of {} received)", node.kept_count(), format::count(node.msg_count())));
-        history_ui(ui, node.messages().collect::<Vec<_>>().as_slice());
-    }
-
-    fn meta_ui(ui: &mut egui::Ui, msg: &Message, now: SystemTime) {
-        ui.horizontal_wrapped(|ui| {
-            super::qos_badge(ui, msg.qos);
-            if msg.retain {
-                super::retained_badge(ui);
-            }
-            if msg.dup {
-                super::badge(ui, "D", super::ALERT_COLOR, "DUP: a retransmission");
-            }
-            ui.label(format::bytes(msg.payload.len() as u64));
-            ui.label(format::clock(msg.received_at)).on_hover_text(format::ago(msg.received_at, now));
-            if let Some(meta) = &msg.meta {
-                if let Some(publisher) = &meta.publisher {
-                    let published = meta.published_qos.map_or(String::new(), |q| format!(" (published {})", q.badge()));
-                    ui.label(format!("from client {publisher}{published}"));
-                }
-                if let Some(ct) = &meta.content_type {
-                    ui.label(format!("content type {ct}"));
-                }
-            }
-        });
-        if let Some(meta) = &msg.meta {
-            for (k, v) in &meta.user_properties {
-                ui.label(RichText::new(format!("{k}: {v}")).monospace().small());
-            }
-        }
-    }
-
-    fn payload_ui(&mut self, ui: &mut egui::Ui, msg: &Message) {
-        let bytes = &msg.payload[..];
-        let kind = payload::detect(bytes);
-        let hex = self.view == PayloadView::Hex || (self.view == PayloadView::Auto && kind == PayloadKind::Binary);
-        // A hex dump is ~4.5 characters per byte: lay out less of it.
-        let display_limit = if hex { DISPLAY_LIMIT / 4 } else { DISPLAY_LIMIT };
-        let limit = if self.show_all { bytes.len() } else { display_limit.min(bytes.len()) };
-        let shown = &bytes[..limit];
-        let text = match (self.view, kind) {
-            (PayloadView::Hex, _) | (PayloadView::Auto, PayloadKind::Binary) => payload::hex_dump(shown, 0, shown.len()),
-            (PayloadView::Auto, PayloadKind::Json) if limit == bytes.len() => {
-                payload::json_pretty(bytes).unwrap_or_else(|| String::from_utf8_lossy(shown).into_owned())
-            }
-            (PayloadView::Auto, PayloadKind::Empty) => "(empty payload)".to_owned(),
-            _ => String::from_utf8_lossy(shown).into_owned(),
-        };
-        if limit < bytes.len() {
+        let shown = self.picked.and_then(|k| messages.iter().find(|m| key(m) == k)).unwrap_or(latest);
+        let mut action = None;
+        if self.picked.is_some() {
             ui.horizontal(|ui| {
-                ui.colored_label(
-                    super::RETAINED_COLOR,
-                    format!("Showing the first {} of {}.", format::bytes(limit as u64), format::bytes(bytes.len() as u64)),
-                );
-                if ui.button("Show all").clicked() {
-                    self.show_all = true;
+                ui.colored_label(super::RETAINED_COLOR, format!("Showing the message of {}", format::clock(shown.received_at)));
+                if ui.small_button("Back to latest").clicked() {
+                    self.picked = None;
                 }
             });
         }
-        ScrollArea::vertical().id_salt("payload").max_height(ui.available_height() * 0.5).show(ui, |ui| {
-            // Read-only but selectable: a `&str` buffer cannot be edited.
-            let mut view: &str = &text;
-            ui.add(egui::TextEdit::multiline(&mut view).code_editor().desired_width(f32::INFINITY))
-                .widget_info(|| egui::WidgetInfo::labeled(egui::Role::MultilineTextInput, true, "Value"));
+        meta_ui(ui, shown, node.is_retained(), now);
+        ui.horizontal(|ui| {
+            if ui.small_button("Copy value").clicked() {
+                ui.ctx().copy_text(String::from_utf8_lossy(&shown.payload).into_owned());
+            }
+            if ui.small_button("Save to file…").on_hover_text("Save the payload's bytes to a file").clicked() {
+                let name = path.rsplit('/').next().filter(|s| !s.is_empty()).unwrap_or("payload");
+                action = Some(InspectorAction::SavePayload { bytes: shown.payload.clone(), suggested_name: format!("{name}.bin") });
+            }
+        });
+        self.viewer.ui(ui, &shown.payload);
+        ui.separator();
+        self.history_ui(ui, node.msg_count(), &messages);
+        action
+    }
+
+    fn history_ui(&mut self, ui: &mut egui::Ui, received: u64, messages: &[&Message]) {
+        self.compare.retain(|k| messages.iter().any(|m| key(m) == *k));
+        ui.horizontal(|ui| {
+            ui.strong(format!("History ({} kept of {} received)", messages.len(), format::count(received)));
+            ui.weak("tick two to compare");
+        });
+        if let [a, b] = self.compare[..]
+            && let (Some(old), Some(new)) = (messages.iter().find(|m| key(m) == a), messages.iter().find(|m| key(m) == b))
+        {
+            let (old, new) = if old.received_at <= new.received_at { (old, new) } else { (new, old) };
+            diff_ui(ui, old, new);
+        }
+        let row_height = ui.text_style_height(&egui::TextStyle::Body) + ui.spacing().item_spacing.y;
+        ScrollArea::vertical().id_salt("history").auto_shrink(false).show_rows(ui, row_height, messages.len(), |ui, range| {
+            for (i, msg) in messages[range.clone()].iter().enumerate() {
+                let k = key(msg);
+                ui.horizontal(|ui| {
+                    let mut ticked = self.compare.contains(&k);
+                    let label = format!("Compare message {}", range.start + i + 1);
+                    let response = ui.checkbox(&mut ticked, "").on_hover_text(&label);
+                    response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::CheckBox, true, &label));
+                    if response.changed() {
+                        if ticked {
+                            self.compare.push(k);
+                            if self.compare.len() > 2 {
+                                self.compare.remove(0);
+                            }
+                        } else {
+                            self.compare.retain(|c| *c != k);
+                        }
+                    }
+                    let picked = self.picked == Some(k) || (self.picked.is_none() && range.start + i == 0);
+                    if ui
+                        .selectable_label(picked, RichText::new(format::clock(msg.received_at)).monospace())
+                        .on_hover_text("Show this message")
+                        .clicked()
+                    {
+                        self.picked = if range.start + i == 0 { None } else { Some(k) };
+                    }
+                    super::qos_badge(ui, msg.qos);
+                    if msg.retain {
+                        super::retained_badge(ui);
+                    }
+                    ui.weak(format::bytes(msg.payload.len() as u64));
+                    ui.monospace(payload::preview(&msg.payload, 80));
+                });
+            }
         });
     }
 }
 
-/// History rows, newest first; only visible rows are laid out.
-fn history_ui(ui: &mut egui::Ui, msgs: &[&Message]) {
-    let row_height = ui.text_style_height(&egui::TextStyle::Body) + ui.spacing().item_spacing.y;
-    ScrollArea::vertical().id_salt("history").auto_shrink(false).show_rows(ui, row_height, msgs.len(), |ui, range| {
-        for msg in &msgs[range] {
-            ui.horizontal(|ui| {
-                ui.monospace(format::clock(msg.received_at));
-                super::qos_badge(ui, msg.qos);
-                if msg.retain {
-                    super::retained_badge(ui);
-                }
-                ui.weak(format::bytes(msg.payload.len() as u64));
-                ui.monospace(payload::preview(&msg.payload, 80));
-            });
+/// QoS, flags, size, time, provenance and MQTT 5 properties.
+fn meta_ui(ui: &mut egui::Ui, msg: &Message, retained_stored: bool, now: SystemTime) {
+    ui.horizontal_wrapped(|ui| {
+        super::qos_badge(ui, msg.qos);
+        if msg.retain {
+            super::retained_badge(ui);
+        } else if retained_stored {
+            ui.weak("(a retained value is stored)").on_hover_text("The broker keeps an earlier retained message for new subscribers");
+        }
+        if msg.dup {
+            super::badge(ui, "D", super::ALERT_COLOR, "DUP: a retransmission");
+        }
+        ui.label(format::bytes(msg.payload.len() as u64));
+        ui.label(format::date_time(msg.received_at)).on_hover_text(format::ago(msg.received_at, now));
+        if let Some(meta) = &msg.meta
+            && let Some(publisher) = &meta.publisher
+        {
+            let published = meta.published_qos.map_or(String::new(), |q| format!(", published with {}", q.badge()));
+            ui.label(format!("from client {publisher}{published}"));
+        }
+    });
+    let Some(meta) = &msg.meta else { return };
+    let mut rows: Vec<(&str, String)> = Vec::new();
+    if let Some(ct) = &meta.content_type {
+        rows.push(("Content type", ct.clone()));
+    }
+    if let Some(pf) = meta.payload_format {
+        rows.push(("Payload format", if pf == 1 { "UTF-8 (1)".into() } else { format!("bytes ({pf})") }));
+    }
+    if let Some(secs) = meta.message_expiry_secs {
+        rows.push(("Message expiry", format::duration_secs(secs.into())));
+    }
+    if let Some(rt) = &meta.response_topic {
+        rows.push(("Response topic", rt.clone()));
+    }
+    if let Some(cd) = &meta.correlation_data {
+        rows.push(("Correlation data", payload::hex_dump(cd, 0, 64).lines().next().unwrap_or_default().to_owned()));
+    }
+    for (k, v) in &meta.user_properties {
+        rows.push((k.as_str(), v.clone()));
+    }
+    if rows.is_empty() {
+        return;
+    }
+    egui::Grid::new("meta-grid").num_columns(2).striped(true).show(ui, |ui| {
+        for (k, v) in rows {
+            ui.label(RichText::new(k).strong());
+            ui.label(RichText::new(v).monospace());
+            ui.end_row();
+        }
+    });
+}
+
+/// The difference between two messages: structural for JSON, by line for text.
+fn diff_ui(ui: &mut egui::Ui, old: &Message, new: &Message) {
+    let add = egui::Color32::from_rgb(0x3c, 0xb3, 0x71);
+    let del = super::ALERT_COLOR;
+    ui.label(RichText::new(format!("Changes from {} to {}", format::clock(old.received_at), format::clock(new.received_at))).strong());
+    let json = |m: &Message| serde_json::from_slice::<serde_json::Value>(&m.payload).ok().filter(|v| v.is_object() || v.is_array());
+    ScrollArea::vertical().id_salt("diff").max_height(200.0).show(ui, |ui| {
+        if let (Some(a), Some(b)) = (json(old), json(new)) {
+            let changes = diff::json_diff(&a, &b);
+            if changes.is_empty() {
+                ui.weak("No difference.");
+            }
+            for change in changes {
+                match change {
+                    JsonChange::Added { path, value } => ui.colored_label(add, RichText::new(format!("+ {path}: {value}")).monospace()),
+                    JsonChange::Removed { path, value } => ui.colored_label(del, RichText::new(format!("- {path}: {value}")).monospace()),
+                    JsonChange::Changed { path, old, new } => {
+                        ui.label(RichText::new(format!("~ {path}: {old} → {new}")).monospace().color(super::RETAINED_COLOR))
+                    }
+                };
+            }
+        } else {
+            let d = diff::text_diff(&String::from_utf8_lossy(&old.payload), &String::from_utf8_lossy(&new.payload));
+            for line in &d.lines {
+                match line {
+                    DiffLine::Same(l) => ui.monospace(format!("  {l}")),
+                    DiffLine::Added(l) => ui.colored_label(add, RichText::new(format!("+ {l}")).monospace()),
+                    DiffLine::Removed(l) => ui.colored_label(del, RichText::new(format!("- {l}")).monospace()),
+                };
+            }
+            if d.truncated {
+                ui.weak("(compared a bounded part of these large payloads)");
+            }
         }
     });
 }

@@ -8,9 +8,12 @@
 //! - [`status_bar`]: broker address, clients, rates, memory (bottom).
 
 pub mod message_panel;
+pub mod payload_view;
+pub mod publish_form;
 pub mod publish_panel;
 pub mod status_bar;
 pub mod topic_tree_panel;
+pub mod tree_rows;
 
 use egui::{Color32, RichText};
 

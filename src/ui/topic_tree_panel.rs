@@ -1,119 +1,304 @@
-//! The live topic tree: virtualised (only visible rows are laid out), with per-node counts, value
-//! preview and rate.
+//! The live topic tree: virtualised (only the rows on screen are laid out), with per-node value
+//! preview, badges, counts and rate, an update flash, filter and sort, keyboard navigation and a
+//! context menu.
 //!
-//! Owns: selection and expansion, and the cached list of visible rows (rebuilt only when the tree's
-//! structure or the expansion changes).
+//! Owns: selection, the filter form, and the [`TreeRows`] cache. Actions that change data (delete
+//! retained values, publish) are returned as [`TreeAction`]s for the app to confirm and send.
 
-use std::collections::HashSet;
-use std::time::SystemTime;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
-use egui::{RichText, ScrollArea};
+use egui::{Color32, Key, Modifiers, RichText, ScrollArea};
 
+use super::tree_rows::{Row, SortOrder, TreeRows};
+use crate::model::filter::FilterMode;
 use crate::model::{ConnId, NodeId, TopicTree, format, payload};
-
-/// One visible row.
-#[derive(Clone, Copy, Debug)]
-struct Row {
-    id: NodeId,
-    depth: u16,
-}
 
 /// Characters of value preview per row.
 const PREVIEW_CHARS: usize = 60;
+/// How long an updated row glows.
+const FLASH: Duration = Duration::from_millis(300);
+
+/// Something the user asked for that the app carries out.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TreeAction {
+    /// Delete these retained values (after the app's confirmation).
+    DeleteRetained {
+        /// The retained topics.
+        topics: Vec<Arc<str>>,
+        /// The node they are under, for the confirmation text.
+        under: String,
+    },
+    /// Fill the publish panel with this topic (and payload).
+    PublishTo {
+        /// Topic.
+        topic: String,
+        /// Latest payload as text, to edit and re-send.
+        payload: String,
+    },
+}
 
 /// The tree panel's view state.
-#[derive(Debug, Default)]
+#[derive(Debug)]
+#[expect(clippy::struct_excessive_bools, reason = "independent toggles of the filter form")]
 pub struct TopicTreePanel {
     /// Selected node, if any.
     pub selected: Option<NodeId>,
-    expanded: HashSet<NodeId>,
-    rows: Vec<Row>,
-    /// (connection, structure version, expansion version) the rows were built for.
-    rows_key: Option<(ConnId, u64, u64)>,
-    expand_version: u64,
+    /// Rows, expansion, filter and sort.
+    pub rows: TreeRows,
+    /// Filter text as typed.
+    pub filter_text: String,
+    /// How the filter text is read.
+    pub filter_mode: FilterMode,
+    /// Also search latest payloads.
+    pub filter_payload: bool,
+    /// Only retained values.
+    pub retained_only: bool,
+    /// Why the filter text is not usable.
+    filter_error: Option<String>,
+    /// Flash rows when they update.
+    pub flash: bool,
+    /// Move the keyboard focus to the filter box next frame.
+    focus_filter: bool,
+    /// Scroll so that this row index is visible.
+    scroll_to_row: Option<usize>,
+    /// Rows laid out last frame, to know whether a keyboard move left the screen.
+    shown_rows: std::ops::Range<usize>,
+    /// Connection the panel shows; a change resets selection and expansion.
+    conn: Option<ConnId>,
+}
+
+impl Default for TopicTreePanel {
+    fn default() -> Self {
+        Self {
+            selected: None,
+            rows: TreeRows::default(),
+            filter_text: String::new(),
+            filter_mode: FilterMode::default(),
+            filter_payload: false,
+            retained_only: false,
+            filter_error: None,
+            flash: true,
+            focus_filter: false,
+            scroll_to_row: None,
+            shown_rows: 0..0,
+            conn: None,
+        }
+    }
 }
 
 impl TopicTreePanel {
-    /// Expand or collapse a node.
-    pub fn toggle(&mut self, id: NodeId) {
-        if !self.expanded.remove(&id) {
-            self.expanded.insert(id);
-        }
-        self.expand_version += 1;
-    }
-
-    /// Expand every ancestor of `id` and select it.
+    /// Expand every ancestor of `id`, select it and scroll to it.
     pub fn reveal(&mut self, tree: &TopicTree, id: NodeId) {
-        let mut cur = tree.node(id).parent();
-        while cur != NodeId::ROOT {
-            self.expanded.insert(cur);
-            cur = tree.node(cur).parent();
-        }
+        self.rows.reveal(tree, id);
         self.selected = Some(id);
-        self.expand_version += 1;
+        self.scroll_to_row = None;
     }
 
-    /// Forget selection and expansion (the connection changed or its tree was cleared).
-    pub fn reset(&mut self) {
-        *self = Self::default();
+    fn apply_filter(&mut self) {
+        self.filter_error =
+            self.rows.set_filter(&self.filter_text, self.filter_mode, self.filter_payload, self.retained_only).err().map(|e| e.to_string());
     }
 
-    fn rebuild_rows(&mut self, tree: &TopicTree) {
-        self.rows.clear();
-        // Iterative depth-first walk: topics may be 1000 levels deep.
-        let mut stack: Vec<NodeId> = tree.node(NodeId::ROOT).children().rev().collect();
-        while let Some(id) = stack.pop() {
-            let node = tree.node(id);
-            self.rows.push(Row { id, depth: node.depth() });
-            if self.expanded.contains(&id) {
-                stack.extend(node.children().rev());
+    /// The filter and sort bar (Ctrl+F focuses the filter, Esc clears it).
+    pub fn toolbar_ui(&mut self, ui: &mut egui::Ui) {
+        if ui.input_mut(|i| i.consume_key(Modifiers::COMMAND, Key::F)) {
+            self.focus_filter = true;
+        }
+        let mut changed = false;
+        ui.horizontal(|ui| {
+            let label = ui.label("Filter");
+            let edit = ui.add(
+                egui::TextEdit::singleline(&mut self.filter_text)
+                    .id_salt("tree-filter")
+                    .hint_text(match self.filter_mode {
+                        FilterMode::Substring => "text in topic (Ctrl+F)",
+                        FilterMode::Wildcard => "home/+/temp or factory/#",
+                        FilterMode::Regex => "^home/.*/temp$",
+                    })
+                    .desired_width(260.0)
+                    .code_editor(),
+            );
+            let edit = edit.labelled_by(label.id);
+            if std::mem::take(&mut self.focus_filter) {
+                edit.request_focus();
             }
+            if edit.has_focus() && ui.input(|i| i.key_pressed(Key::Escape)) {
+                self.filter_text.clear();
+            }
+            changed |= edit.changed();
+            let before = self.filter_mode;
+            egui::ComboBox::from_label("as").selected_text(self.filter_mode.label()).show_ui(ui, |ui| {
+                for mode in [FilterMode::Substring, FilterMode::Wildcard, FilterMode::Regex] {
+                    ui.selectable_value(&mut self.filter_mode, mode, mode.label());
+                }
+            });
+            changed |= before != self.filter_mode;
+            changed |=
+                ui.checkbox(&mut self.filter_payload, "in payloads").on_hover_text("Also search the latest value of each topic").changed();
+            changed |= ui.checkbox(&mut self.retained_only, "retained only").on_hover_text("Only topics with a retained value").changed();
+            ui.separator();
+            let mut sort = self.rows.sort();
+            egui::ComboBox::from_label("sort").selected_text(sort.label()).show_ui(ui, |ui| {
+                for order in SortOrder::ALL {
+                    ui.selectable_value(&mut sort, order, order.label());
+                }
+            });
+            self.rows.set_sort(sort);
+            if let Some(n) = self.rows.matched() {
+                ui.weak(format!("{} matching", format::count(n as u64)));
+            }
+        });
+        if changed {
+            self.apply_filter();
+        }
+        if let Some(err) = &self.filter_error {
+            ui.colored_label(super::ALERT_COLOR, err);
         }
     }
 
-    /// Draw the tree of `conn_id`'s `tree`. `empty_hint` is shown while it has no topics.
-    pub fn ui(&mut self, ui: &mut egui::Ui, conn_id: ConnId, tree: &TopicTree, now: SystemTime, empty_hint: &str) {
-        let key = (conn_id, tree.structure_version(), self.expand_version);
-        if self.rows_key != Some(key) {
-            self.rebuild_rows(tree);
-            self.rows_key = Some(key);
+    /// Draw the tree of one connection. `empty_hint` is shown while it has no topics.
+    pub fn ui(&mut self, ui: &mut egui::Ui, conn_id: ConnId, tree: &TopicTree, now: SystemTime, empty_hint: &str) -> Option<TreeAction> {
+        if self.conn != Some(conn_id) {
+            self.conn = Some(conn_id);
+            self.selected = None;
+            self.rows.reset();
         }
+        self.rows.update(conn_id, tree, now);
         let root = tree.node(NodeId::ROOT);
         ui.horizontal(|ui| {
             ui.strong("Topics");
-            ui.weak(format!("{} topics · {} messages", format::count(root.topics_below().into()), format::count(root.msgs_below())));
+            ui.weak(format!(
+                "{} topics · {} messages · {} retained",
+                format::count(root.topics_below().into()),
+                format::count(root.msgs_below()),
+                format::count(root.retained_below().into())
+            ));
         });
         ui.separator();
-        if self.rows.is_empty() {
+        if self.rows.rows().is_empty() {
             ui.add_space(12.0);
-            ui.label(RichText::new(empty_hint).weak());
-            return;
+            let hint = if self.rows.is_filtering() { "No topic matches the filter." } else { empty_hint };
+            ui.label(RichText::new(hint).weak());
+            return None;
         }
+        let mut action = self.keyboard(ui, tree);
+        let action_ref = &mut action;
         let row_height = ui.text_style_height(&egui::TextStyle::Body) + 2.0 * ui.spacing().item_spacing.y;
-        let mut toggled = None;
-        ScrollArea::both().auto_shrink(false).show_rows(ui, row_height, self.rows.len(), |ui, range| {
-            for row in &self.rows[range] {
-                if let Some(clicked) = self.row_ui(ui, tree, *row, now) {
-                    toggled = Some(clicked);
+        let mut clicked = None;
+        let mut flashing = false;
+        let mut area = ScrollArea::both().auto_shrink(false);
+        if let Some(idx) = self.scroll_to_row.take()
+            && (!self.shown_rows.contains(&idx) || idx + 1 >= self.shown_rows.end)
+        {
+            #[expect(clippy::cast_precision_loss, reason = "row index times row height is a pixel offset")]
+            let offset = (idx as f32 * (row_height + ui.spacing().item_spacing.y) - ui.available_height() / 2.0).max(0.0);
+            area = area.vertical_scroll_offset(offset);
+        }
+        let rows = self.rows.rows().to_vec();
+        area.show_rows(ui, row_height, rows.len(), |ui, range| {
+            self.shown_rows = range.clone();
+            for row in &rows[range] {
+                let (c, a, f) = self.row_ui(ui, tree, *row, now, row_height);
+                clicked = c.or(clicked);
+                if a.is_some() {
+                    *action_ref = a;
                 }
+                flashing |= f;
             }
         });
-        if let Some(id) = toggled {
+        if let Some(id) = clicked {
             self.selected = Some(id);
             if tree.node(id).has_children() {
-                self.toggle(id);
+                let open = self.rows.is_expanded(id);
+                self.rows.set_expanded(id, !open);
             }
         }
+        if flashing {
+            ui.ctx().request_repaint_after(Duration::from_millis(30));
+        }
+        action
     }
 
-    /// One row; returns the node if its name was clicked.
-    fn row_ui(&self, ui: &mut egui::Ui, tree: &TopicTree, row: Row, now: SystemTime) -> Option<NodeId> {
+    /// Arrow keys move and fold, Ctrl+C copies the topic, Del deletes a retained value; only while no text field has focus.
+    fn keyboard(&mut self, ui: &egui::Ui, tree: &TopicTree) -> Option<TreeAction> {
+        if ui.ctx().text_edit_focused() || egui::Popup::is_any_open(ui.ctx()) {
+            return None;
+        }
+        let rows = self.rows.rows();
+        let pos = self.selected.and_then(|id| self.rows.position(id));
+        let (up, down, left, right, del) = ui.input(|i| {
+            (
+                i.key_pressed(Key::ArrowUp),
+                i.key_pressed(Key::ArrowDown),
+                i.key_pressed(Key::ArrowLeft),
+                i.key_pressed(Key::ArrowRight),
+                i.key_pressed(Key::Delete),
+            )
+        });
+        let copy = ui.input(|i| i.events.iter().any(|e| matches!(e, egui::Event::Copy)));
+        let target = match (pos, up, down) {
+            (None, true, _) | (None, _, true) => Some(0),
+            (Some(p), true, _) => Some(p.saturating_sub(1)),
+            (Some(p), _, true) => Some((p + 1).min(rows.len().saturating_sub(1))),
+            _ => None,
+        };
+        if let Some(t) = target
+            && let Some(row) = rows.get(t)
+        {
+            self.selected = Some(row.id);
+            self.scroll_to_row = Some(t);
+        }
+        let id = self.selected?;
+        let node = tree.node(id);
+        if left {
+            if node.has_children() && self.rows.is_expanded(id) {
+                self.rows.set_expanded(id, false);
+            } else if node.parent() != NodeId::ROOT {
+                self.selected = Some(node.parent());
+            }
+        }
+        if right && node.has_children() {
+            if self.rows.is_expanded(id) {
+                self.selected = node.children().next().or(Some(id));
+            } else {
+                self.rows.set_expanded(id, true);
+            }
+        }
+        if copy {
+            ui.ctx().copy_text(tree.path(id));
+        }
+        if del && node.retained_below() > 0 {
+            return Some(TreeAction::DeleteRetained { topics: tree.retained_topics_below(id), under: tree.path(id) });
+        }
+        None
+    }
+
+    /// One row; returns (clicked node, action, still flashing).
+    fn row_ui(
+        &self,
+        ui: &mut egui::Ui,
+        tree: &TopicTree,
+        row: Row,
+        now: SystemTime,
+        row_height: f32,
+    ) -> (Option<NodeId>, Option<TreeAction>, bool) {
         let node = tree.node(row.id);
         let mut clicked = None;
+        let mut action = None;
+        let age = node.updated_at().and_then(|t| now.duration_since(t).ok()).unwrap_or(Duration::MAX);
+        let flashing = self.flash && age < FLASH;
+        if flashing {
+            let strength = 1.0 - age.as_secs_f32() / FLASH.as_secs_f32();
+            let rect = egui::Rect::from_min_size(ui.cursor().min, egui::vec2(ui.available_width(), row_height));
+            #[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss, reason = "strength is in 0..=1, so the alpha is in 0..=60")]
+            let alpha = (strength.clamp(0.0, 1.0) * 60.0) as u8;
+            ui.painter().rect_filled(rect, 2.0, Color32::from_rgba_unmultiplied(0x3d, 0x8b, 0xfd, alpha));
+        }
         ui.horizontal(|ui| {
             ui.add_space(f32::from(row.depth.saturating_sub(1).min(64)) * 14.0);
             if node.has_children() {
-                let arrow = if self.expanded.contains(&row.id) { "▾" } else { "▸" };
+                let arrow = if self.rows.is_expanded(row.id) { "▾" } else { "▸" };
                 if ui
                     .add(egui::Button::new(RichText::new(arrow).monospace()).frame(false).small())
                     .on_hover_text("Expand or collapse")
@@ -125,10 +310,11 @@ impl TopicTreePanel {
                 ui.add_space(ui.spacing().icon_width);
             }
             let name = if node.name().is_empty() { "(empty)" } else { node.name() };
-            let selected = self.selected == Some(row.id);
-            if ui.selectable_label(selected, RichText::new(name).monospace()).clicked() {
+            let response = ui.selectable_label(self.selected == Some(row.id), RichText::new(name).monospace());
+            if response.clicked() {
                 clicked = Some(row.id);
             }
+            response.context_menu(|ui| action = context_menu(ui, tree, row.id));
             if let Some(latest) = node.latest() {
                 ui.label(RichText::new(format!("= {}", payload::preview(&latest.payload, PREVIEW_CHARS))).monospace().weak());
                 if node.is_retained() {
@@ -144,6 +330,44 @@ impl TopicTreePanel {
                 ui.weak(format::rate(rate));
             }
         });
-        clicked
+        (clicked, action, flashing)
     }
+}
+
+/// The row's context menu.
+fn context_menu(ui: &mut egui::Ui, tree: &TopicTree, id: NodeId) -> Option<TreeAction> {
+    let node = tree.node(id);
+    let path = tree.path(id);
+    let mut action = None;
+    if ui.button("Copy topic").clicked() {
+        ui.ctx().copy_text(path.clone());
+        ui.close();
+    }
+    if let Some(latest) = node.latest()
+        && ui.button("Copy value").clicked()
+    {
+        ui.ctx().copy_text(String::from_utf8_lossy(&latest.payload).into_owned());
+        ui.close();
+    }
+    if ui.button("Publish to this topic").clicked() {
+        let payload = node.latest().map(|m| String::from_utf8_lossy(&m.payload).into_owned()).unwrap_or_default();
+        action = Some(TreeAction::PublishTo { topic: path.clone(), payload });
+        ui.close();
+    }
+    ui.separator();
+    if node.is_retained() && ui.button("Delete retained value").clicked() {
+        if let Some(topic) = node.topic() {
+            action = Some(TreeAction::DeleteRetained { topics: vec![Arc::clone(topic)], under: path.clone() });
+        }
+        ui.close();
+    }
+    let below = node.retained_below();
+    if node.has_children()
+        && below > 0
+        && ui.button(format!("Delete {} retained values under {path}/…", format::count(below.into()))).clicked()
+    {
+        action = Some(TreeAction::DeleteRetained { topics: tree.retained_topics_below(id), under: path });
+        ui.close();
+    }
+    action
 }
