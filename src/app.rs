@@ -14,6 +14,7 @@ use crate::model::{ConnId, Store, format};
 use crate::protocol::{Command, Event};
 use crate::ui::message_panel::{InspectorAction, MessagePanel};
 use crate::ui::publish_panel::PublishPanel;
+use crate::ui::settings_panel::{self, Settings};
 use crate::ui::status_bar;
 use crate::ui::topic_tree_panel::{TopicTreePanel, TreeAction};
 
@@ -43,6 +44,10 @@ pub struct ExplorerApp {
     pub publish: PublishPanel,
     /// A topic to reveal and select as soon as it appears (`mqscope --select`).
     pub pending_select: Option<String>,
+    /// Persisted settings.
+    pub settings: Settings,
+    /// Settings window visible.
+    settings_open: bool,
     /// While true, message batches wait in `paused` instead of changing the view.
     pub paused: bool,
     paused_events: VecDeque<Event>,
@@ -64,6 +69,8 @@ impl ExplorerApp {
             message: MessagePanel::default(),
             publish: PublishPanel::default(),
             pending_select: None,
+            settings: Settings::default(),
+            settings_open: false,
             paused: false,
             paused_events: VecDeque::new(),
             confirm: None,
@@ -71,6 +78,16 @@ impl ExplorerApp {
             commands,
             events,
         }
+    }
+
+    /// Adopt saved settings (at start).
+    pub fn apply_settings(&mut self, ctx: &egui::Context, settings: Settings) {
+        self.store.set_limits(settings.history);
+        self.tree.flash = settings.flash;
+        self.tree.rows.set_sort(settings.sort);
+        self.message.set_default_view(settings.payload_view);
+        ctx.set_theme(settings.theme.preference());
+        self.settings = settings;
     }
 
     /// Fold pending events into the store, for at most [`DRAIN_BUDGET`]. True if more are waiting.
@@ -166,6 +183,9 @@ impl ExplorerApp {
                 {
                     self.paused = !self.paused;
                 }
+                if ui.selectable_label(self.settings_open, "Settings").on_hover_text("History limits, theme, display").clicked() {
+                    self.settings_open = !self.settings_open;
+                }
             });
         });
         egui::Panel::bottom("status").show(ui, |ui| {
@@ -211,6 +231,13 @@ impl ExplorerApp {
             self.send(Command::SaveTemplates(file));
         }
         self.confirm_ui(ui.ctx());
+        let mut settings = self.settings.clone();
+        settings.sort = self.tree.rows.sort();
+        if settings_panel::ui(ui.ctx(), &mut self.settings_open, &mut settings, self.store.used_bytes(), self.store.evicted())
+            || settings != self.settings
+        {
+            self.apply_settings(ui.ctx(), settings);
+        }
         // Rates shown in the tree decay with time: keep the view fresh while messages flow.
         ui.ctx().request_repaint_after(Duration::from_secs(1));
     }
@@ -254,5 +281,9 @@ impl eframe::App for GuiApp {
 
     fn on_exit(&mut self, _gl: Option<&eframe::glow::Context>) {
         self.0.shutdown();
+    }
+
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        eframe::set_value(storage, settings_panel::STORAGE_KEY, &self.0.settings);
     }
 }

@@ -146,6 +146,8 @@ fn run_gui(bind: SocketAddr, renderer: &str, select: Option<String>) -> anyhow::
             handle.spawn(runtime::run(RuntimeConfig { bind, ..RuntimeConfig::default() }, cmd_rx, sink));
             let mut app = ExplorerApp::new(cmd_tx, ev_rx);
             app.pending_select = select;
+            let settings = cc.storage.and_then(|s| eframe::get_value(s, mqscope::ui::settings_panel::STORAGE_KEY)).unwrap_or_default();
+            app.apply_settings(&cc.egui_ctx, settings);
             Ok(Box::new(GuiApp(app)))
         }),
     );

@@ -172,6 +172,13 @@ impl Store {
         self.conns.iter().map(|c| c.tree.evicted()).sum()
     }
 
+    /// Apply new history limits to every connection, evicting what no longer fits.
+    pub fn set_limits(&mut self, limits: HistoryLimits) {
+        for conn in &mut self.conns {
+            conn.tree.set_limits(limits);
+        }
+    }
+
     /// Messages dropped by the UI channel over all connections.
     #[must_use]
     pub fn dropped(&self) -> u64 {

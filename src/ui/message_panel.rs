@@ -45,6 +45,11 @@ pub struct MessagePanel {
 }
 
 impl MessagePanel {
+    /// The view new topics open in.
+    pub fn set_default_view(&mut self, view: super::payload_view::PayloadView) {
+        self.viewer.view = view;
+    }
+
     /// Draw the inspector for `selected` in `tree`.
     pub fn ui(&mut self, ui: &mut egui::Ui, tree: &TopicTree, selected: Option<NodeId>, now: SystemTime) -> Option<InspectorAction> {
         let Some(id) = selected else {

@@ -11,6 +11,7 @@ pub mod message_panel;
 pub mod payload_view;
 pub mod publish_form;
 pub mod publish_panel;
+pub mod settings_panel;
 pub mod status_bar;
 pub mod topic_tree_panel;
 pub mod tree_rows;

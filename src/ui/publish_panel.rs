@@ -66,6 +66,13 @@ fn completions(tree: &TopicTree, typed: &str, limit: usize) -> Vec<String> {
         .collect()
 }
 
+/// A small button whose accessible name (and hover text) says more than its caption.
+fn named_button(ui: &mut egui::Ui, caption: &str, name: &str) -> egui::Response {
+    let response = ui.small_button(caption).on_hover_text(name);
+    response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, true, name));
+    response
+}
+
 impl PublishPanel {
     /// Fill the form with a topic and payload (from the tree's "Publish to this topic").
     pub fn prefill(&mut self, topic: String, payload: String) {
@@ -219,10 +226,10 @@ impl PublishPanel {
                 let mut remove = None;
                 for (i, t) in self.templates.iter().enumerate() {
                     ui.horizontal(|ui| {
-                        if ui.small_button("Load").on_hover_text(format!("Load template {}", t.name)).clicked() {
+                        if named_button(ui, "Load", &format!("Load template {}", t.name)).clicked() {
                             self.form = t.form.clone();
                         }
-                        if ui.small_button("Delete").on_hover_text(format!("Delete template {}", t.name)).clicked() {
+                        if named_button(ui, "Delete", &format!("Delete template {}", t.name)).clicked() {
                             remove = Some(i);
                         }
                         ui.label(RichText::new(&t.name).strong()).on_hover_text(format!(

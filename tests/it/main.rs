@@ -13,6 +13,8 @@ mod broker_raw;
 mod broker_v4;
 /// The embedded broker against rumqttc's MQTT 5 client.
 mod broker_v5;
+/// The panels through egui_kittest with a fed store: filter, sort, keys, diff, publish, templates, bad input.
+mod explorer;
 /// `runtime::run` end to end: commands in, events out.
 mod runtime;
 /// The window through egui_kittest's accessibility tree, with the real runtime and broker behind it.

@@ -1,0 +1,104 @@
+//! Settings that persist across restarts (eframe storage) and the window that edits them.
+//!
+//! Owns: [`Settings`] and its dialog. History limits apply at once (evicting what no longer fits).
+
+use egui::RichText;
+
+use super::payload_view::PayloadView;
+use super::tree_rows::SortOrder;
+use crate::model::{HistoryLimits, format};
+
+/// Light, dark, or follow the system.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum Theme {
+    /// Follow the operating system.
+    #[default]
+    System,
+    /// Always light.
+    Light,
+    /// Always dark.
+    Dark,
+}
+
+impl Theme {
+    /// egui's preference for this choice.
+    #[must_use]
+    pub fn preference(self) -> egui::ThemePreference {
+        match self {
+            Self::System => egui::ThemePreference::System,
+            Self::Light => egui::ThemePreference::Light,
+            Self::Dark => egui::ThemePreference::Dark,
+        }
+    }
+}
+
+/// What the user chose, saved with the window layout.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    /// History kept per topic and in total.
+    pub history: HistoryLimits,
+    /// Flash tree rows when they update.
+    pub flash: bool,
+    /// Colour theme.
+    pub theme: Theme,
+    /// Sibling order in the tree.
+    pub sort: SortOrder,
+    /// Default payload view.
+    pub payload_view: PayloadView,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            history: HistoryLimits::default(),
+            flash: true,
+            theme: Theme::System,
+            sort: SortOrder::Name,
+            payload_view: PayloadView::Auto,
+        }
+    }
+}
+
+/// Key of the settings in eframe's storage.
+pub const STORAGE_KEY: &str = "mqscope-settings";
+
+/// Largest history budget offered, MiB.
+const MAX_BUDGET_MIB: usize = 64 * 1024;
+
+/// The settings window; `open` is its visibility. Returns true when something changed.
+pub fn ui(ctx: &egui::Context, open: &mut bool, settings: &mut Settings, used_bytes: usize, evicted: u64) -> bool {
+    let before = settings.clone();
+    egui::Window::new("Settings").open(open).resizable(false).collapsible(false).show(ctx, |ui| {
+        ui.label(RichText::new("History").strong());
+        egui::Grid::new("settings-history").num_columns(2).show(ui, |ui| {
+            let l = ui.label("Messages kept per topic");
+            ui.add(egui::DragValue::new(&mut settings.history.per_topic).range(1..=100_000)).labelled_by(l.id);
+            ui.end_row();
+            let l = ui.label("Memory budget (MiB)");
+            let mut mib = settings.history.budget_bytes / (1024 * 1024);
+            if ui.add(egui::DragValue::new(&mut mib).range(1..=MAX_BUDGET_MIB)).labelled_by(l.id).changed() {
+                settings.history.budget_bytes = mib * 1024 * 1024;
+            }
+            ui.end_row();
+        });
+        ui.weak(format!(
+            "In use: {} · evicted so far: {}. The latest message of every topic is always kept whole.",
+            format::bytes(used_bytes as u64),
+            format::count(evicted)
+        ));
+        ui.separator();
+        ui.label(RichText::new("Display").strong());
+        ui.checkbox(&mut settings.flash, "Flash tree rows when they update");
+        ui.horizontal(|ui| {
+            ui.label("Theme");
+            ui.selectable_value(&mut settings.theme, Theme::System, "System");
+            ui.selectable_value(&mut settings.theme, Theme::Light, "Light");
+            ui.selectable_value(&mut settings.theme, Theme::Dark, "Dark");
+        });
+        if ui.button("Reset to defaults").clicked() {
+            *settings = Settings::default();
+        }
+    });
+    *settings != before
+}
