@@ -1,0 +1,127 @@
+//! `cargo bench --bench explorer`: the explorer's model and frame cost, without a window.
+//!
+//! 1. Ingest: messages/s into the topic tree with 100k topics (one core).
+//! 2. Frame: the time of one UI frame (drain events + lay out every panel, no rendering) with 100k
+//!    topics in the tree while 100k msgs/s arrive, at 60 frames/s; p50/p99/max.
+//!
+//! Prints figures; asserts nothing about time (these machines are shared and noisy).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use mqscope::app::ExplorerApp;
+use mqscope::model::{HistoryLimits, Message, QoS, TopicTree};
+use mqscope::protocol::{COMMAND_CAPACITY, EventSink};
+
+const TOPICS: usize = 100_000;
+
+fn topics() -> Vec<Arc<str>> {
+    (0..TOPICS).map(|i| Arc::from(format!("factory/line{}/machine{}/sensor{}", i % 100, (i / 100) % 100, i / 10_000))).collect()
+}
+
+fn messages(topics: &[Arc<str>], count: usize, at: SystemTime) -> Vec<Message> {
+    (0..count)
+        .map(|i| {
+            Message::new(
+                Arc::clone(&topics[i % topics.len()]),
+                bytes::Bytes::from_static(b"{\"t\":21.5,\"ok\":true}"),
+                QoS::AtMostOnce,
+                false,
+                at,
+            )
+        })
+        .collect()
+}
+
+fn ingest() {
+    let topics = topics();
+    let mut best = 0.0f64;
+    let mut runs = Vec::new();
+    for _ in 0..3 {
+        let mut tree = TopicTree::new(HistoryLimits { per_topic: 100, budget_bytes: 256 * 1024 * 1024 });
+        // First pass creates the topics; measured separately.
+        let create = messages(&topics, TOPICS, SystemTime::now());
+        let start = Instant::now();
+        for m in create {
+            tree.insert(m);
+        }
+        let create_secs = start.elapsed().as_secs_f64();
+        let batch = messages(&topics, 2_000_000, SystemTime::now());
+        let start = Instant::now();
+        for m in batch {
+            tree.insert(m);
+        }
+        let secs = start.elapsed().as_secs_f64();
+        let rate = 2_000_000.0 / secs;
+        best = best.max(rate);
+        runs.push((rate, f64::from(u32::try_from(TOPICS).unwrap_or(u32::MAX)) / create_secs));
+    }
+    println!("ingest: {TOPICS} topics, 2M messages per run, 3 runs");
+    for (rate, create) in &runs {
+        println!("  {:>6.2} M msgs/s into existing topics   ({:>6.2} M new topics/s)", rate / 1e6, create / 1e6);
+    }
+    println!("  best {:.2} M msgs/s (target ≥ 2 M msgs/s on one core)", best / 1e6);
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    #[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_precision_loss, reason = "an index into a short list")]
+    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[idx.min(sorted.len() - 1)]
+}
+
+fn frames() {
+    let topics = topics();
+    let (cmd_tx, _cmd_rx) = tokio::sync::mpsc::channel(COMMAND_CAPACITY);
+    let (sink, ev_rx) = EventSink::channel(Arc::new(|| {}));
+    let mut app = ExplorerApp::new(cmd_tx, ev_rx);
+    app.store.insert_messages(mqscope::model::ConnId::LOCAL, messages(&topics, TOPICS, SystemTime::now()));
+    let ctx = egui::Context::default();
+    let run = |app: &mut ExplorerApp| {
+        let input = egui::RawInput {
+            screen_rect: Some(egui::Rect::from_min_size(egui::Pos2::ZERO, egui::vec2(1400.0, 900.0))),
+            ..Default::default()
+        };
+        let mut out = ctx.run_ui(input, |ui| app.ui(ui));
+        out.textures_delta.clear();
+    };
+    // Expand the first line and select a topic, as a user would.
+    app.pending_select = Some(topics[0].to_string());
+    run(&mut app);
+    run(&mut app);
+    let per_frame = 100_000 / 60;
+    let mut times = Vec::new();
+    for frame in 0..600 {
+        // 100k msgs/s at 60 frames/s, in batches as the broker's tap sends them.
+        let msgs: Vec<Message> = (0..per_frame)
+            .map(|i| {
+                let t = &topics[(frame * per_frame + i * 7919) % TOPICS];
+                Message::new(Arc::clone(t), bytes::Bytes::from_static(b"22.5"), QoS::AtMostOnce, false, SystemTime::now())
+            })
+            .collect();
+        for chunk in msgs.chunks(512) {
+            sink.messages(mqscope::model::ConnId::LOCAL, chunk.to_vec());
+        }
+        let start = Instant::now();
+        run(&mut app);
+        times.push(start.elapsed());
+    }
+    times.sort();
+    println!("frame: {TOPICS} topics in the tree, 100k msgs/s arriving, 600 frames, no rendering");
+    println!(
+        "  p50 {:.2} ms   p99 {:.2} ms   max {:.2} ms   (target p99 ≤ 16 ms); dropped by the UI channel: {}",
+        percentile(&times, 0.5).as_secs_f64() * 1e3,
+        percentile(&times, 0.99).as_secs_f64() * 1e3,
+        times.last().map_or(0.0, |d| d.as_secs_f64() * 1e3),
+        app.store.dropped()
+    );
+}
+
+fn main() {
+    let filter = std::env::args().skip(1).find(|a| !a.starts_with('-')).unwrap_or_default();
+    if filter.is_empty() || "ingest".contains(&filter) {
+        ingest();
+    }
+    if filter.is_empty() || "frame".contains(&filter) {
+        frames();
+    }
+}
