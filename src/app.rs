@@ -10,8 +10,10 @@ use std::time::{Duration, Instant, SystemTime};
 use egui::{Key, Modifiers, RichText};
 use tokio::sync::mpsc;
 
-use crate::model::{ConnId, Store, format};
-use crate::protocol::{Command, Event};
+use crate::model::profile::{Profile, ProfileFile};
+use crate::model::{ConnId, ConnStatus, Store, format};
+use crate::protocol::{Command, Event, ProfilesOrigin};
+use crate::ui::connection_panel::{ConnAction, ConnectionPanel};
 use crate::ui::message_panel::{InspectorAction, MessagePanel};
 use crate::ui::publish_panel::PublishPanel;
 use crate::ui::settings_panel::{self, Settings};
@@ -44,6 +46,8 @@ pub struct ExplorerApp {
     pub publish: PublishPanel,
     /// A topic to reveal and select as soon as it appears (`mqscope --select`).
     pub pending_select: Option<String>,
+    /// The connection manager.
+    pub connections: ConnectionPanel,
     /// Persisted settings.
     pub settings: Settings,
     /// Settings window visible.
@@ -69,6 +73,7 @@ impl ExplorerApp {
             message: MessagePanel::default(),
             publish: PublishPanel::default(),
             pending_select: None,
+            connections: ConnectionPanel::default(),
             settings: Settings::default(),
             settings_open: false,
             paused: false,
@@ -111,6 +116,9 @@ impl ExplorerApp {
                     }
                 }
                 Event::TemplatesLoaded(file) => self.publish.templates = file.templates,
+                Event::Profiles { file, origin } => self.profiles_event(file, origin),
+                Event::ProfileRejected { field, message } => self.connections.rejected(field, message),
+                Event::FilePicked { field, path } => self.connections.file_picked(field, path),
                 Event::Error(text) | Event::Notice(text) => self.toast = Some((text, Instant::now())),
                 event => event.apply_to(&mut self.store),
             }
@@ -129,6 +137,39 @@ impl ExplorerApp {
             Err(mpsc::error::TrySendError::Closed(_)) => "The runtime has stopped.",
         };
         self.toast = Some((text.to_owned(), Instant::now()));
+    }
+
+    /// Profiles were loaded, saved or imported.
+    fn profiles_event(&mut self, file: ProfileFile, origin: ProfilesOrigin) {
+        match origin {
+            ProfilesOrigin::Loaded => {
+                let launch: Vec<Profile> = file.profiles.iter().filter(|p| p.connect_on_launch).cloned().collect();
+                self.connections.profiles_updated(file, false);
+                for p in launch {
+                    self.connect(p);
+                }
+            }
+            ProfilesOrigin::Saved => {
+                if let Some(p) = self.connections.profiles_updated(file, false) {
+                    self.connect(p);
+                }
+                self.toast = Some(("Connections saved.".to_owned(), Instant::now()));
+            }
+            ProfilesOrigin::Imported => {
+                let n = file.profiles.len();
+                self.connections.profiles_updated(file, true);
+                let file = ProfileFile { profiles: self.connections.profiles.clone() };
+                self.send(Command::SaveProfiles { file, check: None });
+                self.toast = Some((format!("Imported {n} connections."), Instant::now()));
+            }
+        }
+    }
+
+    /// Open (or reopen) a connection from a profile and show its tree.
+    pub fn connect(&mut self, profile: Profile) {
+        let conn_id = self.store.open_conn(&profile.name, &profile.url());
+        self.current = conn_id;
+        self.send(Command::Connect { conn_id, profile: Box::new(profile) });
     }
 
     /// Reveal and select [`Self::pending_select`] once it is in the current tree.
@@ -172,6 +213,7 @@ impl ExplorerApp {
             self.paused = !self.paused;
         }
         egui::Panel::top("toolbar").show(ui, |ui| {
+            self.tabs_ui(ui);
             ui.horizontal(|ui| {
                 self.tree.toolbar_ui(ui);
                 ui.separator();
@@ -231,6 +273,7 @@ impl ExplorerApp {
             self.send(Command::SaveTemplates(file));
         }
         self.confirm_ui(ui.ctx());
+        self.connections_ui(ui.ctx());
         let mut settings = self.settings.clone();
         settings.sort = self.tree.rows.sort();
         if settings_panel::ui(ui.ctx(), &mut self.settings_open, &mut settings, self.store.used_bytes(), self.store.evicted())
@@ -240,6 +283,77 @@ impl ExplorerApp {
         }
         // Rates shown in the tree decay with time: keep the view fresh while messages flow.
         ui.ctx().request_repaint_after(Duration::from_secs(1));
+    }
+
+    /// One tab per connection (the embedded broker first), with its state; and the manager button.
+    fn tabs_ui(&mut self, ui: &mut egui::Ui) {
+        let mut close = None;
+        ui.horizontal_wrapped(|ui| {
+            for conn in &self.store.conns {
+                let (color, state) = match &conn.status {
+                    ConnStatus::Connected => (egui::Color32::from_rgb(0x3c, 0xb3, 0x71), "connected".to_owned()),
+                    ConnStatus::Connecting | ConnStatus::Idle => (crate::ui::RETAINED_COLOR, "connecting…".to_owned()),
+                    ConnStatus::Reconnecting { in_secs, error } => {
+                        (crate::ui::RETAINED_COLOR, format!("reconnecting in {in_secs} s: {error}"))
+                    }
+                    ConnStatus::Disconnected { error: Some(e) } => (crate::ui::ALERT_COLOR, format!("disconnected: {e}")),
+                    ConnStatus::Disconnected { error: None } => (egui::Color32::GRAY, "disconnected".to_owned()),
+                };
+                let mut hover = format!("{} — {state}", conn.address);
+                for (filter, reason) in &conn.sub_failures {
+                    hover.push_str("\nsubscription ");
+                    hover.push_str(filter);
+                    hover.push_str(" refused: ");
+                    hover.push_str(reason);
+                }
+                ui.label(RichText::new("●").monospace().color(color));
+                let text = if conn.sub_failures.is_empty() {
+                    conn.name.clone()
+                } else {
+                    format!("{} ({} refused)", conn.name, conn.sub_failures.len())
+                };
+                if ui.selectable_label(self.current == conn.id, text).on_hover_text(hover).clicked() {
+                    self.current = conn.id;
+                }
+                if let ConnStatus::Reconnecting { in_secs, .. } = &conn.status {
+                    ui.weak(format!("reconnecting in {in_secs} s"));
+                }
+                if conn.id != ConnId::LOCAL {
+                    let name = format!("Close {}", conn.name);
+                    let r = ui.small_button("x").on_hover_text(&name);
+                    r.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, true, &name));
+                    if r.clicked() {
+                        close = Some(conn.id);
+                    }
+                }
+                ui.separator();
+            }
+            if ui.button("Connections…").on_hover_text("Saved connections: add, edit, connect").clicked() {
+                self.connections.open = !self.connections.open;
+                if self.connections.profiles.is_empty() && self.connections.editing.host.is_empty() {
+                    self.connections.new_profile(seed());
+                }
+            }
+        });
+        if let Some(id) = close {
+            self.send(Command::Disconnect { conn_id: id });
+            self.store.close_conn(id);
+            if self.current == id {
+                self.current = ConnId::LOCAL;
+            }
+        }
+    }
+
+    /// The connection manager window and what it asks for.
+    fn connections_ui(&mut self, ctx: &egui::Context) {
+        let Some(action) = self.connections.ui(ctx, seed()) else { return };
+        match action {
+            ConnAction::Save { file, check } => self.send(Command::SaveProfiles { file, check: Some(check) }),
+            ConnAction::Connect(profile) => self.connect(*profile),
+            ConnAction::PickFile(field) => self.send(Command::PickFile { field }),
+            ConnAction::Export(file) => self.send(Command::ExportProfiles(file)),
+            ConnAction::Import => self.send(Command::ImportProfiles),
+        }
     }
 
     /// The confirmation dialog for a destructive action.
@@ -269,6 +383,11 @@ impl ExplorerApp {
             self.send(confirm.command);
         }
     }
+}
+
+/// A seed for generated client ids: the clock's nanoseconds.
+fn seed() -> u64 {
+    SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| u64::from(d.subsec_nanos()) ^ d.as_secs())
 }
 
 /// eframe's view of the explorer.

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use tokio::sync::mpsc::{self, error::TrySendError};
 
+use crate::model::profile::{Profile, ProfileFile};
 use crate::model::publish::TemplateFile;
 use crate::model::{BrokerStats, ConnId, ConnStatus, Message, MessageMeta, QoS, Store};
 
@@ -36,8 +37,25 @@ pub enum Command {
         /// Id the UI gave it.
         conn_id: ConnId,
         /// Where and how.
-        opts: crate::client::ClientOptions,
+        profile: Box<Profile>,
     },
+    /// Save the connection profiles; `check` (the one just edited) has its certificate files checked first,
+    /// and nothing is written if they are unusable.
+    SaveProfiles {
+        /// Every profile.
+        file: ProfileFile,
+        /// The profile to check.
+        check: Option<Box<Profile>>,
+    },
+    /// Ask for a file (off the UI thread) for a profile field.
+    PickFile {
+        /// Which field it is for.
+        field: FileField,
+    },
+    /// Export profiles to a file the user picks.
+    ExportProfiles(ProfileFile),
+    /// Import profiles from a file the user picks.
+    ImportProfiles,
     /// Close a connection; its tree stays.
     Disconnect {
         /// Which one.
@@ -118,6 +136,36 @@ pub enum Event {
         /// How many.
         count: u64,
     },
+    /// A subscription was refused by the broker.
+    SubscribeFailed {
+        /// Connection.
+        conn_id: ConnId,
+        /// The filter.
+        filter: String,
+        /// The broker's reason.
+        reason: String,
+    },
+    /// Profiles read at start, saved, or imported (handled by the app).
+    Profiles {
+        /// The profiles.
+        file: ProfileFile,
+        /// What happened, for the user.
+        origin: ProfilesOrigin,
+    },
+    /// A profile was not saved: a field is unusable (handled by the app).
+    ProfileRejected {
+        /// The field.
+        field: &'static str,
+        /// Why.
+        message: String,
+    },
+    /// A file was picked for a profile field (handled by the app).
+    FilePicked {
+        /// The field.
+        field: FileField,
+        /// The path.
+        path: String,
+    },
     /// Saved publish templates, read at start (handled by the app, not the store).
     TemplatesLoaded(TemplateFile),
     /// A command failed; shown to the user (handled by the app, not the store).
@@ -165,9 +213,42 @@ impl Event {
                     conn.dropped += count;
                 }
             }
-            Self::Error(_) | Self::Notice(_) | Self::TemplatesLoaded(_) => {}
+            Self::SubscribeFailed { conn_id, filter, reason } => {
+                if let Some(conn) = store.conn_mut(conn_id) {
+                    conn.sub_failures.retain(|(f, _)| *f != filter);
+                    conn.sub_failures.push((filter, reason));
+                }
+            }
+            Self::Error(_)
+            | Self::Notice(_)
+            | Self::TemplatesLoaded(_)
+            | Self::Profiles { .. }
+            | Self::ProfileRejected { .. }
+            | Self::FilePicked { .. } => {}
         }
     }
+}
+
+/// A profile field that takes a file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FileField {
+    /// TLS CA certificate.
+    CaFile,
+    /// TLS client certificate.
+    ClientCert,
+    /// TLS client key.
+    ClientKey,
+}
+
+/// Where a [`Event::Profiles`] came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProfilesOrigin {
+    /// Read at start.
+    Loaded,
+    /// Written after a save.
+    Saved,
+    /// Read from a file the user picked.
+    Imported,
 }
 
 /// Wakes the UI after events were sent; a plain closure so that the runtime never depends on egui.

@@ -15,6 +15,8 @@ use crate::model::{BrokerStats, ConnId, MessageMeta, QoS};
 use crate::protocol::{Command, Event, EventSink, PublishRequest};
 use crate::storage;
 
+mod profiles;
+
 /// What the runtime starts with.
 #[derive(Clone, Debug)]
 pub struct RuntimeConfig {
@@ -57,6 +59,7 @@ pub async fn run(config: RuntimeConfig, mut commands: mpsc::Receiver<Command>, s
     };
     let mut clients = ClientSessions::new(sink.clone());
     tokio::spawn(load_templates(sink.clone()));
+    tokio::spawn(profiles::load(sink.clone()));
     while let Some(command) = commands.recv().await {
         match command {
             Command::Publish(req) if req.conn_id == ConnId::LOCAL => {
@@ -84,8 +87,20 @@ pub async fn run(config: RuntimeConfig, mut commands: mpsc::Receiver<Command>, s
                 }
                 sink.control(Event::RetainedDeleted { conn_id, topics }).await;
             }
-            Command::Connect { conn_id, opts } => clients.connect(conn_id, opts),
-            Command::Disconnect { conn_id } => clients.disconnect(conn_id),
+            Command::Connect { conn_id, profile } => clients.connect(conn_id, *profile),
+            Command::Disconnect { conn_id } => clients.disconnect(conn_id).await,
+            Command::SaveProfiles { file, check } => {
+                tokio::spawn(profiles::save(file, check, sink.clone()));
+            }
+            Command::PickFile { field } => {
+                tokio::spawn(profiles::pick_file(field, sink.clone()));
+            }
+            Command::ExportProfiles(file) => {
+                tokio::spawn(profiles::export(file, sink.clone()));
+            }
+            Command::ImportProfiles => {
+                tokio::spawn(profiles::import(sink.clone()));
+            }
             Command::SavePayload { bytes, suggested_name } => {
                 tokio::spawn(save_payload(bytes, suggested_name, sink.clone()));
             }

@@ -1,5 +1,5 @@
-//! Files in the user's config directory (`~/.config/mqscope` on Linux): saved publish templates (and,
-//! later, connection profiles). Only the runtime calls this, never the UI thread.
+//! Files in the user's config directory (`~/.config/mqscope` on Linux): connection profiles and saved
+//! publish templates. Only the runtime calls this, never the UI thread.
 //!
 //! Owns: where files live and how they are written: TOML, replaced atomically (write a temporary
 //! file, then rename), readable only by the user (0600 on Unix).
@@ -7,6 +7,7 @@
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
+use crate::model::profile::{Profile, ProfileFile};
 use crate::model::publish::TemplateFile;
 
 /// Why a config file could not be read or written.
@@ -53,17 +54,42 @@ pub fn templates_path() -> Result<PathBuf, StorageError> {
     Ok(config_dir()?.join("templates.toml"))
 }
 
+/// The connection profiles file.
+///
+/// # Errors
+/// Without a config directory.
+pub fn profiles_path() -> Result<PathBuf, StorageError> {
+    Ok(config_dir()?.join("profiles.toml"))
+}
+
+/// Read a TOML file; a missing file gives the default.
+///
+/// # Errors
+/// An unreadable or invalid file (it is left untouched).
+pub fn load_toml<T: serde::de::DeserializeOwned + Default>(path: &Path) -> Result<T, StorageError> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(T::default()),
+        Err(source) => return Err(StorageError::Io { path: path.to_owned(), source }),
+    };
+    toml::from_str(&text).map_err(|e| StorageError::Parse { path: path.to_owned(), message: e.to_string() })
+}
+
+/// Write a TOML file atomically, readable only by the user.
+///
+/// # Errors
+/// When the directory or file cannot be written.
+pub fn save_toml<T: serde::Serialize>(path: &Path, value: &T) -> Result<(), StorageError> {
+    let text = toml::to_string_pretty(value).map_err(|e| StorageError::Parse { path: path.to_owned(), message: e.to_string() })?;
+    write_private(path, text.as_bytes())
+}
+
 /// Read saved templates; a missing file is an empty list.
 ///
 /// # Errors
 /// An unreadable or invalid file (it is left untouched).
 pub fn load_templates(path: &Path) -> Result<TemplateFile, StorageError> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(TemplateFile::default()),
-        Err(source) => return Err(StorageError::Io { path: path.to_owned(), source }),
-    };
-    toml::from_str(&text).map_err(|e| StorageError::Parse { path: path.to_owned(), message: e.to_string() })
+    load_toml(path)
 }
 
 /// Write templates atomically, readable only by the user.
@@ -71,8 +97,24 @@ pub fn load_templates(path: &Path) -> Result<TemplateFile, StorageError> {
 /// # Errors
 /// When the directory or file cannot be written.
 pub fn save_templates(path: &Path, file: &TemplateFile) -> Result<(), StorageError> {
-    let text = toml::to_string_pretty(file).map_err(|e| StorageError::Parse { path: path.to_owned(), message: e.to_string() })?;
-    write_private(path, text.as_bytes())
+    save_toml(path, file)
+}
+
+/// Read saved profiles; a missing file is an empty list.
+///
+/// # Errors
+/// An unreadable or invalid file (it is left untouched).
+pub fn load_profiles(path: &Path) -> Result<ProfileFile, StorageError> {
+    load_toml(path)
+}
+
+/// Write profiles (passwords only where the user asked), atomically, readable only by the user.
+///
+/// # Errors
+/// When the directory or file cannot be written.
+pub fn save_profiles(path: &Path, file: &ProfileFile) -> Result<(), StorageError> {
+    let on_disk = ProfileFile { profiles: file.profiles.iter().map(Profile::for_disk).collect() };
+    save_toml(path, &on_disk)
 }
 
 /// Replace `path` with `bytes`: a temporary file beside it (mode 0600), fsync, rename.

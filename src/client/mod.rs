@@ -1,24 +1,31 @@
 //! Client sessions to external brokers, one rumqttc event loop per connection.
 //!
-//! Owns: [`ClientSessions`] (the runtime's table of open connections) and [`ClientOptions`].
-//! Must not touch: egui, the model's internals (it only sends [`Event`]s).
+//! Owns: [`ClientSessions`] (the runtime's table of open connections). Must not touch: egui, the
+//! model's internals (it only sends [`Event`]s).
+//!
+//! # Layout
+//! - `session`: what both protocol versions share (back-off, batching, status).
+//! - `v4`, `v5`: the MQTT 3.1.1 and 5.0 loops.
+//! - [`tls`]: rustls configuration from a profile's PEM files.
 
 mod session;
+pub mod tls;
+mod v4;
+mod v5;
 
 use std::collections::HashMap;
 
 use tokio::sync::mpsc;
 
+use crate::model::profile::Profile;
 use crate::model::{ConnId, ConnStatus};
 use crate::protocol::{Event, EventSink, PublishRequest};
-
-pub use session::ClientOptions;
 
 /// Open connections, by id.
 #[derive(Debug)]
 pub struct ClientSessions {
     sink: EventSink,
-    /// Each connection's publish channel; dropping it ends the session task.
+    /// Each connection's publish channel and task; dropping the channel ends the session cleanly.
     sessions: HashMap<ConnId, (mpsc::Sender<PublishRequest>, tokio::task::JoinHandle<()>)>,
 }
 
@@ -30,28 +37,30 @@ impl ClientSessions {
     }
 
     /// Open (or reopen) a connection.
-    pub fn connect(&mut self, conn_id: ConnId, opts: ClientOptions) {
-        self.disconnect(conn_id);
-        let (tx, rx) = mpsc::channel(64);
-        let task = tokio::spawn(session::run(conn_id, opts, rx, self.sink.clone()));
+    pub fn connect(&mut self, conn_id: ConnId, profile: Profile) {
+        if let Some((_, task)) = self.sessions.remove(&conn_id) {
+            task.abort();
+        }
+        let (tx, rx) = mpsc::channel(256);
+        let task = tokio::spawn(session::run(conn_id, profile, rx, self.sink.clone()));
         self.sessions.insert(conn_id, (tx, task));
     }
 
     /// Close a connection; its tree stays in the UI, marked disconnected.
-    pub fn disconnect(&mut self, conn_id: ConnId) {
-        if let Some((_, task)) = self.sessions.remove(&conn_id) {
-            task.abort();
-            let sink = self.sink.clone();
-            tokio::spawn(
-                async move { sink.control(Event::ConnStatus { conn_id, status: ConnStatus::Disconnected { error: None } }).await },
-            );
+    pub async fn disconnect(&mut self, conn_id: ConnId) {
+        if let Some((tx, task)) = self.sessions.remove(&conn_id) {
+            drop(tx);
+            // Give the session a moment to send DISCONNECT, then make sure it is gone.
+            if tokio::time::timeout(std::time::Duration::from_millis(500), task).await.is_err() {
+                tracing::debug!(?conn_id, "session did not end in time");
+            }
         }
+        self.sink.control(Event::ConnStatus { conn_id, status: ConnStatus::Disconnected { error: None } }).await;
     }
 
-    /// Publish on an open connection; an error event if it is not open or busy.
+    /// Publish on an open connection; an error event if it is not open.
     pub async fn publish(&mut self, req: PublishRequest) {
-        let conn_id = req.conn_id;
-        let error = match self.sessions.get(&conn_id) {
+        let error = match self.sessions.get(&req.conn_id) {
             None => Some("connection is not open".to_owned()),
             Some((tx, _)) => tx.send(req).await.err().map(|_| "connection closed".to_owned()),
         };

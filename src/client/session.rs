@@ -1,120 +1,126 @@
-//! One connection to an external broker through rumqttc (MQTT 3.1.1), with capped back-off
-//! reconnects. Received messages go to the UI in batches; state changes as control events.
+//! One connection to an external broker through rumqttc (MQTT 3.1.1 or 5.0; TCP, TLS or
+//! WebSocket), with capped back-off reconnects. Received messages go to the UI in batches; state
+//! changes, CONNACK refusals and SUBACK failures as control events.
 
-use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
-use rumqttc::{AsyncClient, Event as MqttEvent, MqttOptions, Packet, QoS as RQoS};
 use tokio::sync::mpsc;
 
-use crate::model::{ConnId, ConnStatus, Message, QoS};
+use super::{v4, v5};
+use crate::model::profile::{MqttVersion, Profile};
+use crate::model::{ConnId, ConnStatus, Message};
 use crate::protocol::{Event, EventSink, PublishRequest};
 
-/// Where and how to connect.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ClientOptions {
-    /// Host name or address.
-    pub host: String,
-    /// TCP port.
-    pub port: u16,
-    /// Client identifier.
-    pub client_id: String,
-    /// Keep-alive, seconds.
-    pub keep_alive_secs: u16,
-    /// Filters to subscribe to after each CONNACK, with their QoS.
-    pub subscriptions: Vec<(String, QoS)>,
-}
-
-impl ClientOptions {
-    /// Defaults for `host:port`: subscribe to `#` and `$SYS/#`.
-    #[must_use]
-    pub fn new(host: impl Into<String>, port: u16) -> Self {
-        Self {
-            host: host.into(),
-            port,
-            client_id: format!("mqscope-{:08x}", std::process::id()),
-            keep_alive_secs: 30,
-            subscriptions: vec![("#".to_owned(), QoS::AtMostOnce), ("$SYS/#".to_owned(), QoS::AtMostOnce)],
-        }
-    }
-}
-
-fn to_rumqttc(qos: QoS) -> RQoS {
-    match qos {
-        QoS::AtMostOnce => RQoS::AtMostOnce,
-        QoS::AtLeastOnce => RQoS::AtLeastOnce,
-        QoS::ExactlyOnce => RQoS::ExactlyOnce,
-    }
-}
-
-fn from_rumqttc(qos: RQoS) -> QoS {
-    match qos {
-        RQoS::AtMostOnce => QoS::AtMostOnce,
-        RQoS::AtLeastOnce => QoS::AtLeastOnce,
-        RQoS::ExactlyOnce => QoS::ExactlyOnce,
-    }
-}
-
 /// Most messages per batch sent to the UI.
-const BATCH: usize = 4096;
+pub const BATCH: usize = 4096;
+/// Longest a received message waits in a batch.
+pub const BATCH_DELAY: Duration = Duration::from_millis(15);
 
 /// Drive one connection until the publish channel closes (the connection was removed).
-pub async fn run(conn_id: ConnId, opts: ClientOptions, mut publishes: mpsc::Receiver<PublishRequest>, sink: EventSink) {
-    let mut mqtt = MqttOptions::new(opts.client_id.clone(), opts.host.clone(), opts.port);
-    mqtt.set_keep_alive(Duration::from_secs(u64::from(opts.keep_alive_secs.max(5))));
-    mqtt.set_max_packet_size(256 * 1024 * 1024, 256 * 1024 * 1024);
-    let (client, mut eventloop) = AsyncClient::new(mqtt, 256);
-    sink.control(Event::ConnStatus { conn_id, status: ConnStatus::Connecting }).await;
-    let mut backoff = Duration::from_secs(1);
-    let mut batch: Vec<Message> = Vec::new();
-    let mut flush_at = tokio::time::Instant::now();
-    loop {
-        tokio::select! {
-            polled = eventloop.poll() => match polled {
-                Ok(MqttEvent::Incoming(Packet::ConnAck(_))) => {
-                    backoff = Duration::from_secs(1);
-                    sink.control(Event::ConnStatus { conn_id, status: ConnStatus::Connected }).await;
-                    for (filter, qos) in &opts.subscriptions {
-                        client.try_subscribe(filter.clone(), to_rumqttc(*qos)).ok();
-                    }
-                }
-                Ok(MqttEvent::Incoming(Packet::Publish(p))) => {
-                    let topic: Arc<str> = p.topic.as_str().into();
-                    let mut msg = Message::new(topic, p.payload, from_rumqttc(p.qos), p.retain, SystemTime::now());
-                    msg.dup = p.dup;
-                    if batch.is_empty() {
-                        flush_at = tokio::time::Instant::now() + Duration::from_millis(15);
-                    }
-                    batch.push(msg);
-                    if batch.len() >= BATCH {
-                        flush(&sink, conn_id, &mut batch).await;
-                    }
-                }
-                Ok(_) => {}
-                Err(err) => {
-                    flush(&sink, conn_id, &mut batch).await;
-                    let status = ConnStatus::Reconnecting { in_secs: backoff.as_secs(), error: err.to_string() };
-                    sink.control(Event::ConnStatus { conn_id, status }).await;
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(Duration::from_secs(30));
-                }
-            },
-            req = publishes.recv() => match req {
-                Some(req) => {
-                    if let Err(err) = client.try_publish(req.topic, to_rumqttc(req.qos), req.retain, req.payload) {
-                        sink.control(Event::Error(format!("publish failed: {err}"))).await;
-                    }
-                }
-                None => return,
-            },
-            () = tokio::time::sleep_until(flush_at), if !batch.is_empty() => flush(&sink, conn_id, &mut batch).await,
-        }
+pub async fn run(conn_id: ConnId, profile: Profile, publishes: mpsc::Receiver<PublishRequest>, sink: EventSink) {
+    if profile.transport.is_tls()
+        && let Err(err) = super::tls::check_files(&profile.tls)
+    {
+        let status = ConnStatus::Disconnected { error: Some(format!("TLS setup: {err}")) };
+        sink.control(Event::ConnStatus { conn_id, status }).await;
+        return;
+    }
+    let conn = Link { conn_id, sink, batch: Vec::new(), backoff: Backoff::new(profile.reconnect_max_secs) };
+    match profile.version {
+        MqttVersion::V311 => v4::run(conn, &profile, publishes).await,
+        MqttVersion::V5 => v5::run(conn, &profile, publishes).await,
     }
 }
 
-async fn flush(sink: &EventSink, conn_id: ConnId, batch: &mut Vec<Message>) {
-    let dropped = sink.messages(conn_id, std::mem::take(batch));
-    if dropped > 0 {
-        sink.control(Event::Dropped { conn_id, count: dropped }).await;
+/// Reconnect delays: 1 s, doubling, capped.
+#[derive(Debug)]
+pub struct Backoff {
+    next: Duration,
+    max: Duration,
+}
+
+impl Backoff {
+    fn new(max_secs: u16) -> Self {
+        Self { next: Duration::from_secs(1), max: Duration::from_secs(u64::from(max_secs.max(1))) }
+    }
+
+    /// After a successful CONNACK.
+    pub fn reset(&mut self) {
+        self.next = Duration::from_secs(1);
+    }
+
+    /// The delay before the next attempt; doubles the one after.
+    pub fn next_delay(&mut self) -> Duration {
+        let d = self.next.min(self.max);
+        self.next = (self.next * 2).min(self.max);
+        d
+    }
+}
+
+/// What both protocol loops share: the sink, the pending batch, the back-off.
+#[derive(Debug)]
+pub struct Link {
+    /// Which connection.
+    pub conn_id: ConnId,
+    /// To the UI.
+    pub sink: EventSink,
+    /// Messages not yet sent to the UI.
+    pub batch: Vec<Message>,
+    /// Reconnect delays.
+    pub backoff: Backoff,
+}
+
+impl Link {
+    /// Report a new state.
+    pub async fn status(&self, status: ConnStatus) {
+        self.sink.control(Event::ConnStatus { conn_id: self.conn_id, status }).await;
+    }
+
+    /// Queue a received message; true when the batch should be flushed now.
+    pub fn push(&mut self, msg: Message) -> bool {
+        self.batch.push(msg);
+        self.batch.len() >= BATCH
+    }
+
+    /// Send the batch to the UI, counting what a full channel dropped.
+    pub async fn flush(&mut self) {
+        let dropped = self.sink.messages(self.conn_id, std::mem::take(&mut self.batch));
+        if dropped > 0 {
+            self.sink.control(Event::Dropped { conn_id: self.conn_id, count: dropped }).await;
+        }
+    }
+
+    /// A failed attempt or a lost session: report it, then wait (or give up when auto-reconnect is off).
+    /// Returns false when the loop should end.
+    pub async fn failed(&mut self, error: String, auto_reconnect: bool) -> bool {
+        self.flush().await;
+        if !auto_reconnect {
+            self.status(ConnStatus::Disconnected { error: Some(error) }).await;
+            return false;
+        }
+        let delay = self.backoff.next_delay();
+        self.status(ConnStatus::Reconnecting { in_secs: delay.as_secs(), error }).await;
+        tokio::time::sleep(delay).await;
+        self.status(ConnStatus::Connecting).await;
+        true
+    }
+
+    /// A filter the broker refused.
+    pub async fn subscribe_failed(&self, filter: &str, reason: String) {
+        self.sink.control(Event::SubscribeFailed { conn_id: self.conn_id, filter: filter.to_owned(), reason }).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_its_cap_and_resets() {
+        let mut b = Backoff::new(5);
+        let secs: Vec<u64> = (0..5).map(|_| b.next_delay().as_secs()).collect();
+        assert_eq!(secs, [1, 2, 4, 5, 5]);
+        b.reset();
+        assert_eq!(b.next_delay().as_secs(), 1);
     }
 }

@@ -9,6 +9,7 @@ pub mod filter;
 pub mod format;
 pub mod message;
 pub mod payload;
+pub mod profile;
 pub mod publish;
 pub mod rate;
 pub mod topic_tree;
@@ -74,13 +75,23 @@ pub struct Conn {
     pub tree: TopicTree,
     /// Messages the UI channel had to drop for this connection (it fell behind).
     pub dropped: u64,
+    /// Subscriptions the broker refused: (filter, reason).
+    pub sub_failures: Vec<(String, String)>,
 }
 
 impl Conn {
     /// A new, idle connection with an empty tree.
     #[must_use]
     pub fn new(id: ConnId, name: impl Into<String>, address: impl Into<String>, limits: HistoryLimits) -> Self {
-        Self { id, name: name.into(), address: address.into(), status: ConnStatus::Idle, tree: TopicTree::new(limits), dropped: 0 }
+        Self {
+            id,
+            name: name.into(),
+            address: address.into(),
+            status: ConnStatus::Idle,
+            tree: TopicTree::new(limits),
+            dropped: 0,
+            sub_failures: Vec::new(),
+        }
     }
 }
 
@@ -176,6 +187,26 @@ impl Store {
     pub fn set_limits(&mut self, limits: HistoryLimits) {
         for conn in &mut self.conns {
             conn.tree.set_limits(limits);
+        }
+    }
+
+    /// Add a connection (or return the open one with this name), with a fresh id.
+    pub fn open_conn(&mut self, name: &str, address: &str) -> ConnId {
+        if let Some(conn) = self.conns.iter_mut().find(|c| c.id != ConnId::LOCAL && c.name == name) {
+            address.clone_into(&mut conn.address);
+            conn.sub_failures.clear();
+            return conn.id;
+        }
+        let id = ConnId(self.conns.iter().map(|c| c.id.0).max().unwrap_or(0) + 1);
+        let limits = self.conns.first().map_or_else(HistoryLimits::default, |c| c.tree.limits());
+        self.conns.push(Conn::new(id, name, address, limits));
+        id
+    }
+
+    /// Remove a connection and its tree (not the embedded broker's).
+    pub fn close_conn(&mut self, id: ConnId) {
+        if id != ConnId::LOCAL {
+            self.conns.retain(|c| c.id != id);
         }
     }
 

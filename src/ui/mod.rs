@@ -7,6 +7,8 @@
 //! - [`publish_panel`]: publish by hand (right).
 //! - [`status_bar`]: broker address, clients, rates, memory (bottom).
 
+pub mod connection_form;
+pub mod connection_panel;
 pub mod message_panel;
 pub mod payload_view;
 pub mod publish_form;

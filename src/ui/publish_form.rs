@@ -19,23 +19,31 @@ pub fn properties_ui(form: &mut PublishForm, ui: &mut egui::Ui) {
         }
     });
     ui.checkbox(&mut form.utf8, "Payload is UTF-8 (format indicator)");
+    user_properties_ui(ui, &mut form.user_properties, "User property");
+}
+
+/// Editable key/value pairs; `name` prefixes each field's accessible name ("User property 1 key").
+pub fn user_properties_ui(ui: &mut egui::Ui, props: &mut Vec<(String, String)>, name: &str) {
     ui.label(RichText::new("User properties").strong());
     let mut remove = None;
-    for (i, (k, v)) in form.user_properties.iter_mut().enumerate() {
+    for (i, (k, v)) in props.iter_mut().enumerate() {
         ui.horizontal(|ui| {
             ui.add(egui::TextEdit::singleline(k).hint_text("key").desired_width(90.0))
-                .widget_info(|| egui::WidgetInfo::labeled(egui::Role::TextInput, true, format!("User property {} key", i + 1)));
+                .widget_info(|| egui::WidgetInfo::labeled(egui::Role::TextInput, true, format!("{name} {} key", i + 1)));
             ui.add(egui::TextEdit::singleline(v).hint_text("value").desired_width(90.0))
-                .widget_info(|| egui::WidgetInfo::labeled(egui::Role::TextInput, true, format!("User property {} value", i + 1)));
-            if ui.small_button("x").on_hover_text("Remove this property").clicked() {
+                .widget_info(|| egui::WidgetInfo::labeled(egui::Role::TextInput, true, format!("{name} {} value", i + 1)));
+            let remove_name = format!("Remove {name} {}", i + 1);
+            let r = ui.small_button("x").on_hover_text("Remove this property");
+            r.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, true, &remove_name));
+            if r.clicked() {
                 remove = Some(i);
             }
         });
     }
     if let Some(i) = remove {
-        form.user_properties.remove(i);
+        props.remove(i);
     }
-    if ui.small_button("Add user property").clicked() {
-        form.user_properties.push((String::new(), String::new()));
+    if ui.small_button(format!("Add {}", name.to_lowercase())).clicked() {
+        props.push((String::new(), String::new()));
     }
 }

@@ -1,0 +1,84 @@
+//! The runtime's part of connection profiles: file I/O and dialogs, never on the UI thread.
+
+use crate::client::tls;
+use crate::model::profile::{Profile, ProfileFile};
+use crate::protocol::{Event, EventSink, FileField, ProfilesOrigin};
+use crate::storage;
+
+/// Read the profiles at start.
+pub async fn load(sink: EventSink) {
+    match tokio::task::spawn_blocking(|| storage::profiles_path().and_then(|p| storage::load_profiles(&p))).await {
+        Ok(Ok(file)) => sink.control(Event::Profiles { file, origin: ProfilesOrigin::Loaded }).await,
+        Ok(Err(err)) => sink.control(Event::Error(format!("cannot read profiles: {err}"))).await,
+        Err(_) => {}
+    }
+}
+
+/// Check the edited profile's files, then write every profile.
+pub async fn save(file: ProfileFile, check: Option<Box<Profile>>, sink: EventSink) {
+    let result = tokio::task::spawn_blocking(move || {
+        if let Some(p) = check.filter(|p| p.transport.is_tls()) {
+            tls::check_files(&p.tls).map_err(|e| Event::ProfileRejected { field: e.field, message: e.message })?;
+        }
+        let path = storage::profiles_path().map_err(|e| Event::Error(e.to_string()))?;
+        storage::save_profiles(&path, &file).map_err(|e| Event::Error(format!("cannot save profiles: {e}")))?;
+        Ok::<_, Event>(file)
+    })
+    .await;
+    let event = match result {
+        Ok(Ok(file)) => Event::Profiles { file, origin: ProfilesOrigin::Saved },
+        Ok(Err(event)) => event,
+        Err(_) => return,
+    };
+    sink.control(event).await;
+}
+
+/// The file dialog for a certificate or key field.
+pub async fn pick_file(field: FileField, sink: EventSink) {
+    let title = match field {
+        FileField::CaFile => "CA certificate (PEM)",
+        FileField::ClientCert => "Client certificate (PEM)",
+        FileField::ClientKey => "Client key (PEM)",
+    };
+    if let Some(handle) = rfd::AsyncFileDialog::new().set_title(title).pick_file().await {
+        sink.control(Event::FilePicked { field, path: handle.path().display().to_string() }).await;
+    } else {
+        sink.control(Event::Notice("No file picked (or no file dialog is available here).".to_owned())).await;
+    }
+}
+
+/// Write the profiles (without passwords) to a file the user picks.
+pub async fn export(file: ProfileFile, sink: EventSink) {
+    let Some(handle) =
+        rfd::AsyncFileDialog::new().set_title("Export connections").set_file_name("mqscope-connections.toml").save_file().await
+    else {
+        return;
+    };
+    let path = handle.path().to_path_buf();
+    let count = file.profiles.len();
+    let stripped = ProfileFile {
+        profiles: file.profiles.iter().map(|p| Profile { password: String::new(), save_password: false, ..p.clone() }).collect(),
+    };
+    let written = tokio::task::spawn_blocking(move || storage::save_toml(&path, &stripped).map(|()| path)).await;
+    let event = match written {
+        Ok(Ok(path)) => Event::Notice(format!("Exported {count} connections (without passwords) to {}", path.display())),
+        Ok(Err(err)) => Event::Error(format!("export failed: {err}")),
+        Err(_) => return,
+    };
+    sink.control(event).await;
+}
+
+/// Read profiles from a file the user picks.
+pub async fn import(sink: EventSink) {
+    let Some(handle) = rfd::AsyncFileDialog::new().set_title("Import connections").add_filter("TOML", &["toml"]).pick_file().await else {
+        return;
+    };
+    let path = handle.path().to_path_buf();
+    let read = tokio::task::spawn_blocking(move || storage::load_profiles(&path)).await;
+    let event = match read {
+        Ok(Ok(file)) => Event::Profiles { file, origin: ProfilesOrigin::Imported },
+        Ok(Err(err)) => Event::Error(format!("import failed: {err}")),
+        Err(_) => return,
+    };
+    sink.control(event).await;
+}
