@@ -201,7 +201,7 @@ pub async fn run(listener: TcpListener, broker: Broker, shutdown: impl Future) -
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
-                    stream.set_nodelay(true).ok();
+                    configure_stream(&stream);
                     tasks.spawn(session::serve(stream, peer, Arc::clone(&shared)));
                 }
                 Err(err) if is_transient(&err) => {
@@ -225,9 +225,31 @@ pub async fn run(listener: TcpListener, broker: Broker, shutdown: impl Future) -
     result
 }
 
+/// Socket options of an accepted connection: TCP_NODELAY, because writes are already coalesced
+/// per wake-up and Nagle's algorithm would only delay acknowledgements.
+fn configure_stream(stream: &tokio::net::TcpStream) {
+    stream.set_nodelay(true).ok();
+}
+
 /// Accept errors that say "try again" (out of file descriptors, a peer that reset before accept).
 fn is_transient(err: &std::io::Error) -> bool {
     use std::io::ErrorKind as K;
     matches!(err.kind(), K::ConnectionAborted | K::ConnectionReset | K::Interrupted | K::WouldBlock)
         || err.raw_os_error().is_some_and(|code| code == 24 || code == 23)
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio::net::{TcpListener, TcpStream};
+
+    #[tokio::test]
+    async fn accepted_connections_have_tcp_nodelay() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let client = TcpStream::connect(listener.local_addr().expect("addr")).await.expect("connect");
+        let (server, _) = listener.accept().await.expect("accept");
+        assert!(!server.nodelay().expect("nodelay"), "off by default, so the test means something");
+        super::configure_stream(&server);
+        assert!(server.nodelay().expect("nodelay"));
+        drop(client);
+    }
 }

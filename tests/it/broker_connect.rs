@@ -227,3 +227,30 @@ async fn will_payload_declared_utf8_but_not_is_refused_with_0x99() {
     let (_raw, ack) = Raw::connect(addr, c).await;
     assert_eq!(ack.code, reason::PAYLOAD_FORMAT_INVALID);
 }
+
+#[tokio::test]
+async fn request_response_and_problem_information_are_accepted_and_nothing_extra_is_sent() {
+    // MQTT-3.1.2-28: with Request Response Information 0 no Response Information is returned (we never return
+    // one, which 5.0 §3.1.2.11.6 allows for 1 too); MQTT-3.1.2-29: with Request Problem Information 0, no
+    // Reason String or User Property on other packets (we send none). CONNECT User Properties are accepted.
+    let (addr, _b) = start_broker().await;
+    for (rri, rpi) in [(0, 0), (1, 1)] {
+        let mut c = connect_packet(V5, "info", true, 60);
+        c.properties.request_response_information = Some(rri);
+        c.properties.request_problem_information = Some(rpi);
+        c.properties.user_properties = vec![("app".into(), "test".into())];
+        let (mut raw, ack) = Raw::connect(addr, c).await;
+        assert_eq!(ack.code, 0);
+        assert_eq!(ack.properties.response_information, None);
+        let utf8 = Properties { payload_format_indicator: Some(1), ..Properties::default() };
+        let bad = mqscope::broker::codec::Publish { properties: utf8, ..crate::raw::publish("i", QoS::AtLeastOnce, 1, &[0xFF]) };
+        raw.send(&Packet::Publish(bad)).await;
+        match raw.expect("PUBACK").await {
+            Packet::PubAck(a) => {
+                assert_eq!(a.code, reason::PAYLOAD_FORMAT_INVALID);
+                assert!(a.properties.reason_string.is_none() && a.properties.user_properties.is_empty());
+            }
+            other => panic!("expected PUBACK, got {other:?}"),
+        }
+    }
+}

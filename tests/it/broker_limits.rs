@@ -114,3 +114,16 @@ async fn a_flooding_publisher_is_slowed_down_instead_of_overflowing_a_slow_subsc
     }
     assert_eq!(broker.shared().stats.dropped.load(Relaxed), 0);
 }
+
+#[tokio::test]
+async fn server_to_client_packets_from_a_client_are_protocol_errors() {
+    // 5.0 §2.1.2 (packet direction) and §4.13: CONNACK, SUBACK, UNSUBACK, PINGRESP from a client → DISCONNECT 0x82.
+    let (addr, _b) = start_broker().await;
+    let packets: [&[u8]; 4] =
+        [&[0x20, 0x03, 0x00, 0x00, 0x00], &[0x90, 0x04, 0x00, 0x01, 0x00, 0x00], &[0xB0, 0x04, 0x00, 0x01, 0x00, 0x00], &[0xD0, 0x00]];
+    for bytes in packets {
+        let mut raw = Raw::connected(addr, V5, "wrong-way").await;
+        raw.send_bytes(bytes).await;
+        raw.expect_disconnect(reason::PROTOCOL_ERROR).await;
+    }
+}

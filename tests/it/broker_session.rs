@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use mqscope::broker::BrokerConfig;
 use mqscope::broker::codec::{
-    Connect, Disconnect, Packet, ProtocolVersion,
+    Connect, Disconnect, Packet, Properties, ProtocolVersion,
     ProtocolVersion::{V5, V311},
     QoS,
 };
@@ -233,4 +233,21 @@ async fn rumqttc_v4_persistent_session_gets_offline_qos1_messages() {
     publish_from(addr, "jobs/9", QoS::AtLeastOnce, b"queued").await;
     let (_back, mut back_el) = client_v4(addr, "rq-durable", false).await;
     assert_eq!(&next_publish_v4(&mut back_el).await.payload[..], b"queued");
+}
+
+#[tokio::test]
+async fn disconnect_may_shorten_but_not_create_a_session_expiry() {
+    // 5.0 §3.14.2.2.2: a Session Expiry Interval of 0 in CONNECT cannot become non-zero in DISCONNECT
+    // (Protocol Error, 0x82); a DISCONNECT setting it to 0 ends the session with the connection.
+    let (addr, _b) = start_broker().await;
+    let mut s = Raw::connected(addr, V5, "no-expiry").await;
+    let raise = Properties { session_expiry_interval: Some(60), ..Properties::default() };
+    s.send(&Packet::Disconnect(Disconnect { code: 0, properties: raise })).await;
+    s.expect_disconnect(mqscope::broker::codec::reason::PROTOCOL_ERROR).await;
+    let (mut s, _) = Raw::connect(addr, persistent(V5, "cut-short")).await;
+    let zero = Properties { session_expiry_interval: Some(0), ..Properties::default() };
+    s.send(&Packet::Disconnect(Disconnect { code: 0, properties: zero })).await;
+    s.until_closed().await;
+    let (_s, ack_) = Raw::connect(addr, persistent(V5, "cut-short")).await;
+    assert!(!ack_.session_present);
 }

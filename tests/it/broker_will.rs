@@ -183,3 +183,23 @@ async fn takeover_publishes_the_will_unless_the_session_resumes_within_its_delay
     assert_eq!(w.expect_publish().await.topic, "w/t2");
     assert!(start.elapsed() < Duration::from_secs(1));
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_pending_will_goes_out_when_a_clean_start_ends_its_session() {
+    // The connection closed and the will waits for its delay; the client comes back with Clean Start 1:
+    // the old session ends (MQTT-3.1.2-4), so the will is published then (5.0 §3.1.3.2.2), not cancelled
+    // (MQTT-3.1.3-9 cancels it only for a connection to the same session).
+    let (addr, _b) = start_broker().await;
+    let mut w = watcher(addr, "watch9").await;
+    let (dev, _) = Raw::connect(addr, delayed_will("pending", 30, 3600)).await;
+    drop(dev);
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    w.expect_nothing().await;
+    let mut fresh = delayed_will("pending", 30, 3600);
+    fresh.clean_start = true;
+    let start = Instant::now();
+    let (_new, ack_) = Raw::connect(addr, fresh).await;
+    assert!(!ack_.session_present);
+    assert_eq!(w.expect_publish().await.topic, "w/pending");
+    assert!(start.elapsed() < Duration::from_secs(1));
+}
