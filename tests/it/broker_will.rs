@@ -203,3 +203,38 @@ async fn a_pending_will_goes_out_when_a_clean_start_ends_its_session() {
     assert_eq!(w.expect_publish().await.topic, "w/pending");
     assert!(start.elapsed() < Duration::from_secs(1));
 }
+
+#[tokio::test]
+async fn mosquitto_sub_will_with_v5_properties_fires_when_it_is_killed() {
+    // MQTT-3.1.2-8 with an independent client: mosquitto_sub -V 5 with a retained QoS 1 will and a will user
+    // property (MQTT-3.1.3-10), killed without DISCONNECT.
+    let (addr, _b) = start_broker().await;
+    let mut w = watcher(addr, "watch10").await;
+    let mut child = crate::broker_mosquitto::sub(
+        addr,
+        &[
+            "-V",
+            "5",
+            "-t",
+            "unused",
+            "--will-topic",
+            "w/mosq",
+            "--will-payload",
+            "bye",
+            "--will-qos",
+            "1",
+            "--will-retain",
+            "-D",
+            "will",
+            "user-property",
+            "k",
+            "v",
+        ],
+        1,
+    );
+    crate::broker_mosquitto::settle().await;
+    child.start_kill().expect("kill mosquitto_sub");
+    let p = w.expect_publish().await;
+    assert_eq!((p.topic.as_str(), &p.payload[..], p.qos), ("w/mosq", &b"bye"[..], QoS::AtLeastOnce));
+    assert_eq!(p.properties.user_properties, [("k".to_owned(), "v".to_owned())]);
+}
