@@ -209,16 +209,23 @@ async fn session_expiry_removes_subscriptions_and_queued_messages() {
 
 #[tokio::test(start_paused = true)]
 async fn session_expiry_0xffffffff_never_expires() {
-    // 5.0 §3.1.2.11.2: 0xFFFFFFFF means the session does not expire.
+    // 5.0 §3.1.2.11.2: 0xFFFFFFFF means the session does not expire; next to it, a session of 3599 s does.
+    // (Two virtual hours: the expiry loop ticks every 250 ms, and each tick costs real time here.)
     let (addr, _b) = start_broker().await;
-    let mut c = persistent(V5, "forever");
-    c.properties.session_expiry_interval = Some(u32::MAX);
-    let (mut s, _) = Raw::connect(addr, c.clone()).await;
-    s.send(&Packet::Disconnect(Disconnect::default())).await;
-    s.until_closed().await;
-    tokio::time::sleep(Duration::from_hours(240)).await;
-    let (_s, ack_) = Raw::connect(addr, c).await;
-    assert!(ack_.session_present);
+    for (id, expiry) in [("forever", u32::MAX), ("hour", 3599)] {
+        let mut c = persistent(V5, id);
+        c.properties.session_expiry_interval = Some(expiry);
+        let (mut s, _) = Raw::connect(addr, c).await;
+        s.send(&Packet::Disconnect(Disconnect::default())).await;
+        s.until_closed().await;
+    }
+    tokio::time::sleep(Duration::from_hours(2)).await;
+    for (id, expiry, present) in [("forever", u32::MAX, true), ("hour", 3599, false)] {
+        let mut c = persistent(V5, id);
+        c.properties.session_expiry_interval = Some(expiry);
+        let (_s, ack_) = Raw::connect(addr, c).await;
+        assert_eq!(ack_.session_present, present, "{id}");
+    }
 }
 
 #[tokio::test]
