@@ -157,6 +157,10 @@ pub struct SessionCell {
     pub notify: Notify,
     /// Wakes publishers paused by back-pressure once the queue has drained below the low-water mark.
     pub drained: Notify,
+    /// Set when a back-pressure pause for this session timed out (its client is not draining):
+    /// publishers stop pausing for it until it drains below the low-water mark again, so one stuck
+    /// subscriber costs each publisher one pause, not one per message.
+    pub stalled: std::sync::atomic::AtomicBool,
     /// Global drop counter, shared with the broker's stats.
     dropped_total: Arc<AtomicU64>,
 }
@@ -188,6 +192,7 @@ impl SessionCell {
             }),
             notify: Notify::new(),
             drained: Notify::new(),
+            stalled: std::sync::atomic::AtomicBool::new(false),
             dropped_total,
         })
     }

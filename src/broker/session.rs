@@ -117,7 +117,9 @@ impl Session {
 
     /// Back-pressure: with the replies so far written, wait until every congested subscriber has
     /// drained below half the high-water mark, each for at most `backpressure_max_pause`. The
-    /// socket is not read meanwhile, so a flooding client is slowed down by TCP flow control.
+    /// socket is not read meanwhile, so a flooding client is slowed down by TCP flow control. A
+    /// subscriber that did not drain within the pause is marked stalled and not waited for again
+    /// until it has drained (its queue then overflows and drops, counted).
     async fn pause_for_congestion(&mut self) -> std::io::Result<()> {
         if self.congested.is_empty() {
             return Ok(());
@@ -133,8 +135,8 @@ impl Session {
                 let data = cell.lock();
                 data.connection.is_some() && data.queue.len() > low_water
             };
-            if waiting {
-                tokio::time::timeout(max_pause, drained).await.ok();
+            if waiting && !cell.stalled.load(Relaxed) && tokio::time::timeout(max_pause, drained).await.is_err() {
+                cell.stalled.store(true, Relaxed);
             }
         }
         Ok(())

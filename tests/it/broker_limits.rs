@@ -127,3 +127,32 @@ async fn server_to_client_packets_from_a_client_are_protocol_errors() {
         raw.expect_disconnect(reason::PROTOCOL_ERROR).await;
     }
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_stuck_subscriber_costs_a_publisher_one_pause_not_one_per_message() {
+    // Back-pressure never stalls a publisher: a subscriber that does not drain within
+    // `backpressure_max_pause` is not waited for again; its queue overflows and the drops are counted.
+    let config = BrokerConfig {
+        sys_interval: None,
+        max_queued_messages: 20,
+        backpressure_high_water: 4,
+        backpressure_max_pause: Duration::from_secs(1),
+        ..BrokerConfig::default()
+    };
+    let (addr, broker) = start_broker_with(config).await;
+    let mut req: Connect = connect_packet(V5, "stuck", true, 60);
+    req.properties.receive_maximum = Some(1);
+    let (mut stuck, _) = Raw::connect(addr, req).await;
+    stuck.subscribe(1, "s", qos(QoS::AtLeastOnce)).await;
+    let mut p = Raw::connected(addr, V311, "undeterred").await;
+    let start = tokio::time::Instant::now();
+    for i in 1..=50u16 {
+        p.send(&Packet::Publish(publish("s", QoS::AtLeastOnce, i, b"x"))).await;
+        assert!(matches!(p.expect("PUBACK").await, Packet::PubAck(a) if a.pkid == i));
+    }
+    let waited = start.elapsed();
+    assert!(waited < Duration::from_secs(3), "paused {waited:?} (virtual) for a subscriber that never acknowledges");
+    // 1 in flight + 20 queued; the other 29 were dropped, and counted.
+    assert_eq!(broker.shared().stats.dropped.load(Relaxed), 29);
+    assert_eq!(stuck.expect_publish().await.pkid, 1);
+}

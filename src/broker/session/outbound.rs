@@ -98,6 +98,7 @@ impl Session {
         let drained = data.queue.len() <= self.shared.config.backpressure_high_water / 2;
         drop(data);
         if drained {
+            cell.stalled.store(false, Relaxed);
             cell.drained.notify_waiters();
         }
         self.shared.stats.msgs_sent.fetch_add(sent, Relaxed);
