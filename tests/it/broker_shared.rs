@@ -125,3 +125,29 @@ async fn mosquitto_sub_members_share_the_load() {
     all.sort();
     assert_eq!(all, ["0", "1", "2", "3"]);
 }
+
+#[tokio::test]
+async fn unsubscribing_a_shared_subscription_leaves_the_group() {
+    // MQTT-3.10.4-1: the `$share/...` filter is compared character by character and deleted; the other
+    // member then gets every message.
+    let (addr, _b) = start_broker().await;
+    let mut a = Raw::connected(addr, V5, "u-a").await;
+    let mut b = Raw::connected(addr, V5, "u-b").await;
+    a.subscribe(1, "$share/g/u", qos(QoS::AtMostOnce)).await;
+    b.subscribe(1, "$share/g/u", qos(QoS::AtMostOnce)).await;
+    let unsub = mqscope::broker::codec::Unsubscribe {
+        pkid: 2,
+        filters: vec!["$share/g/u".into()],
+        properties: mqscope::broker::codec::Properties::default(),
+    };
+    a.send(&Packet::Unsubscribe(unsub)).await;
+    assert!(matches!(a.expect("UNSUBACK").await, Packet::UnsubAck(u) if u.codes == [0]));
+    let mut p = Raw::connected(addr, V5, "u-pub").await;
+    for _ in 0..3 {
+        p.send(&Packet::Publish(publish("u", QoS::AtMostOnce, 0, b"x"))).await;
+    }
+    for _ in 0..3 {
+        b.expect_publish().await;
+    }
+    a.expect_nothing().await;
+}
