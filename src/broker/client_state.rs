@@ -5,13 +5,12 @@
 //! awaiting PUBREL. The router appends to the queue; the connection task drains it. Lock order:
 //! the router's state first, then a session; never the other way round.
 
+use bytes::Bytes;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Instant;
-
-use bytes::Bytes;
 use tokio::sync::{Notify, oneshot};
+use tokio::time::Instant;
 
 use super::codec::{LastWill, Properties, ProtocolVersion, QoS, SubscriptionOptions};
 
@@ -59,15 +58,29 @@ pub struct Delivery {
     pub retain: bool,
     /// Subscription identifiers of every matching subscription (MQTT 5).
     pub sub_ids: Vec<u32>,
+    /// The shared subscription (`$share/{group}/{filter}`) this copy was chosen for, if it came only
+    /// through one: such a copy may go to another member of the group if this one leaves (MQTT 5 §4.8.2).
+    pub share: Option<Arc<str>>,
 }
 
-/// Where an outgoing QoS 1/2 message stands.
+/// Where an outgoing QoS 1/2 message stands. The `u64` is its send order: packet ids wrap, and a
+/// resumed session resends in the original order (MQTT-4.6.0-1).
 #[derive(Clone, Debug)]
 pub enum Outgoing {
     /// PUBLISH sent, waiting for PUBACK (QoS 1) or PUBREC (QoS 2).
-    Publish(Delivery),
+    Publish(Delivery, u64),
     /// PUBREL sent, waiting for PUBCOMP (QoS 2).
-    Released,
+    Released(u64),
+}
+
+impl Outgoing {
+    /// Send order.
+    #[must_use]
+    pub const fn seq(&self) -> u64 {
+        match self {
+            Self::Publish(_, seq) | Self::Released(seq) => *seq,
+        }
+    }
 }
 
 /// A subscription as the session remembers it.
@@ -102,6 +115,8 @@ pub struct SessionData {
     pub incoming_qos2: HashSet<u16>,
     /// Last packet id used for outgoing messages.
     pub last_pkid: u16,
+    /// Send order of the last outgoing QoS 1/2 PUBLISH.
+    pub last_seq: u64,
     /// Session Expiry Interval in seconds once disconnected.
     pub expiry_secs: u32,
     /// When an offline session expires.
@@ -140,6 +155,12 @@ pub struct SessionCell {
     data: Mutex<SessionData>,
     /// Wakes the connection task when something was queued.
     pub notify: Notify,
+    /// Wakes publishers paused by back-pressure once the queue has drained below the low-water mark.
+    pub drained: Notify,
+    /// Set when a back-pressure pause for this session timed out (its client is not draining):
+    /// publishers stop pausing for it until it drains below the low-water mark again, so one stuck
+    /// subscriber costs each publisher one pause, not one per message.
+    pub stalled: std::sync::atomic::AtomicBool,
     /// Global drop counter, shared with the broker's stats.
     dropped_total: Arc<AtomicU64>,
 }
@@ -160,6 +181,7 @@ impl SessionCell {
                 inflight: BTreeMap::new(),
                 incoming_qos2: HashSet::new(),
                 last_pkid: 0,
+                last_seq: 0,
                 expiry_secs: 0,
                 expires_at: None,
                 will: None,
@@ -169,6 +191,8 @@ impl SessionCell {
                 peer: None,
             }),
             notify: Notify::new(),
+            drained: Notify::new(),
+            stalled: std::sync::atomic::AtomicBool::new(false),
             dropped_total,
         })
     }
@@ -178,24 +202,47 @@ impl SessionCell {
         self.data.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Queue a delivery, dropping it (counted) if the session's queue is full or it may not be queued offline.
-    pub fn enqueue(&self, delivery: Delivery, max_messages: usize, max_bytes: usize, queue_qos0_offline: bool) {
+    /// Queue a delivery, dropping it (counted) if the session's queue is full or it may not be queued
+    /// offline. Returns whether the session is online with more than `high_water` messages queued:
+    /// the publisher should then pause (back-pressure) until [`SessionCell::drained`] fires.
+    pub fn enqueue(&self, delivery: Delivery, limits: &QueueLimits) -> bool {
         let mut data = self.lock();
         let online = data.connection.is_some();
         let cost = delivery.msg.cost();
-        let refuse = (!online && delivery.qos == QoS::AtMostOnce && !queue_qos0_offline)
-            || data.queue.len() >= max_messages
-            || data.queued_bytes + cost > max_bytes;
+        let refuse = (!online && delivery.qos == QoS::AtMostOnce && !limits.queue_qos0_offline)
+            || data.queue.len() >= limits.max_messages
+            || data.queued_bytes + cost > limits.max_bytes;
         if refuse {
             data.dropped += 1;
             self.dropped_total.fetch_add(1, Relaxed);
-            return;
+            return online;
         }
         data.queued_bytes += cost;
         data.queue.push_back(delivery);
+        let congested = online && data.queue.len() > limits.high_water;
         drop(data);
         if online {
             self.notify.notify_one();
         }
+        congested
     }
+
+    /// Count messages dropped for this session (expired, too large for the client).
+    pub fn count_dropped(&self, data: &mut SessionData, n: u64) {
+        data.dropped += n;
+        self.dropped_total.fetch_add(n, Relaxed);
+    }
+}
+
+/// The bounds of a session's queue, from [`crate::broker::BrokerConfig`].
+#[derive(Clone, Copy, Debug)]
+pub struct QueueLimits {
+    /// Most messages queued.
+    pub max_messages: usize,
+    /// Most bytes queued.
+    pub max_bytes: usize,
+    /// Whether QoS 0 messages are queued for an offline session.
+    pub queue_qos0_offline: bool,
+    /// Queue length of an online session above which publishers to it pause.
+    pub high_water: usize,
 }

@@ -56,6 +56,12 @@ pub struct BrokerConfig {
     pub max_queued_bytes: usize,
     /// Queue QoS 0 messages for offline persistent sessions too.
     pub queue_qos0_offline: bool,
+    /// Back-pressure: when a message leaves an online subscriber with more than this many messages
+    /// queued, the publishing connection stops reading its socket until that queue drains to half
+    /// of this, or for at most `backpressure_max_pause`.
+    pub backpressure_high_water: usize,
+    /// Longest single back-pressure pause, so that a stuck subscriber slows publishers but never stalls them.
+    pub backpressure_max_pause: Duration,
     /// Longest session expiry we honour, seconds (`u32::MAX` = never expire).
     pub max_session_expiry_secs: u32,
     /// How long a new connection may take to send CONNECT.
@@ -75,9 +81,24 @@ impl Default for BrokerConfig {
             max_queued_messages: 100_000,
             max_queued_bytes: 128 * 1024 * 1024,
             queue_qos0_offline: false,
+            backpressure_high_water: 1000,
+            backpressure_max_pause: Duration::from_millis(100),
             max_session_expiry_secs: u32::MAX,
             connect_timeout: Duration::from_secs(10),
             sys_interval: Some(Duration::from_secs(10)),
+        }
+    }
+}
+
+impl BrokerConfig {
+    /// The bounds of every session's queue.
+    #[must_use]
+    pub const fn queue_limits(&self) -> client_state::QueueLimits {
+        client_state::QueueLimits {
+            max_messages: self.max_queued_messages,
+            max_bytes: self.max_queued_bytes,
+            queue_qos0_offline: self.queue_qos0_offline,
+            high_water: self.backpressure_high_water,
         }
     }
 }
@@ -187,7 +208,7 @@ pub async fn run(listener: TcpListener, broker: Broker, shutdown: impl Future) -
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
-                    stream.set_nodelay(true).ok();
+                    configure_stream(&stream);
                     tasks.spawn(session::serve(stream, peer, Arc::clone(&shared)));
                 }
                 Err(err) if is_transient(&err) => {
@@ -211,9 +232,31 @@ pub async fn run(listener: TcpListener, broker: Broker, shutdown: impl Future) -
     result
 }
 
+/// Socket options of an accepted connection: TCP_NODELAY, because writes are already coalesced
+/// per wake-up and Nagle's algorithm would only delay acknowledgements.
+fn configure_stream(stream: &tokio::net::TcpStream) {
+    stream.set_nodelay(true).ok();
+}
+
 /// Accept errors that say "try again" (out of file descriptors, a peer that reset before accept).
 fn is_transient(err: &std::io::Error) -> bool {
     use std::io::ErrorKind as K;
     matches!(err.kind(), K::ConnectionAborted | K::ConnectionReset | K::Interrupted | K::WouldBlock)
         || err.raw_os_error().is_some_and(|code| code == 24 || code == 23)
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio::net::{TcpListener, TcpStream};
+
+    #[tokio::test]
+    async fn accepted_connections_have_tcp_nodelay() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let client = TcpStream::connect(listener.local_addr().expect("addr")).await.expect("connect");
+        let (server, _) = listener.accept().await.expect("accept");
+        assert!(!server.nodelay().expect("nodelay"), "off by default, so the test means something");
+        super::configure_stream(&server);
+        assert!(server.nodelay().expect("nodelay"));
+        drop(client);
+    }
 }

@@ -2,19 +2,27 @@
 //!
 //! Owns: [`State`] and the functions that route a message to every matching session's queue. No
 //! `.await` happens while [`State`] is locked; each session's own lock is taken only inside it.
+//! Wills and session expiry live in `wills`, shared-subscription choice and redelivery in `shared`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
+use tokio::time::Instant;
 
 use super::Shared;
-use super::client_state::{Delivery, Routed, SessionCell, SubEntry};
-use super::codec::{LastWill, Properties, ProtocolVersion, QoS, RetainHandling, SubscriptionOptions, reason};
+use super::client_state::{Delivery, QueueLimits, Routed, SessionCell, SubEntry};
+use super::codec::{Properties, ProtocolVersion, QoS, RetainHandling, SubscriptionOptions, reason};
 use super::topic::{self, FilterTrie, TopicError, TopicTrie};
 use crate::model::{Message, MessageMeta};
 use crate::protocol::PublishRequest;
+
+mod shared;
+mod wills;
+
+pub use shared::redistribute_shared_locked;
+pub use wills::{expiry_loop, schedule_will};
 
 /// A subscription in the trie: the session it feeds and its options.
 #[derive(Clone, Debug)]
@@ -23,14 +31,6 @@ pub struct Sub {
     pub cell: Arc<SessionCell>,
     /// Options and identifier.
     pub entry: SubEntry,
-}
-
-/// A will waiting for its Will Delay Interval.
-#[derive(Debug)]
-struct PendingWill {
-    due: Instant,
-    client_id: Arc<str>,
-    will: LastWill,
 }
 
 /// Everything shared between connections.
@@ -47,7 +47,7 @@ pub struct State {
     /// Retained messages by topic.
     pub retained: TopicTrie<Arc<Routed>>,
     /// Wills waiting for their delay.
-    pending_wills: Vec<PendingWill>,
+    pending_wills: Vec<wills::PendingWill>,
     /// Last connection generation handed out.
     pub last_connection: u64,
 }
@@ -65,9 +65,12 @@ impl State {
         self.sessions.len()
     }
 
-    /// Forget a session and all its subscriptions.
-    pub fn remove_session(&mut self, client_id: &Arc<str>) {
-        let Some(cell) = self.sessions.remove(client_id) else { return };
+    /// End a session: hand its shared-subscription messages to other members (MQTT 5 §4.8.2), then
+    /// forget it and all its subscriptions.
+    pub fn remove_session(&mut self, client_id: &Arc<str>, limits: &QueueLimits) {
+        let Some(cell) = self.sessions.get(client_id).map(Arc::clone) else { return };
+        shared::redistribute(self, limits, &cell);
+        self.sessions.remove(client_id);
         let filters: Vec<String> = cell.lock().subscriptions.keys().cloned().collect();
         for filter in filters {
             self.remove_subscription(client_id, &filter);
@@ -82,69 +85,80 @@ impl State {
         }
     }
 
-    /// Cancel wills waiting for a client that came back.
-    pub fn cancel_pending_will(&mut self, client_id: &str) {
-        self.pending_wills.retain(|w| &*w.client_id != client_id);
+    /// Take the will waiting for a client that came back, if any.
+    pub fn take_pending_will(&mut self, client_id: &str) -> Option<super::codec::LastWill> {
+        let i = self.pending_wills.iter().position(|w| &*w.client_id == client_id)?;
+        Some(self.pending_wills.swap_remove(i).will)
     }
 }
 
-/// One session a message goes to: (session, QoS, retain flag, subscription ids).
-type Target = (Arc<SessionCell>, QoS, bool, Vec<u32>);
-/// A shared subscription group: (share name, filter).
-type ShareKey = (Arc<str>, String);
+/// One session a message goes to, with the options that decide its copy.
+struct Target {
+    cell: Arc<SessionCell>,
+    qos: QoS,
+    retain: bool,
+    sub_ids: Vec<u32>,
+    /// Set while every matching subscription of this session is the same shared one.
+    share: Option<Arc<str>>,
+}
 
 /// Route one message: store or clear it if retained, queue it to every matching session, show it in the tap.
-pub fn route(shared: &Shared, msg: &Arc<Routed>) {
-    let cfg = &shared.config;
-    let Ok(mut state) = shared.state.lock() else { return };
+/// Returns the online sessions whose queue is now over the back-pressure high-water mark.
+pub fn route(shared: &Shared, msg: &Arc<Routed>) -> Vec<Arc<SessionCell>> {
+    let limits = shared.config.queue_limits();
+    let mut congested = Vec::new();
+    let Ok(mut state) = shared.state.lock() else { return congested };
     if msg.retain {
         if msg.payload.is_empty() {
+            // MQTT-3.3.1-10/-11 (3.1.1), MQTT-3.3.1-6/-7 (5.0): an empty retained payload clears the topic.
             state.retained.remove(&msg.topic);
         } else {
             state.retained.insert(&msg.topic, Arc::clone(msg));
         }
     }
-    // One copy per session: the highest QoS of its matching subscriptions, every subscription id (MQTT-3.3.4-2, -3).
-    let mut targets: Vec<Target> = Vec::new();
-    let mut add = |cell: &Arc<SessionCell>, entry: &SubEntry| {
-        let qos = msg.published_qos.min(entry.options.qos);
-        let retain = entry.options.retain_as_published && msg.retain;
-        if let Some(t) = targets.iter_mut().find(|t| Arc::ptr_eq(&t.0, cell)) {
-            t.1 = t.1.max(qos);
-            t.2 |= retain;
-            t.3.extend(entry.id);
-        } else {
-            targets.push((Arc::clone(cell), qos, retain, entry.id.into_iter().collect()));
+    let targets = targets(&mut state, msg);
+    for t in targets {
+        let delivery = Delivery { msg: Arc::clone(msg), qos: t.qos, retain: t.retain, sub_ids: t.sub_ids, share: t.share };
+        if t.cell.enqueue(delivery, &limits) && *t.cell.lock().client_id != *msg.publisher {
+            congested.push(t.cell);
         }
-    };
-    state.subs.for_each_match(&msg.topic, |_, client, sub| {
-        if !(sub.entry.options.no_local && **client == *msg.publisher) {
-            add(&sub.cell, &sub.entry);
-        }
-    });
-    // Shared subscriptions: one member per (group, filter), round robin, online members first.
-    let mut groups: HashMap<ShareKey, Vec<(Arc<str>, Sub)>> = HashMap::new();
-    state.shared_subs.for_each_match(&msg.topic, |filter, (group, client), sub| {
-        groups.entry((Arc::clone(group), filter.to_owned())).or_default().push((Arc::clone(client), sub.clone()));
-    });
-    for (key, mut members) in groups {
-        members.sort_by(|a, b| a.0.cmp(&b.0));
-        let cursor = state.share_cursor.entry(key).or_insert(0);
-        let n = members.len();
-        let start = *cursor % n;
-        let pick = (0..n).map(|i| (start + i) % n).find(|&i| members[i].1.cell.lock().connection.is_some()).unwrap_or(start);
-        *cursor = pick + 1;
-        let (_, sub) = &members[pick];
-        add(&sub.cell, &sub.entry);
-    }
-    for (cell, qos, retain, sub_ids) in targets {
-        let delivery = Delivery { msg: Arc::clone(msg), qos, retain, sub_ids };
-        cell.enqueue(delivery, cfg.max_queued_messages, cfg.max_queued_bytes, cfg.queue_qos0_offline);
     }
     drop(state);
     if let Some(tap) = &shared.tap {
         tap.push(to_model(msg));
     }
+    congested
+}
+
+/// Every session `msg` goes to: one copy per session at the highest QoS of its matching
+/// subscriptions, with every subscription id (MQTT-3.3.4-2, -3, -4).
+fn targets(state: &mut State, msg: &Routed) -> Vec<Target> {
+    let mut targets: Vec<Target> = Vec::new();
+    let mut add = |cell: &Arc<SessionCell>, entry: &SubEntry, share: Option<Arc<str>>| {
+        let qos = msg.published_qos.min(entry.options.qos);
+        // MQTT-3.3.1-12 / -13: Retain As Published.
+        let retain = entry.options.retain_as_published && msg.retain;
+        if let Some(t) = targets.iter_mut().find(|t| Arc::ptr_eq(&t.cell, cell)) {
+            t.qos = t.qos.max(qos);
+            t.retain |= retain;
+            t.sub_ids.extend(entry.id);
+            if t.share != share {
+                t.share = None;
+            }
+        } else {
+            targets.push(Target { cell: Arc::clone(cell), qos, retain, sub_ids: entry.id.into_iter().collect(), share });
+        }
+    };
+    state.subs.for_each_match(&msg.topic, |_, client, sub| {
+        // MQTT-3.8.3-3: No Local.
+        if !(sub.entry.options.no_local && **client == *msg.publisher) {
+            add(&sub.cell, &sub.entry, None);
+        }
+    });
+    for (share, sub) in shared::pick_members(state, &msg.topic) {
+        add(&sub.cell, &sub.entry, Some(share));
+    }
+    targets
 }
 
 /// The explorer's copy of a routed message, with its provenance.
@@ -266,7 +280,7 @@ pub fn subscribe(shared: &Shared, cell: &Arc<SessionCell>, filter: &str, options
         RetainHandling::SendIfNew => !existed,
         RetainHandling::DoNotSend => false,
     };
-    // MQTT-3.8.4-?: retained messages are not sent for shared subscriptions (MQTT 5 §4.8.2).
+    // 5.0 §4.8.2: retained messages are not sent when a shared subscription is made.
     if send_retained && shared_sub.is_none() {
         let now = Instant::now();
         let mut expired = Vec::new();
@@ -279,6 +293,7 @@ pub fn subscribe(shared: &Shared, cell: &Arc<SessionCell>, filter: &str, options
                     qos: msg.published_qos.min(options.qos),
                     retain: true,
                     sub_ids: id.into_iter().collect(),
+                    share: None,
                 });
             }
         });
@@ -296,55 +311,4 @@ pub fn unsubscribe(shared: &Shared, cell: &Arc<SessionCell>, filter: &str) -> u8
     let existed = state.remove_subscription(&client_id, filter);
     cell.lock().subscriptions.remove(filter);
     if existed { reason::SUCCESS } else { reason::NO_SUBSCRIPTION_EXISTED }
-}
-
-/// Publish a will now, or after its Will Delay Interval (MQTT-3.1.3-9).
-pub fn schedule_will(shared: &Shared, client_id: Arc<str>, will: LastWill) {
-    let delay = will.properties.will_delay_interval.unwrap_or(0);
-    if delay == 0 {
-        publish_will(shared, &client_id, &will);
-    } else if let Ok(mut state) = shared.state.lock() {
-        state.pending_wills.push(PendingWill { due: Instant::now() + Duration::from_secs(u64::from(delay)), client_id, will });
-    }
-}
-
-fn publish_will(shared: &Shared, client_id: &Arc<str>, will: &LastWill) {
-    let msg = routed(will.topic.as_str().into(), will.payload.clone(), will.qos, will.retain, &will.properties, Arc::clone(client_id));
-    route(shared, &msg);
-}
-
-/// Once a second: fire due wills, expire offline sessions (sending a pending will first, MQTT-3.1.2-8 in 5.0).
-pub async fn expiry_loop(shared: Arc<Shared>) {
-    let mut tick = tokio::time::interval(Duration::from_millis(250));
-    loop {
-        tick.tick().await;
-        let now = Instant::now();
-        let mut fire = Vec::new();
-        if let Ok(mut state) = shared.state.lock() {
-            let expired: Vec<Arc<str>> = state
-                .sessions
-                .iter()
-                .filter(|(_, cell)| {
-                    let d = cell.lock();
-                    d.connection.is_none() && d.expires_at.is_some_and(|at| at <= now)
-                })
-                .map(|(id, _)| Arc::clone(id))
-                .collect();
-            let mut i = 0;
-            while i < state.pending_wills.len() {
-                let w = &state.pending_wills[i];
-                if w.due <= now || expired.contains(&w.client_id) {
-                    fire.push(state.pending_wills.swap_remove(i));
-                } else {
-                    i += 1;
-                }
-            }
-            for id in &expired {
-                state.remove_session(id);
-            }
-        }
-        for w in fire {
-            publish_will(&shared, &w.client_id, &w.will);
-        }
-    }
 }

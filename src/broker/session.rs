@@ -1,26 +1,29 @@
 //! One client connection: CONNECT handshake, the read/write loop, keep-alive, and what happens to
 //! the session and its will when the connection ends.
 //!
-//! Owns: [`serve`] and the per-connection [`Session`]. Packet handling lives in `inbound`, queue
-//! draining in `outbound`. An error here ends only this connection.
+//! Owns: the per-connection [`Session`]. The handshake lives in `connect`, packet handling in
+//! `inbound`, queue draining in `outbound`. An error here ends only this connection.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use tokio::net::TcpStream;
 use tokio::sync::oneshot;
+use tokio::time::Instant;
 
 use super::Shared;
 use super::client_state::SessionCell;
-use super::codec::{ConnAck, Connect, DecodeError, Disconnect, Packet, Properties, ProtocolVersion, reason};
-use super::connection::{Connection, ConnectionError};
+use super::codec::{Disconnect, Packet, Properties, ProtocolVersion, QoS, reason};
+use super::connection::Connection;
 use super::router;
 
+mod connect;
 mod inbound;
 mod outbound;
+
+pub use connect::serve;
 
 /// How a connection ended, deciding the will's fate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,179 +48,17 @@ pub struct Session {
     generation: u64,
     /// Keep-alive granted; zero disables the check.
     keep_alive: Duration,
-    /// Topic aliases the client set (MQTT 5, client → server).
+    /// Topic aliases the client set (MQTT 5, client → server); they live as long as the connection.
     aliases_in: HashMap<u16, Arc<str>>,
-    /// Session Expiry Interval from CONNECT (a DISCONNECT may not raise it from 0, MQTT-3.14.2-2).
+    /// Topic aliases we set towards the client (MQTT 5, server → client), at most `alias_max_out`.
+    aliases_out: HashMap<Arc<str>, u16>,
+    /// The client's Topic Alias Maximum (0: it accepts none, MQTT-3.1.2-27).
+    alias_max_out: u16,
+    /// Session Expiry Interval from CONNECT (a DISCONNECT may not raise it from 0, 5.0 §3.14.2.2.2).
     connect_expiry: u32,
-}
-
-/// Serve one accepted TCP connection to its end.
-pub async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>) {
-    let mut conn = Connection::new(stream, shared.config.max_packet_size);
-    let first = tokio::time::timeout(shared.config.connect_timeout, conn.read_packet()).await;
-    let connect = match first {
-        Ok(Ok(Some(Packet::Connect(connect)))) => connect,
-        Ok(Ok(Some(_))) => return conn.close().await, // MQTT-3.1.0-1: the first packet must be CONNECT.
-        Ok(Ok(None)) | Err(_) => return,
-        Ok(Err(err)) => return refuse_connect(&mut conn, &err, peer).await,
-    };
-    let version = connect.protocol;
-    conn.version = Some(version);
-    let Some((mut session, kick_rx)) = accept(conn, *connect, peer, shared).await else { return };
-    let exit = session.run(kick_rx).await;
-    session.finish(exit, peer);
-}
-
-/// Answer an unreadable CONNECT: CONNACK with the reason where the client can read one, then close.
-async fn refuse_connect(conn: &mut Connection, err: &ConnectionError, peer: SocketAddr) {
-    tracing::debug!(%peer, error = %err, "refusing CONNECT");
-    let level = conn.peek_connect_level();
-    if let ConnectionError::Decode(decode) = err {
-        let ack = match (decode, level) {
-            // MQTT-3.1.2-2: a level we do not speak gets the 3.1.1 answer 0x01, which every client version can read.
-            (DecodeError::UnsupportedProtocolVersion(_), _) => Some((ProtocolVersion::V311, reason::CONNACK_V3_UNACCEPTABLE_PROTOCOL)),
-            (other, Some(5)) => Some((ProtocolVersion::V5, other.reason_code())),
-            _ => None,
-        };
-        if let Some((version, code)) = ack {
-            conn.version = Some(version);
-            conn.queue(&Packet::ConnAck(ConnAck { session_present: false, code, properties: Properties::default() }));
-        }
-    }
-    conn.close().await;
-}
-
-/// Generated identifier for a client that sent an empty one.
-fn assign_client_id() -> String {
-    use std::sync::atomic::AtomicU64;
-    static NEXT: AtomicU64 = AtomicU64::new(1);
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
-    format!("mqscope-{:08x}{:04x}", nanos, NEXT.fetch_add(1, Relaxed) & 0xffff)
-}
-
-/// Validate CONNECT, attach (or create) the session, send CONNACK. `None` if refused.
-async fn accept(mut conn: Connection, connect: Connect, peer: SocketAddr, shared: Arc<Shared>) -> Option<(Session, oneshot::Receiver<u8>)> {
-    let v5 = connect.protocol == ProtocolVersion::V5;
-    let cfg = &shared.config;
-    let mut ack = Properties::default();
-    let refuse = |conn: &mut Connection, code: u8| {
-        conn.queue(&Packet::ConnAck(ConnAck { session_present: false, code, properties: Properties::default() }));
-    };
-    if connect.properties.authentication_method.is_some() {
-        // We support no enhanced authentication method (MQTT-4.12.0-1 lets the server refuse it).
-        refuse(&mut conn, reason::BAD_AUTHENTICATION_METHOD);
-        conn.close().await;
-        return None;
-    }
-    let client_id: Arc<str> = if connect.client_id.is_empty() {
-        if !v5 && !connect.clean_start {
-            // MQTT-3.1.3-8: empty id with CleanSession=0 is rejected with return code 0x02.
-            refuse(&mut conn, reason::CONNACK_V3_IDENTIFIER_REJECTED);
-            conn.close().await;
-            return None;
-        }
-        let id = assign_client_id();
-        if v5 {
-            ack.assigned_client_identifier = Some(id.clone());
-        }
-        id.into()
-    } else {
-        connect.client_id.as_str().into()
-    };
-    let expiry = if v5 {
-        connect.properties.session_expiry_interval.unwrap_or(0)
-    } else if connect.clean_start {
-        0
-    } else {
-        u32::MAX
-    };
-    let expiry = expiry.min(cfg.max_session_expiry_secs);
-    let mut keep_alive = connect.keep_alive;
-    if v5 && (keep_alive == 0 || keep_alive > cfg.max_keep_alive_secs) {
-        keep_alive = cfg.max_keep_alive_secs;
-        ack.server_keep_alive = Some(keep_alive);
-    }
-    let (kick_tx, kick_rx) = oneshot::channel();
-    let (cell, session_present, generation) = attach(&shared, &client_id, &connect, expiry, peer, kick_tx);
-    if v5 {
-        ack.receive_maximum = Some(cfg.receive_maximum);
-        ack.topic_alias_maximum = Some(cfg.topic_alias_maximum);
-        ack.maximum_packet_size = Some(cfg.max_packet_size);
-        if expiry != connect.properties.session_expiry_interval.unwrap_or(0) {
-            ack.session_expiry_interval = Some(expiry);
-        }
-    }
-    conn.queue(&Packet::ConnAck(ConnAck { session_present, code: reason::SUCCESS, properties: ack }));
-    shared.stats.client_connected();
-    tracing::debug!(%peer, client_id = %client_id, ?connect.protocol, session_present, "client connected");
-    let session = Session {
-        shared,
-        conn,
-        cell,
-        client_id,
-        version: connect.protocol,
-        generation,
-        keep_alive: Duration::from_secs(u64::from(keep_alive)),
-        aliases_in: HashMap::new(),
-        connect_expiry: expiry,
-    };
-    Some((session, kick_rx))
-}
-
-/// Take over or create the session for `client_id`. Returns (cell, session present, connection generation).
-fn attach(
-    shared: &Shared,
-    client_id: &Arc<str>,
-    connect: &Connect,
-    expiry: u32,
-    peer: SocketAddr,
-    kick_tx: oneshot::Sender<u8>,
-) -> (Arc<SessionCell>, bool, u64) {
-    let mut state = shared.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    state.cancel_pending_will(client_id);
-    let mut old_will = None;
-    if let Some(old) = state.sessions.get(client_id) {
-        let mut data = old.lock();
-        if let Some(kick) = data.kick.take() {
-            // MQTT-3.1.4-3: the existing connection is closed (0x8E in 5.0); its will is ours to handle.
-            kick.send(reason::SESSION_TAKEN_OVER).ok();
-            old_will = data.will.take();
-        }
-        data.connection = None;
-    }
-    let resume = !connect.clean_start && state.sessions.contains_key(client_id);
-    let cell = if resume {
-        state.sessions.get(client_id).map(Arc::clone)
-    } else {
-        state.remove_session(client_id);
-        None
-    };
-    let session_present = cell.is_some();
-    let cell = cell.unwrap_or_else(|| SessionCell::new(Arc::clone(client_id), connect.protocol, Arc::clone(&shared.stats.dropped)));
-    state.last_connection += 1;
-    let generation = state.last_connection;
-    {
-        let mut data = cell.lock();
-        data.version = connect.protocol;
-        data.connection = Some(generation);
-        data.kick = Some(kick_tx);
-        data.will.clone_from(&connect.will);
-        data.expiry_secs = expiry;
-        data.expires_at = None;
-        data.send_quota = connect.properties.receive_maximum.unwrap_or(shared.config.default_inflight);
-        data.client_max_packet = connect.properties.maximum_packet_size.unwrap_or(u32::MAX);
-        data.peer = Some(peer);
-    }
-    state.sessions.insert(Arc::clone(client_id), Arc::clone(&cell));
-    drop(state);
-    if let Some(will) = old_will {
-        // A will with a delay is dropped if the session is resumed at once (MQTT 5 §3.1.3.2.2).
-        let delayed = will.properties.will_delay_interval.unwrap_or(0) > 0;
-        if !(resume && delayed) {
-            router::schedule_will(shared, Arc::clone(client_id), will);
-        }
-    }
-    (cell, session_present, generation)
+    /// Online subscribers whose queue a message from this client just pushed over the high-water
+    /// mark: reading this socket pauses until they drain (back-pressure).
+    congested: Vec<Arc<SessionCell>>,
 }
 
 impl Session {
@@ -247,10 +88,11 @@ impl Session {
                         Ok(0) => return Exit::WithWill,
                         Ok(n) => {
                             self.shared.stats.bytes_received.fetch_add(n as u64, Relaxed);
-                            deadline = self.next_deadline();
                             if let Some(exit) = self.handle_buffered().await {
                                 return exit;
                             }
+                            // After the packets (and any back-pressure pause), not before: a pause is not the client's silence.
+                            deadline = self.next_deadline();
                         }
                         Err(err) => {
                             tracing::debug!(client_id = %self.client_id, error = %err, "read failed");
@@ -259,8 +101,8 @@ impl Session {
                     }
                 }
                 () = self.cell.notify.notified() => {}
-                () = tokio::time::sleep_until(deadline.into()), if keep_alive_on => {
-                    // MQTT-3.1.2-24 / MQTT-3.1.2-22 (5.0): 1.5 × keep-alive without a packet ends the connection.
+                () = tokio::time::sleep_until(deadline), if keep_alive_on => {
+                    // MQTT-3.1.2-22 (5.0) / MQTT-3.1.2-24 (3.1.1): 1.5 × keep-alive without a packet ends the connection.
                     tracing::debug!(client_id = %self.client_id, "keep-alive expired");
                     self.send_disconnect(reason::KEEP_ALIVE_TIMEOUT).await;
                     return Exit::WithWill;
@@ -271,6 +113,33 @@ impl Session {
 
     fn next_deadline(&self) -> Instant {
         Instant::now() + self.keep_alive + self.keep_alive / 2
+    }
+
+    /// Back-pressure: with the replies so far written, wait until every congested subscriber has
+    /// drained below half the high-water mark, each for at most `backpressure_max_pause`. The
+    /// socket is not read meanwhile, so a flooding client is slowed down by TCP flow control. A
+    /// subscriber that did not drain within the pause is marked stalled and not waited for again
+    /// until it has drained (its queue then overflows and drops, counted).
+    async fn pause_for_congestion(&mut self) -> std::io::Result<()> {
+        if self.congested.is_empty() {
+            return Ok(());
+        }
+        self.drain_and_flush().await?;
+        let low_water = self.shared.config.backpressure_high_water / 2;
+        let max_pause = self.shared.config.backpressure_max_pause;
+        for cell in std::mem::take(&mut self.congested) {
+            let drained = cell.drained.notified();
+            tokio::pin!(drained);
+            drained.as_mut().enable();
+            let waiting = {
+                let data = cell.lock();
+                data.connection.is_some() && data.queue.len() > low_water
+            };
+            if waiting && !cell.stalled.load(Relaxed) && tokio::time::timeout(max_pause, drained).await.is_err() {
+                cell.stalled.store(true, Relaxed);
+            }
+        }
+        Ok(())
     }
 
     /// Parse and handle every complete packet already read.
@@ -291,6 +160,9 @@ impl Session {
             if self.conn.out.len() >= super::connection::WRITE_HIGH_WATER && self.conn.flush().await.is_err() {
                 return Some(Exit::WithWill);
             }
+            if self.pause_for_congestion().await.is_err() {
+                return Some(Exit::WithWill);
+            }
         }
     }
 
@@ -306,6 +178,7 @@ impl Session {
     fn finish(self, exit: Exit, peer: SocketAddr) {
         self.shared.stats.client_disconnected();
         tracing::debug!(%peer, client_id = %self.client_id, ?exit, "client disconnected");
+        let limits = self.shared.config.queue_limits();
         let mut state = self.shared.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut data = self.cell.lock();
         if data.connection != Some(self.generation) {
@@ -314,27 +187,29 @@ impl Session {
         data.connection = None;
         data.kick = None;
         data.peer = None;
+        // MQTT-3.1.2-10 / MQTT-3.14.4-3: a normal DISCONNECT deletes the will; every other end publishes it.
         let will = data.will.take().filter(|_| exit == Exit::WithWill);
         let expiry = data.expiry_secs;
-        if !self.shared.config.queue_qos0_offline {
+        if !limits.queue_qos0_offline {
             let before = data.queue.len();
-            data.queue.retain(|d| d.qos != super::codec::QoS::AtMostOnce);
+            data.queue.retain(|d| d.qos != QoS::AtMostOnce);
             let lost = (before - data.queue.len()) as u64;
-            data.dropped += lost;
-            self.shared.stats.dropped.fetch_add(lost, Relaxed);
+            self.cell.count_dropped(&mut data, lost);
             data.queued_bytes = data.queue.iter().map(|d| d.msg.cost()).sum();
         }
         data.expires_at = (expiry != u32::MAX).then(|| Instant::now() + Duration::from_secs(u64::from(expiry)));
         drop(data);
         if expiry == 0 {
-            state.remove_session(&self.client_id);
+            // Session Expiry 0 (5.0) / CleanSession=1 (3.1.1): the session ends with the connection.
+            state.remove_session(&self.client_id, &limits);
+        } else {
+            router::redistribute_shared_locked(&mut state, &limits, &self.cell);
         }
         drop(state);
-        if let Some(mut will) = will {
-            // The will goes out at the earlier of its delay and the session's end (MQTT 5 §3.1.2.5).
+        if let Some(will) = will {
+            // The will goes out at the earlier of its delay and the session's end (5.0 §3.1.3.2.2).
             let delay = will.properties.will_delay_interval.unwrap_or(0).min(expiry);
-            will.properties.will_delay_interval = Some(delay);
-            router::schedule_will(&self.shared, Arc::clone(&self.client_id), will);
+            router::schedule_will(&self.shared, Arc::clone(&self.client_id), will, delay);
         }
     }
 }

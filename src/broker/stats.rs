@@ -84,29 +84,42 @@ pub fn snapshot(shared: &Shared) -> BrokerStats {
     }
 }
 
-/// Publish `$SYS/broker/...` every `every` (retained, like mosquitto).
+/// The `$SYS/broker/...` topics and their values now. Names are mosquitto's; `messages/received`
+/// and `messages/sent` count PUBLISH packets here (mosquitto counts every packet there), and the
+/// `publish/messages/*` names carry the same PUBLISH counts under mosquitto's exact meaning.
+#[must_use]
+pub fn sys_entries(shared: &Shared) -> Vec<(&'static str, String)> {
+    let snap = snapshot(shared);
+    let s = &shared.stats;
+    let (clients_total, shared_subs) = shared.state.lock().map(|st| (st.session_count(), st.shared_subs.len())).unwrap_or_default();
+    let connected = snap.clients_connected;
+    vec![
+        ("version", format!("mqscope version {}", env!("CARGO_PKG_VERSION"))),
+        ("uptime", format!("{} seconds", s.uptime().as_secs())),
+        ("clients/connected", connected.to_string()),
+        ("clients/total", clients_total.to_string()),
+        ("clients/disconnected", (clients_total as u64).saturating_sub(connected).to_string()),
+        ("clients/maximum", s.clients_maximum.load(Relaxed).to_string()),
+        ("messages/received", snap.msgs_received.to_string()),
+        ("messages/sent", snap.msgs_sent.to_string()),
+        ("publish/messages/received", snap.msgs_received.to_string()),
+        ("publish/messages/sent", snap.msgs_sent.to_string()),
+        ("publish/messages/dropped", snap.dropped.to_string()),
+        ("bytes/received", s.bytes_received.load(Relaxed).to_string()),
+        ("bytes/sent", s.bytes_sent.load(Relaxed).to_string()),
+        ("subscriptions/count", snap.subscriptions.to_string()),
+        ("shared_subscriptions/count", shared_subs.to_string()),
+        ("retained messages/count", snap.retained.to_string()),
+    ]
+}
+
+/// Publish `$SYS/broker/...` every `every` (retained QoS 0, like mosquitto).
 pub async fn sys_loop(shared: Arc<Shared>, every: Duration) {
     let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        let snap = snapshot(&shared);
-        let s = &shared.stats;
-        let clients_total = shared.state.lock().map(|st| st.session_count()).unwrap_or_default();
-        let entries: [(&str, String); 12] = [
-            ("version", format!("mqscope {}", env!("CARGO_PKG_VERSION"))),
-            ("uptime", format!("{} seconds", s.uptime().as_secs())),
-            ("clients/connected", snap.clients_connected.to_string()),
-            ("clients/total", clients_total.to_string()),
-            ("clients/maximum", s.clients_maximum.load(Relaxed).to_string()),
-            ("messages/received", snap.msgs_received.to_string()),
-            ("messages/sent", snap.msgs_sent.to_string()),
-            ("messages/dropped", snap.dropped.to_string()),
-            ("bytes/received", s.bytes_received.load(Relaxed).to_string()),
-            ("bytes/sent", s.bytes_sent.load(Relaxed).to_string()),
-            ("subscriptions/count", snap.subscriptions.to_string()),
-            ("retained messages/count", snap.retained.to_string()),
-        ];
-        for (name, value) in entries {
+        for (name, value) in sys_entries(&shared) {
             let topic: Arc<str> = format!("$SYS/broker/{name}").into();
             router::publish_sys(&shared, topic, Bytes::from(value), QoS::AtMostOnce, true, &Properties::default());
         }

@@ -9,7 +9,7 @@ use tokio::process::Command;
 use crate::common::{guard, start_broker};
 
 /// Run mosquitto_sub until it has `count` messages (-C), with its own timeout (-W) as a hang guard.
-fn sub(addr: SocketAddr, args: &[&str], count: u32) -> tokio::process::Child {
+pub fn sub(addr: SocketAddr, args: &[&str], count: u32) -> tokio::process::Child {
     Command::new("mosquitto_sub")
         .args(["-h", &addr.ip().to_string(), "-p", &addr.port().to_string(), "-C", &count.to_string(), "-W", "20"])
         .args(args)
@@ -20,7 +20,7 @@ fn sub(addr: SocketAddr, args: &[&str], count: u32) -> tokio::process::Child {
         .expect("mosquitto_sub is installed (apt-get install mosquitto-clients)")
 }
 
-async fn publish(addr: SocketAddr, args: &[&str]) {
+pub async fn publish(addr: SocketAddr, args: &[&str]) {
     let status = guard(
         "mosquitto_pub",
         Command::new("mosquitto_pub").args(["-h", &addr.ip().to_string(), "-p", &addr.port().to_string()]).args(args).status(),
@@ -30,14 +30,14 @@ async fn publish(addr: SocketAddr, args: &[&str]) {
     assert!(status.success(), "mosquitto_pub {args:?} failed: {status}");
 }
 
-async fn output(child: tokio::process::Child) -> String {
+pub async fn output(child: tokio::process::Child) -> String {
     let out = guard("mosquitto_sub", child.wait_with_output()).await.expect("mosquitto_sub output");
     assert!(out.status.success(), "mosquitto_sub failed: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).expect("utf-8 output")
 }
 
 /// Give a freshly spawned mosquitto_sub time to connect and subscribe (it prints nothing until then).
-async fn settle() {
+pub async fn settle() {
     tokio::time::sleep(Duration::from_millis(500)).await;
 }
 

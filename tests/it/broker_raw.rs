@@ -71,10 +71,11 @@ async fn first_packet_other_than_connect_closes_the_connection() {
 
 #[tokio::test]
 async fn unsupported_protocol_level_is_refused_with_connack_0x01() {
-    // MQTT-3.1.2-2: unsupported level → CONNACK return code 0x01, then close.
+    // 3.1.1 MQTT-3.1.2-2: unsupported level → CONNACK return code 0x01, then close. (Levels above 5 get
+    // the 5.0 answer 0x84 instead: broker_connect.)
     let (addr, _broker) = start_broker().await;
     let mut connect = CONNECT_V311.to_vec();
-    connect[8] = 9;
+    connect[8] = 2;
     let mut s = TcpStream::connect(addr).await.expect("connect");
     s.write_all(&connect).await.expect("write");
     let rest = read_to_close(&mut s).await;

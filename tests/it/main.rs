@@ -5,14 +5,39 @@
 /// Shared helpers: start a broker on a free port, poll clients with a hang guard.
 mod common;
 
+/// A byte-level MQTT peer built on our codec, for exact and malformed input.
+mod raw;
+
+/// CONNECT/CONNACK: protocol level, client ids, Clean Start, Session Present, limits, takeover, AUTH.
+mod broker_connect;
+/// Keep-alive at 1.5 × under tokio's paused clock.
+mod broker_keepalive;
+/// Malformed and boundary input, Maximum Packet Size, back-pressure.
+mod broker_limits;
 /// The embedded broker against Debian's mosquitto_pub / mosquitto_sub (3.1.1 and -V 5).
 mod broker_mosquitto;
+/// QoS 0/1/2 flows, Receive Maximum both ways, acknowledgement codes, ordering.
+mod broker_qos;
 /// Raw bytes: malformed packets end only their own connection.
 mod broker_raw;
+/// Retained messages: replace, clear, Retain Handling, expiry.
+mod broker_retained;
+/// Persistent sessions: resumption, redelivery, offline queue bounds, expiry.
+mod broker_session;
+/// Shared subscriptions: one member per message, redelivery when a member leaves.
+mod broker_shared;
+/// Subscribe/unsubscribe: filter validation, `$` topics, overlapping subscriptions, options.
+mod broker_subscribe;
+/// `$SYS/broker/...` topics.
+mod broker_sys;
 /// The embedded broker against rumqttc's MQTT 3.1.1 client.
 mod broker_v4;
 /// The embedded broker against rumqttc's MQTT 5 client.
 mod broker_v5;
+/// MQTT 5 PUBLISH properties: pass-through, expiry, topic aliases, payload format.
+mod broker_v5_props;
+/// Wills: QoS/retain/properties, when they fire, Will Delay Interval.
+mod broker_will;
 /// The panels through egui_kittest with a fed store: filter, sort, keys, diff, publish, templates, bad input.
 mod explorer;
 /// `runtime::run` end to end: commands in, events out.

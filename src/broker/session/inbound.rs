@@ -16,20 +16,28 @@ impl Session {
             Packet::Publish(publish) => return self.on_publish(publish).await,
             Packet::PubAck(ack) => {
                 let mut data = self.cell.lock();
-                if matches!(data.inflight.get(&ack.pkid), Some(Outgoing::Publish(d)) if d.qos == QoS::AtLeastOnce) {
+                // MQTT-4.3.2-4 (5.0) / MQTT-4.3.2-3: the PUBACK ends the flow, whatever its reason code
+                // (a code ≥ 0x80 is not retried, nor sent to another shared member, MQTT-4.8.2-6).
+                if matches!(data.inflight.get(&ack.pkid), Some(Outgoing::Publish(d, _)) if d.qos == QoS::AtLeastOnce) {
                     data.inflight.remove(&ack.pkid);
                 }
             }
             Packet::PubRec(rec) => {
                 let mut data = self.cell.lock();
-                let known = matches!(data.inflight.get(&rec.pkid), Some(Outgoing::Publish(d)) if d.qos == QoS::ExactlyOnce)
-                    || matches!(data.inflight.get(&rec.pkid), Some(Outgoing::Released));
+                let seq = match data.inflight.get(&rec.pkid) {
+                    Some(Outgoing::Publish(d, seq)) if d.qos == QoS::ExactlyOnce => Some(*seq),
+                    Some(Outgoing::Released(seq)) => Some(*seq),
+                    _ => None,
+                };
+                let known = seq.is_some();
                 if known && rec.code >= 0x80 {
-                    // MQTT-4.3.3-?: an error PUBREC ends the flow; the packet id is free again.
+                    // 5.0 §4.3.3: a PUBREC with a reason code ≥ 0x80 ends the flow; the packet id is free again
+                    // and the message is not sent again (nor to another shared member, MQTT-4.8.2-6).
                     data.inflight.remove(&rec.pkid);
                 } else {
-                    if known {
-                        data.inflight.insert(rec.pkid, Outgoing::Released);
+                    if let Some(seq) = seq {
+                        // MQTT-4.3.3-3 (5.0) / MQTT-4.3.3-1 (3.1.1): discard the message, keep the packet id, send PUBREL.
+                        data.inflight.insert(rec.pkid, Outgoing::Released(seq));
                     }
                     drop(data);
                     let code = if known { reason::SUCCESS } else { reason::PACKET_IDENTIFIER_NOT_FOUND };
@@ -43,11 +51,16 @@ impl Session {
             }
             Packet::PubComp(comp) => {
                 let mut data = self.cell.lock();
-                if matches!(data.inflight.get(&comp.pkid), Some(Outgoing::Released)) {
+                if matches!(data.inflight.get(&comp.pkid), Some(Outgoing::Released(_))) {
                     data.inflight.remove(&comp.pkid);
                 }
             }
             Packet::Subscribe(sub) => {
+                if sub.filters.iter().any(|(f, o)| o.no_local && f.starts_with(topic::SHARED_PREFIX)) {
+                    // MQTT-3.8.3-4: No Local on a Shared Subscription is a Protocol Error.
+                    self.send_disconnect(reason::PROTOCOL_ERROR).await;
+                    return Some(Exit::WithWill);
+                }
                 let id = sub.properties.subscription_identifiers.first().copied();
                 let mut codes = Vec::with_capacity(sub.filters.len());
                 let mut retained = Vec::new();
@@ -58,9 +71,9 @@ impl Session {
                 }
                 // MQTT-3.8.4-1: SUBACK first; the retained messages follow it.
                 self.conn.queue(&Packet::SubAck(SubAck { pkid: sub.pkid, codes, properties: Properties::default() }));
-                let cfg = &self.shared.config;
+                let limits = self.shared.config.queue_limits();
                 for d in retained {
-                    self.cell.enqueue(d, cfg.max_queued_messages, cfg.max_queued_bytes, true);
+                    self.cell.enqueue(d, &limits);
                 }
             }
             Packet::Unsubscribe(unsub) => {
@@ -72,7 +85,7 @@ impl Session {
             Packet::Disconnect(d) => {
                 if let Some(expiry) = d.properties.session_expiry_interval {
                     if self.connect_expiry == 0 && expiry != 0 {
-                        // MQTT-3.14.2-2: a session that expires at once cannot be extended on DISCONNECT.
+                        // 5.0 §3.14.2.2.2: a Session Expiry of 0 in CONNECT cannot become non-zero on DISCONNECT (Protocol Error).
                         self.send_disconnect(reason::PROTOCOL_ERROR).await;
                         return Some(Exit::WithWill);
                     }
@@ -82,8 +95,8 @@ impl Session {
                 // MQTT-3.14.4-3: a normal DISCONNECT discards the will; 0x04 asks for it.
                 return Some(if d.code == reason::DISCONNECT_WITH_WILL_MESSAGE { Exit::WithWill } else { Exit::Normal });
             }
-            // MQTT-3.1.0-2: a second CONNECT is a protocol error; AUTH without an auth method too (MQTT-4.12.0-?);
-            // server-to-client packets from a client likewise.
+            // MQTT-3.1.0-2: a second CONNECT is a Protocol Error; so is AUTH after a CONNECT without
+            // Authentication Method (MQTT-4.12.0-7), and any server-to-client packet from a client.
             Packet::Connect(_) | Packet::Auth(_) | Packet::ConnAck(_) | Packet::SubAck(_) | Packet::UnsubAck(_) | Packet::PingResp => {
                 self.send_disconnect(reason::PROTOCOL_ERROR).await;
                 return Some(Exit::WithWill);
@@ -95,6 +108,11 @@ impl Session {
     async fn on_publish(&mut self, mut publish: Publish) -> Option<Exit> {
         let v5 = self.version == ProtocolVersion::V5;
         self.shared.stats.msgs_received.fetch_add(1, Relaxed);
+        if !publish.properties.subscription_identifiers.is_empty() {
+            // MQTT-3.3.4-6: a PUBLISH from a client must not carry a Subscription Identifier.
+            self.send_disconnect(reason::PROTOCOL_ERROR).await;
+            return Some(Exit::WithWill);
+        }
         // Topic Alias (MQTT 5 §3.3.2.3.4).
         let topic: Arc<str> = match publish.properties.topic_alias.take() {
             Some(alias) if alias == 0 || alias > self.shared.config.topic_alias_maximum => {
@@ -103,7 +121,7 @@ impl Session {
             }
             Some(alias) if publish.topic.is_empty() => {
                 let Some(topic) = self.aliases_in.get(&alias) else {
-                    // MQTT-3.3.4-? : an alias with no mapping is a protocol error.
+                    // 5.0 §3.3.2.3.4: an alias with no mapping on this connection is a Protocol Error (MQTT-3.3.2-7: none carried over).
                     self.send_disconnect(reason::PROTOCOL_ERROR).await;
                     return Some(Exit::WithWill);
                 };
@@ -126,7 +144,7 @@ impl Session {
         match publish.qos {
             QoS::AtMostOnce => {
                 if bad_format {
-                    // MQTT-3.3.2-? (5.0 §3.3.2.3.2): payload not UTF-8 as declared.
+                    // 5.0 §3.3.2.3.2: a payload declared UTF-8 that is not → 0x99 Payload format invalid.
                     self.send_disconnect(reason::PAYLOAD_FORMAT_INVALID).await;
                     return Some(Exit::WithWill);
                 }
@@ -147,13 +165,13 @@ impl Session {
                     (dup, !dup && data.incoming_qos2.len() >= usize::from(self.shared.config.receive_maximum))
                 };
                 if over && v5 {
-                    // MQTT-3.3.4-9: more unacknowledged QoS 2 publications than our Receive Maximum.
+                    // MQTT-3.3.4-7: more unacknowledged QoS 2 publications than our Receive Maximum → DISCONNECT 0x93 (§3.3.4).
                     self.send_disconnect(reason::RECEIVE_MAXIMUM_EXCEEDED).await;
                     return Some(Exit::WithWill);
                 }
                 let code = if bad_format { reason::PAYLOAD_FORMAT_INVALID } else { reason::SUCCESS };
                 if !duplicate && !bad_format {
-                    // MQTT-4.3.3-?: route once; a retransmission with the same packet id before PUBREL is not routed again.
+                    // MQTT-4.3.3-10 (5.0) / MQTT-4.3.3-2 (3.1.1): route once; a retransmission with the same packet id before PUBREL is not routed again.
                     self.cell.lock().incoming_qos2.insert(pkid);
                     self.route(topic, publish);
                 }
@@ -163,8 +181,9 @@ impl Session {
         None
     }
 
-    fn route(&self, topic: Arc<str>, publish: Publish) {
+    fn route(&mut self, topic: Arc<str>, publish: Publish) {
         let msg = router::routed(topic, publish.payload, publish.qos, publish.retain, &publish.properties, Arc::clone(&self.client_id));
-        router::route(&self.shared, &msg);
+        let congested = router::route(&self.shared, &msg);
+        self.congested.extend(congested);
     }
 }

@@ -1,8 +1,10 @@
 //! Messages to the client: drain the session's queue into the write buffer within the client's
-//! Receive Maximum, and retransmit what was in flight when a session resumes.
+//! Receive Maximum, apply outgoing Topic Aliases, and retransmit what was in flight when a session resumes.
 
+use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
-use std::time::Instant;
+
+use tokio::time::Instant;
 
 use super::Session;
 use crate::broker::client_state::{Delivery, Outgoing};
@@ -10,19 +12,24 @@ use crate::broker::codec::{self, Packet, Properties, ProtocolVersion, PubResp, P
 use crate::broker::connection::WRITE_HIGH_WATER;
 
 impl Session {
-    /// MQTT-4.4.0-1: on resumption, resend unacknowledged PUBLISH (DUP=1) and PUBREL packets, in order.
+    /// MQTT-4.4.0-1: on resumption, resend unacknowledged PUBLISH (DUP=1, MQTT-3.3.1-1) and PUBREL
+    /// packets with their original packet ids, in the order first sent (MQTT-4.6.0-1).
     pub(super) fn resend_inflight(&mut self) {
         let data = self.cell.lock();
-        let packets: Vec<Packet> = data
+        let mut pending: Vec<(u64, Packet)> = data
             .inflight
             .iter()
-            .map(|(&pkid, out)| match out {
-                Outgoing::Publish(d) => Packet::Publish(self.publish_packet(d, pkid, true, Instant::now())),
-                Outgoing::Released => Packet::PubRel(PubResp { pkid, code: 0, properties: Properties::default() }),
+            .map(|(&pkid, out)| {
+                let packet = match out {
+                    Outgoing::Publish(d, _) => Packet::Publish(self.publish_packet(d, pkid, true, Instant::now())),
+                    Outgoing::Released(_) => Packet::PubRel(PubResp { pkid, code: 0, properties: Properties::default() }),
+                };
+                (out.seq(), packet)
             })
             .collect();
         drop(data);
-        for p in &packets {
+        pending.sort_by_key(|(seq, _)| *seq);
+        for (_, p) in &pending {
             self.conn.queue(p);
         }
     }
@@ -42,7 +49,11 @@ impl Session {
     /// Encode queued deliveries; true if more remain that fit the window (the buffer filled up first).
     fn drain(&mut self) -> bool {
         let now = Instant::now();
-        let mut data = self.cell.lock();
+        let cell = Arc::clone(&self.cell);
+        let mut data = cell.lock();
+        if data.connection != Some(self.generation) {
+            return false; // Taken over: the queue belongs to the new connection now.
+        }
         let quota = usize::from(data.send_quota.max(1));
         let max_packet = data.client_max_packet as usize;
         let mut sent = 0u64;
@@ -50,7 +61,7 @@ impl Session {
         let more = loop {
             let Some(front) = data.queue.front() else { break false };
             if front.qos != QoS::AtMostOnce && data.inflight.len() >= quota {
-                break false; // Window full: PUBACK/PUBCOMP will wake us (MQTT-4.9.0-2).
+                break false; // Send quota used up (MQTT-3.3.4-9, MQTT-4.9.0-2): a PUBACK/PUBCOMP wakes us.
             }
             if self.conn.out.len() >= WRITE_HIGH_WATER {
                 break true;
@@ -58,27 +69,58 @@ impl Session {
             let Some(d) = data.queue.pop_front() else { break false };
             data.queued_bytes = data.queued_bytes.saturating_sub(d.msg.cost());
             if d.msg.expired(now) {
+                // MQTT-3.3.2-5: expired before onward delivery started: this copy is deleted.
                 dropped += 1;
                 continue;
             }
             let pkid = if d.qos == QoS::AtMostOnce { 0 } else { data.next_pkid().unwrap_or(0) };
-            let packet = Packet::Publish(self.publish_packet(&d, pkid, false, now));
-            if codec::encoded_len(&packet, self.version) > max_packet {
-                // MQTT-3.1.2-25: never send a packet over the client's Maximum Packet Size; the message is dropped.
+            let mut publish = self.publish_packet(&d, pkid, false, now);
+            let new_alias = self.apply_topic_alias(&mut publish);
+            let packet = Packet::Publish(publish);
+            if max_packet < codec::MAX_REMAINING_LENGTH + 5 && codec::encoded_len(&packet, self.version) > max_packet {
+                // MQTT-3.1.2-24 / -25: never send a packet over the client's Maximum Packet Size; the
+                // message is discarded as if sent (counted as dropped).
                 dropped += 1;
                 continue;
+            }
+            if let Some((topic, alias)) = new_alias {
+                self.aliases_out.insert(topic, alias);
             }
             self.conn.queue(&packet);
             sent += 1;
             if d.qos != QoS::AtMostOnce {
-                data.inflight.insert(pkid, Outgoing::Publish(d));
+                data.last_seq += 1;
+                let seq = data.last_seq;
+                data.inflight.insert(pkid, Outgoing::Publish(d, seq));
             }
         };
-        data.dropped += dropped;
+        cell.count_dropped(&mut data, dropped);
+        let drained = data.queue.len() <= self.shared.config.backpressure_high_water / 2;
         drop(data);
+        if drained {
+            cell.stalled.store(false, Relaxed);
+            cell.drained.notify_waiters();
+        }
         self.shared.stats.msgs_sent.fetch_add(sent, Relaxed);
-        self.shared.stats.dropped.fetch_add(dropped, Relaxed);
         more
+    }
+
+    /// Outgoing Topic Alias (5.0 §3.3.2.3.4): the first PUBLISH on a topic sets an alias while the
+    /// client's Topic Alias Maximum allows (MQTT-3.1.2-26, -27, MQTT-3.3.2-11); later ones send an
+    /// empty topic with the alias. Aliases live as long as this connection (MQTT-3.3.2-7). Returns a
+    /// new mapping, to be recorded once the packet is really sent.
+    fn apply_topic_alias(&self, publish: &mut Publish) -> Option<(Arc<str>, u16)> {
+        if self.alias_max_out == 0 {
+            return None;
+        }
+        if let Some(&alias) = self.aliases_out.get(publish.topic.as_str()) {
+            publish.topic.clear();
+            publish.properties.topic_alias = Some(alias);
+            return None;
+        }
+        let next = u16::try_from(self.aliases_out.len() + 1).ok().filter(|&n| n <= self.alias_max_out)?;
+        publish.properties.topic_alias = Some(next);
+        Some((publish.topic.as_str().into(), next))
     }
 
     /// The PUBLISH packet for one delivery.

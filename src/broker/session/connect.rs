@@ -1,0 +1,231 @@
+//! The CONNECT handshake: protocol checks, client identifier, session attach or takeover, CONNACK.
+//!
+//! Owns: [`serve`] (the connection task's entry point) and the decisions of 5.0 §3.1.4 / 3.1.1
+//! §3.1.4. Nothing here reads packets after CONNECT.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::Duration;
+
+use tokio::net::TcpStream;
+use tokio::sync::oneshot;
+
+use super::Session;
+use crate::broker::Shared;
+use crate::broker::client_state::SessionCell;
+use crate::broker::codec::{ConnAck, Connect, DecodeError, LastWill, Packet, Properties, ProtocolVersion, reason};
+use crate::broker::connection::{Connection, ConnectionError};
+use crate::broker::router;
+
+/// Serve one accepted TCP connection to its end.
+pub async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>) {
+    let mut conn = Connection::new(stream, shared.config.max_packet_size);
+    let first = tokio::time::timeout(shared.config.connect_timeout, conn.read_packet()).await;
+    let connect = match first {
+        Ok(Ok(Some(Packet::Connect(connect)))) => connect,
+        Ok(Ok(Some(_))) => return conn.close().await, // MQTT-3.1.0-1: the first packet must be CONNECT.
+        Ok(Ok(None)) | Err(_) => return,
+        Ok(Err(err)) => return refuse_connect(&mut conn, &err, peer).await,
+    };
+    let version = connect.protocol;
+    conn.version = Some(version);
+    let Some((mut session, kick_rx)) = accept(conn, *connect, peer, shared).await else { return };
+    let exit = session.run(kick_rx).await;
+    session.finish(exit, peer);
+}
+
+/// Answer an unreadable CONNECT: CONNACK with the reason where the client can read one, then close.
+async fn refuse_connect(conn: &mut Connection, err: &ConnectionError, peer: SocketAddr) {
+    tracing::debug!(%peer, error = %err, "refusing CONNECT");
+    let level = conn.peek_connect_level();
+    if let ConnectionError::Decode(decode) = err {
+        let ack = match (decode, level) {
+            // 5.0 MQTT-3.1.2-2: a level above 5 is answered in 5.0 format with 0x84 Unsupported Protocol Version.
+            (DecodeError::UnsupportedProtocolVersion(level), _) if *level > 5 => {
+                Some((ProtocolVersion::V5, reason::UNSUPPORTED_PROTOCOL_VERSION))
+            }
+            // 3.1.1 MQTT-3.1.2-2: an older level (or wrong name) gets return code 0x01, which every client version can read.
+            (DecodeError::UnsupportedProtocolVersion(_), _) => Some((ProtocolVersion::V311, reason::CONNACK_V3_UNACCEPTABLE_PROTOCOL)),
+            // 5.0 §4.13.1: a malformed or erroneous CONNECT gets CONNACK 0x81/0x82 (or more specific) before closing.
+            (other, Some(5)) => Some((ProtocolVersion::V5, other.reason_code())),
+            // 3.1.1 §4.8: the connection is just closed.
+            _ => None,
+        };
+        if let Some((version, code)) = ack {
+            conn.version = Some(version);
+            conn.queue(&Packet::ConnAck(ConnAck { session_present: false, code, properties: Properties::default() }));
+        }
+    }
+    conn.close().await;
+}
+
+/// Generated identifier for a client that sent an empty one.
+fn assign_client_id() -> String {
+    use std::sync::atomic::AtomicU64;
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+    format!("mqscope-{:08x}{:04x}", nanos, NEXT.fetch_add(1, Relaxed) & 0xffff)
+}
+
+/// Refuse a CONNECT with `code` (mapped to the 3.1.1 return code by the codec) and close.
+async fn refuse(mut conn: Connection, code: u8) -> Option<(Session, oneshot::Receiver<u8>)> {
+    conn.queue(&Packet::ConnAck(ConnAck { session_present: false, code, properties: Properties::default() }));
+    conn.close().await;
+    None
+}
+
+/// Validate CONNECT, attach (or create) the session, send CONNACK. `None` if refused.
+async fn accept(conn: Connection, connect: Connect, peer: SocketAddr, shared: Arc<Shared>) -> Option<(Session, oneshot::Receiver<u8>)> {
+    let v5 = connect.protocol == ProtocolVersion::V5;
+    let cfg = &shared.config;
+    let mut ack = Properties::default();
+    if connect.properties.authentication_method.is_some() {
+        // We support no enhanced authentication method: CONNACK 0x8C and close (5.0 §4.12, MQTT-4.12.0-1).
+        return refuse(conn, reason::BAD_AUTHENTICATION_METHOD).await;
+    }
+    if let Some(will) = &connect.will
+        && will.properties.payload_format_indicator == Some(1)
+        && std::str::from_utf8(&will.payload).is_err()
+    {
+        // 5.0 §3.1.3.2.3: a Will Payload declared UTF-8 that is not → CONNACK 0x99.
+        return refuse(conn, reason::PAYLOAD_FORMAT_INVALID).await;
+    }
+    let client_id: Arc<str> = if connect.client_id.is_empty() {
+        if !v5 && !connect.clean_start {
+            // MQTT-3.1.3-8 (3.1.1): empty id with CleanSession=0 is rejected with return code 0x02.
+            return refuse(conn, reason::CONNACK_V3_IDENTIFIER_REJECTED).await;
+        }
+        let id = assign_client_id();
+        if v5 {
+            // MQTT-3.2.2-16: the identifier we assigned goes back in CONNACK.
+            ack.assigned_client_identifier = Some(id.clone());
+        }
+        id.into()
+    } else {
+        connect.client_id.as_str().into()
+    };
+    let expiry = if v5 {
+        connect.properties.session_expiry_interval.unwrap_or(0)
+    } else if connect.clean_start {
+        0
+    } else {
+        u32::MAX
+    };
+    let expiry = expiry.min(cfg.max_session_expiry_secs);
+    let mut keep_alive = connect.keep_alive;
+    if v5 && (keep_alive == 0 || keep_alive > cfg.max_keep_alive_secs) {
+        // MQTT-3.2.2-21: the client must use the Server Keep Alive we send.
+        keep_alive = cfg.max_keep_alive_secs;
+        ack.server_keep_alive = Some(keep_alive);
+    }
+    let (kick_tx, kick_rx) = oneshot::channel();
+    let (cell, session_present, generation) = attach(&shared, &client_id, &connect, expiry, peer, kick_tx);
+    if v5 {
+        ack.receive_maximum = Some(cfg.receive_maximum);
+        ack.topic_alias_maximum = Some(cfg.topic_alias_maximum);
+        ack.maximum_packet_size = Some(cfg.max_packet_size);
+        if expiry != connect.properties.session_expiry_interval.unwrap_or(0) {
+            ack.session_expiry_interval = Some(expiry);
+        }
+    }
+    let mut session = Session {
+        shared,
+        conn,
+        cell,
+        client_id,
+        version: connect.protocol,
+        generation,
+        keep_alive: Duration::from_secs(u64::from(keep_alive)),
+        aliases_in: HashMap::new(),
+        aliases_out: HashMap::new(),
+        alias_max_out: if v5 { connect.properties.topic_alias_maximum.unwrap_or(0) } else { 0 },
+        connect_expiry: expiry,
+        congested: Vec::new(),
+    };
+    session.conn.queue(&Packet::ConnAck(ConnAck { session_present, code: reason::SUCCESS, properties: ack }));
+    session.shared.stats.client_connected();
+    tracing::debug!(%peer, client_id = %session.client_id, ?connect.protocol, session_present, "client connected");
+    Some((session, kick_rx))
+}
+
+/// Take over or create the session for `client_id`. Returns (cell, session present, connection generation).
+fn attach(
+    shared: &Shared,
+    client_id: &Arc<str>,
+    connect: &Connect,
+    expiry: u32,
+    peer: SocketAddr,
+    kick_tx: oneshot::Sender<u8>,
+) -> (Arc<SessionCell>, bool, u64) {
+    let limits = shared.config.queue_limits();
+    let mut state = shared.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let old = state.sessions.get(client_id).map(Arc::clone);
+    // The will of a connection still attached (takeover), and whether its session ends with it.
+    let mut taken_will = None;
+    let mut old_ends_with_connection = false;
+    if let Some(old) = &old {
+        let mut data = old.lock();
+        if let Some(kick) = data.kick.take() {
+            // MQTT-3.1.4-3 (5.0: DISCONNECT 0x8E) / MQTT-3.1.4-2 (3.1.1): the existing connection is closed.
+            kick.send(reason::SESSION_TAKEN_OVER).ok();
+            taken_will = data.will.take();
+            old_ends_with_connection = data.expiry_secs == 0;
+        }
+        data.connection = None;
+    }
+    let pending_will = state.take_pending_will(client_id);
+    // MQTT-3.1.2-4 / -5 (5.0), MQTT-3.1.2-4 / -6 (3.1.1): Clean Start discards the old session.
+    let resume = !connect.clean_start && old.is_some() && !old_ends_with_connection;
+    let cell = if resume {
+        old
+    } else {
+        state.remove_session(client_id, &limits);
+        None
+    };
+    let session_present = cell.is_some();
+    let cell = cell.unwrap_or_else(|| SessionCell::new(Arc::clone(client_id), connect.protocol, Arc::clone(&shared.stats.dropped)));
+    state.last_connection += 1;
+    let generation = state.last_connection;
+    {
+        let mut data = cell.lock();
+        data.version = connect.protocol;
+        data.connection = Some(generation);
+        data.kick = Some(kick_tx);
+        data.will.clone_from(&connect.will);
+        data.expiry_secs = expiry;
+        data.expires_at = None;
+        data.send_quota = connect.properties.receive_maximum.unwrap_or(shared.config.default_inflight);
+        data.client_max_packet = connect.properties.maximum_packet_size.unwrap_or(u32::MAX);
+        data.peer = Some(peer);
+    }
+    state.sessions.insert(Arc::clone(client_id), Arc::clone(&cell));
+    drop(state);
+    for will in previous_wills(taken_will, pending_will, resume) {
+        router::schedule_will(shared, Arc::clone(client_id), will, 0);
+    }
+    (cell, session_present, generation)
+}
+
+/// The wills of the previous connection that go out now.
+///
+/// - Taken over while connected: that connection closed without DISCONNECT 0x00, so its will is due
+///   (MQTT-3.1.2-8); with a Will Delay Interval it is dropped if this connection resumes the session
+///   (MQTT-3.1.3-9), and published at once if the session ends here (Clean Start, or Session Expiry 0:
+///   "whichever happens first", 5.0 §3.1.3.2.2).
+/// - Waiting for its delay: dropped on resumption (MQTT-3.1.3-9), published now if the session ends.
+fn previous_wills(taken: Option<LastWill>, pending: Option<LastWill>, resume: bool) -> Vec<LastWill> {
+    let mut due = Vec::new();
+    if let Some(will) = taken
+        && !(resume && will.properties.will_delay_interval.unwrap_or(0) > 0)
+    {
+        due.push(will);
+    }
+    if let Some(will) = pending
+        && !resume
+    {
+        due.push(will);
+    }
+    due
+}

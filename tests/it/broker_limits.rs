@@ -1,0 +1,158 @@
+//! Malformed and boundary input at the socket (5.0 §4.13, 3.1.1 §4.8): the codec's strictness as
+//! the broker applies it (only the offending connection ends), Maximum Packet Size checked before
+//! the body is read, and back-pressure on a client that floods a slow subscriber.
+
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::Duration;
+
+use mqscope::broker::BrokerConfig;
+use mqscope::broker::codec::{
+    Connect, Packet,
+    ProtocolVersion::{V5, V311},
+    QoS, reason,
+};
+
+use crate::common::{start_broker, start_broker_with};
+use crate::raw::{Raw, ack, connect_packet, publish, qos};
+
+#[tokio::test]
+async fn packet_over_maximum_size_is_refused_from_its_header() {
+    // 5.0 §3.2.2.3.6 / §4.13: a packet larger than our Maximum Packet Size → DISCONNECT 0x95; the check is on the
+    // fixed header, so the connection ends although the 1 MB body was never sent.
+    let (addr, _b) = start_broker_with(BrokerConfig { sys_interval: None, max_packet_size: 1024, ..BrokerConfig::default() }).await;
+    let mut raw = Raw::connected(addr, V5, "huge").await;
+    raw.send_bytes(&[0x30, 0x80, 0x80, 0x40]).await; // PUBLISH, Remaining Length 1,048,576, no body.
+    raw.expect_disconnect(reason::PACKET_TOO_LARGE).await;
+    let mut raw = Raw::connected(addr, V311, "huge4").await;
+    raw.send_bytes(&[0x30, 0x80, 0x80, 0x40]).await;
+    raw.expect_disconnect(0).await;
+}
+
+#[tokio::test]
+async fn malformed_and_protocol_errors_get_the_right_reason_and_end_only_that_connection() {
+    let (addr, _b) = start_broker().await;
+    let mut bystander = Raw::connected(addr, V5, "bystander").await;
+    bystander.subscribe(1, "alive", qos(QoS::AtMostOnce)).await;
+    let cases: [(&str, &[u8], u8); 8] = [
+        // MQTT-1.5.4-1: ill-formed UTF-8 in a topic → Malformed Packet.
+        ("utf8", &[0x30, 0x05, 0x00, 0x02, 0xC3, 0x28, b'x'], reason::MALFORMED_PACKET),
+        // MQTT-1.5.4-2: U+0000 in a string → Malformed Packet.
+        ("nul", &[0x30, 0x05, 0x00, 0x02, b'a', 0x00, b'x'], reason::MALFORMED_PACKET),
+        // MQTT-3.3.2-2: a wildcard in a Topic Name → 0x90.
+        ("wild", &[0x30, 0x05, 0x00, 0x02, b'a', b'#', 0x00], reason::TOPIC_NAME_INVALID),
+        // 5.0 §2.2.2.2: the same property twice → Protocol Error (Content Type twice).
+        ("dup-prop", &[0x30, 0x0B, 0x00, 0x01, b't', 0x06, 0x03, 0x00, 0x00, 0x03, 0x00, 0x00, b'x'], reason::PROTOCOL_ERROR),
+        // 5.0 §2.2.2.2: a property not allowed in PUBLISH (Session Expiry Interval) → Malformed Packet.
+        ("wrong-prop", &[0x30, 0x0A, 0x00, 0x01, b't', 0x05, 0x11, 0x00, 0x00, 0x00, 0x01, b'x'], reason::MALFORMED_PACKET),
+        // MQTT-3.8.1-1: SUBSCRIBE fixed-header flags other than 0010 → Malformed Packet.
+        ("sub-flags", &[0x80, 0x06, 0x00, 0x01, 0x00, 0x00, 0x01, b'a'], reason::MALFORMED_PACKET),
+        // MQTT-3.8.3-5: reserved bits in the subscription options → Malformed Packet.
+        ("sub-opts", &[0x82, 0x07, 0x00, 0x01, 0x00, 0x00, 0x01, b'a', 0xC0], reason::MALFORMED_PACKET),
+        // MQTT-3.14.1-1: DISCONNECT reserved flags → Malformed Packet.
+        ("disc-flags", &[0xE1, 0x00], reason::MALFORMED_PACKET),
+    ];
+    for (name, bytes, code) in cases {
+        let mut raw = Raw::connected(addr, V5, name).await;
+        raw.send_bytes(bytes).await;
+        raw.expect_disconnect(code).await;
+        // 3.1.1: the same bytes (minus 5.0 properties) just close the connection (3.1.1 §4.8).
+        if !name.contains("prop") && name != "sub-opts" {
+            let mut raw4 = Raw::connected(addr, V311, name).await;
+            let v3: Vec<u8> = bytes.to_vec();
+            raw4.send_bytes(&v3).await;
+            raw4.until_closed().await;
+        }
+    }
+    let mut p = Raw::connected(addr, V5, "still-alive").await;
+    p.send(&Packet::Publish(publish("alive", QoS::AtMostOnce, 0, b"yes"))).await;
+    assert_eq!(&bystander.expect_publish().await.payload[..], b"yes");
+}
+
+#[tokio::test]
+async fn zero_length_disconnect_is_a_normal_disconnection() {
+    // 5.0 §3.14.2.1: Remaining Length 0 means reason 0x00 and no properties.
+    let (addr, _b) = start_broker().await;
+    let mut raw = Raw::connected(addr, V5, "short").await;
+    raw.send_bytes(&[0xE0, 0x00]).await;
+    assert!(raw.until_closed().await.is_empty(), "the server closes without a reply");
+}
+
+#[tokio::test]
+async fn a_flooding_publisher_is_slowed_down_instead_of_overflowing_a_slow_subscriber() {
+    // Back-pressure: a publisher whose messages push an online subscriber's queue over the high-water mark
+    // stops being read until the queue drains, so nothing is dropped although the queue bound (20) is far
+    // below the burst (300), all sent in one write and acknowledged by the broker as it goes.
+    let config = BrokerConfig {
+        sys_interval: None,
+        max_queued_messages: 20,
+        backpressure_high_water: 10,
+        backpressure_max_pause: Duration::from_secs(5),
+        ..BrokerConfig::default()
+    };
+    let (addr, broker) = start_broker_with(config).await;
+    let mut c: Connect = connect_packet(V5, "slow", true, 60);
+    c.properties.receive_maximum = Some(2);
+    let (mut slow, _) = Raw::connect(addr, c).await;
+    slow.subscribe(1, "flood", qos(QoS::AtLeastOnce)).await;
+    let mut flooder = Raw::connected(addr, V311, "flooder").await;
+    let mut burst = bytes::BytesMut::new();
+    for i in 0..300u16 {
+        let payload: &'static [u8] = Box::leak(i.to_be_bytes().to_vec().into_boxed_slice());
+        mqscope::broker::codec::encode(&Packet::Publish(publish("flood", QoS::AtLeastOnce, i + 1, payload)), V311, &mut burst);
+    }
+    flooder.send_bytes(&burst).await;
+    for i in 0..300u16 {
+        let m = slow.expect_publish().await;
+        assert_eq!(&m.payload[..], i.to_be_bytes(), "in order, none missing");
+        slow.send(&Packet::PubAck(ack(m.pkid))).await;
+    }
+    let mut acks = 0;
+    while acks < 300 {
+        if let Packet::PubAck(_) = flooder.expect("PUBACK").await {
+            acks += 1;
+        }
+    }
+    assert_eq!(broker.shared().stats.dropped.load(Relaxed), 0);
+}
+
+#[tokio::test]
+async fn server_to_client_packets_from_a_client_are_protocol_errors() {
+    // 5.0 §2.1.2 (packet direction) and §4.13: CONNACK, SUBACK, UNSUBACK, PINGRESP from a client → DISCONNECT 0x82.
+    let (addr, _b) = start_broker().await;
+    let packets: [&[u8]; 4] =
+        [&[0x20, 0x03, 0x00, 0x00, 0x00], &[0x90, 0x04, 0x00, 0x01, 0x00, 0x00], &[0xB0, 0x04, 0x00, 0x01, 0x00, 0x00], &[0xD0, 0x00]];
+    for bytes in packets {
+        let mut raw = Raw::connected(addr, V5, "wrong-way").await;
+        raw.send_bytes(bytes).await;
+        raw.expect_disconnect(reason::PROTOCOL_ERROR).await;
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_stuck_subscriber_costs_a_publisher_one_pause_not_one_per_message() {
+    // Back-pressure never stalls a publisher: a subscriber that does not drain within
+    // `backpressure_max_pause` is not waited for again; its queue overflows and the drops are counted.
+    let config = BrokerConfig {
+        sys_interval: None,
+        max_queued_messages: 20,
+        backpressure_high_water: 4,
+        backpressure_max_pause: Duration::from_secs(1),
+        ..BrokerConfig::default()
+    };
+    let (addr, broker) = start_broker_with(config).await;
+    let mut req: Connect = connect_packet(V5, "stuck", true, 60);
+    req.properties.receive_maximum = Some(1);
+    let (mut stuck, _) = Raw::connect(addr, req).await;
+    stuck.subscribe(1, "s", qos(QoS::AtLeastOnce)).await;
+    let mut p = Raw::connected(addr, V311, "undeterred").await;
+    let start = tokio::time::Instant::now();
+    for i in 1..=50u16 {
+        p.send(&Packet::Publish(publish("s", QoS::AtLeastOnce, i, b"x"))).await;
+        assert!(matches!(p.expect("PUBACK").await, Packet::PubAck(a) if a.pkid == i));
+    }
+    let waited = start.elapsed();
+    assert!(waited < Duration::from_secs(3), "paused {waited:?} (virtual) for a subscriber that never acknowledges");
+    // 1 in flight + 20 queued; the other 29 were dropped, and counted.
+    assert_eq!(broker.shared().stats.dropped.load(Relaxed), 29);
+    assert_eq!(stuck.expect_publish().await.pkid, 1);
+}
