@@ -4,6 +4,7 @@
 //! Runs on its own tokio runtime thread; the UI thread never waits on it.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -24,16 +25,19 @@ pub struct RuntimeConfig {
     pub bind: SocketAddr,
     /// The embedded broker's limits.
     pub broker: BrokerConfig,
+    /// Where profiles and templates are kept; `None`: the user's config directory.
+    pub config_dir: Option<PathBuf>,
 }
 
 impl Default for RuntimeConfig {
     fn default() -> Self {
-        Self { bind: SocketAddr::from(([127, 0, 0, 1], 1883)), broker: BrokerConfig::default() }
+        Self { bind: SocketAddr::from(([127, 0, 0, 1], 1883)), broker: BrokerConfig::default(), config_dir: None }
     }
 }
 
 /// Run until [`Command::Shutdown`] or until the UI drops its command sender.
 pub async fn run(config: RuntimeConfig, mut commands: mpsc::Receiver<Command>, sink: EventSink) {
+    let dir: Option<Arc<PathBuf>> = config.config_dir.clone().or_else(|| storage::config_dir().ok()).map(Arc::new);
     let tap = tap::Tap::new();
     let broker = Broker::new(config.broker, Some(Arc::clone(&tap)));
     let broker_task = match broker::bind_or_fallback(config.bind).await {
@@ -58,8 +62,8 @@ pub async fn run(config: RuntimeConfig, mut commands: mpsc::Receiver<Command>, s
         }
     };
     let mut clients = ClientSessions::new(sink.clone());
-    tokio::spawn(load_templates(sink.clone()));
-    tokio::spawn(profiles::load(sink.clone()));
+    tokio::spawn(load_templates(dir.clone(), sink.clone()));
+    tokio::spawn(profiles::load(dir.clone(), sink.clone()));
     while let Some(command) = commands.recv().await {
         match command {
             Command::Publish(req) if req.conn_id == ConnId::LOCAL => {
@@ -90,7 +94,7 @@ pub async fn run(config: RuntimeConfig, mut commands: mpsc::Receiver<Command>, s
             Command::Connect { conn_id, profile } => clients.connect(conn_id, *profile),
             Command::Disconnect { conn_id } => clients.disconnect(conn_id).await,
             Command::SaveProfiles { file, check } => {
-                tokio::spawn(profiles::save(file, check, sink.clone()));
+                tokio::spawn(profiles::save(dir.clone(), file, check, sink.clone()));
             }
             Command::PickFile { field } => {
                 tokio::spawn(profiles::pick_file(field, sink.clone()));
@@ -105,11 +109,12 @@ pub async fn run(config: RuntimeConfig, mut commands: mpsc::Receiver<Command>, s
                 tokio::spawn(save_payload(bytes, suggested_name, sink.clone()));
             }
             Command::SaveTemplates(file) => {
-                let sink = sink.clone();
+                let (sink, dir) = (sink.clone(), dir.clone());
                 tokio::spawn(async move {
-                    let saved =
-                        tokio::task::spawn_blocking(move || storage::templates_path().and_then(|p| storage::save_templates(&p, &file)))
-                            .await;
+                    let saved = tokio::task::spawn_blocking(move || {
+                        storage::templates_path(dir.as_deref().map(PathBuf::as_path)).and_then(|p| storage::save_templates(&p, &file))
+                    })
+                    .await;
                     if let Ok(Err(err)) = saved {
                         sink.control(Event::Error(format!("cannot save templates: {err}"))).await;
                     }
@@ -140,8 +145,11 @@ async fn save_payload(bytes: bytes::Bytes, suggested_name: String, sink: EventSi
 }
 
 /// Read the saved publish templates off the runtime's blocking pool and hand them to the UI.
-async fn load_templates(sink: EventSink) {
-    let loaded = tokio::task::spawn_blocking(|| storage::templates_path().and_then(|p| storage::load_templates(&p))).await;
+async fn load_templates(dir: Option<Arc<PathBuf>>, sink: EventSink) {
+    let loaded = tokio::task::spawn_blocking(move || {
+        storage::templates_path(dir.as_deref().map(PathBuf::as_path)).and_then(|p| storage::load_templates(&p))
+    })
+    .await;
     match loaded {
         Ok(Ok(file)) => sink.control(Event::TemplatesLoaded(file)).await,
         Ok(Err(err)) => sink.control(Event::Error(format!("cannot read templates: {err}"))).await,

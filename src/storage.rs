@@ -35,7 +35,7 @@ pub enum StorageError {
     },
 }
 
-/// The config directory, e.g. `~/.config/mqscope`; `MQSCOPE_CONFIG_DIR` overrides it (tests, portable installs).
+/// The config directory, e.g. `~/.config/mqscope`; `MQSCOPE_CONFIG_DIR` overrides it (portable installs).
 ///
 /// # Errors
 /// Without a home directory.
@@ -46,20 +46,20 @@ pub fn config_dir() -> Result<PathBuf, StorageError> {
     directories::ProjectDirs::from("org", "mqscope", "mqscope").map(|d| d.config_dir().to_path_buf()).ok_or(StorageError::NoConfigDir)
 }
 
-/// The templates file.
+/// The templates file in a config directory (`None`: there is no config directory).
 ///
 /// # Errors
 /// Without a config directory.
-pub fn templates_path() -> Result<PathBuf, StorageError> {
-    Ok(config_dir()?.join("templates.toml"))
+pub fn templates_path(dir: Option<&Path>) -> Result<PathBuf, StorageError> {
+    Ok(dir.ok_or(StorageError::NoConfigDir)?.join("templates.toml"))
 }
 
-/// The connection profiles file.
+/// The connection profiles file in a config directory.
 ///
 /// # Errors
 /// Without a config directory.
-pub fn profiles_path() -> Result<PathBuf, StorageError> {
-    Ok(config_dir()?.join("profiles.toml"))
+pub fn profiles_path(dir: Option<&Path>) -> Result<PathBuf, StorageError> {
+    Ok(dir.ok_or(StorageError::NoConfigDir)?.join("profiles.toml"))
 }
 
 /// Read a TOML file; a missing file gives the default.

@@ -178,7 +178,11 @@ pub(super) async fn run(mut link: Link, p: &Profile, mut publishes: mpsc::Receiv
                     link.backoff.reset();
                     aliases.clear();
                     link.status(ConnStatus::Connected).await;
-                    client.try_subscribe_many(subs.clone()).ok();
+                    if let Err(err) = client.try_subscribe_many(subs.clone()) {
+                        for sub in &p.subscriptions {
+                            link.subscribe_failed(&sub.filter, format!("not sent: {err}")).await;
+                        }
+                    }
                 }
                 Ok(MqttEvent::Incoming(Packet::SubAck(ack))) => {
                     for (code, sub) in ack.return_codes.iter().zip(&p.subscriptions) {

@@ -260,7 +260,13 @@ pub struct FieldError {
 }
 
 fn filter_problem(filter: &str) -> Option<&'static str> {
-    let inner = filter.strip_prefix("$share/").and_then(|rest| rest.split_once('/').map(|(_, f)| f)).unwrap_or(filter);
+    let inner = match filter.strip_prefix("$share/") {
+        Some(rest) => match rest.split_once('/') {
+            Some((group, f)) if !group.is_empty() && !group.contains(['+', '#']) => f,
+            _ => return Some("a shared subscription is $share/<group>/<filter>, with a group name free of + and #"),
+        },
+        None => filter,
+    };
     if inner.is_empty() {
         return Some("a filter cannot be empty");
     }
@@ -386,6 +392,7 @@ mod tests {
         assert!(filter_problem("home/te+").is_some());
         assert!(filter_problem("#/x").is_some());
         assert!(filter_problem("").is_some());
+        assert!(filter_problem("$share//x").is_some(), "MQTT-4.8.2-1: the share name is not empty");
     }
 
     #[test]

@@ -1,13 +1,17 @@
 //! The runtime's part of connection profiles: file I/O and dialogs, never on the UI thread.
 
+use std::path::PathBuf;
+use std::sync::Arc;
+
 use crate::client::tls;
 use crate::model::profile::{Profile, ProfileFile};
 use crate::protocol::{Event, EventSink, FileField, ProfilesOrigin};
 use crate::storage;
 
 /// Read the profiles at start.
-pub async fn load(sink: EventSink) {
-    match tokio::task::spawn_blocking(|| storage::profiles_path().and_then(|p| storage::load_profiles(&p))).await {
+pub async fn load(dir: Option<Arc<PathBuf>>, sink: EventSink) {
+    let dir = dir.as_deref().cloned();
+    match tokio::task::spawn_blocking(move || storage::profiles_path(dir.as_deref()).and_then(|p| storage::load_profiles(&p))).await {
         Ok(Ok(file)) => sink.control(Event::Profiles { file, origin: ProfilesOrigin::Loaded }).await,
         Ok(Err(err)) => sink.control(Event::Error(format!("cannot read profiles: {err}"))).await,
         Err(_) => {}
@@ -15,12 +19,13 @@ pub async fn load(sink: EventSink) {
 }
 
 /// Check the edited profile's files, then write every profile.
-pub async fn save(file: ProfileFile, check: Option<Box<Profile>>, sink: EventSink) {
+pub async fn save(dir: Option<Arc<PathBuf>>, file: ProfileFile, check: Option<Box<Profile>>, sink: EventSink) {
+    let dir = dir.as_deref().cloned();
     let result = tokio::task::spawn_blocking(move || {
         if let Some(p) = check.filter(|p| p.transport.is_tls()) {
             tls::check_files(&p.tls).map_err(|e| Event::ProfileRejected { field: e.field, message: e.message })?;
         }
-        let path = storage::profiles_path().map_err(|e| Event::Error(e.to_string()))?;
+        let path = storage::profiles_path(dir.as_deref()).map_err(|e| Event::Error(e.to_string()))?;
         storage::save_profiles(&path, &file).map_err(|e| Event::Error(format!("cannot save profiles: {e}")))?;
         Ok::<_, Event>(file)
     })

@@ -124,28 +124,30 @@ impl ConnectionPanel {
             egui::Panel::left("profile-list").resizable(true).default_size(200.0).show(ui, |ui| {
                 action = self.list_ui(ui, seed).or(action.take());
             });
+            // The actions stay in view however long the form is.
+            egui::Panel::bottom("profile-actions").show(ui, |ui| {
+                ui.horizontal(|ui| {
+                    if ui.button("Save").clicked() {
+                        action = self.save(false);
+                    }
+                    if ui.button("Save and connect").clicked() {
+                        action = self.save(true);
+                    }
+                    if ui.button("Revert").on_hover_text("Forget the changes").clicked() {
+                        self.editing = self.selected.and_then(|i| self.profiles.get(i).cloned()).unwrap_or_default();
+                        self.errors.clear();
+                    }
+                });
+                if !self.errors.is_empty() {
+                    ui.colored_label(
+                        super::ALERT_COLOR,
+                        format!("Not saved: {} field(s) need attention (see the form).", self.errors.len()),
+                    );
+                }
+            });
             egui::CentralPanel::default().show(ui, |ui| {
                 egui::ScrollArea::vertical().id_salt("profile-form").show(ui, |ui| {
                     action = connection_form::ui(ui, &mut self.editing, &self.errors).map(ConnAction::PickFile).or(action.take());
-                    ui.separator();
-                    ui.horizontal(|ui| {
-                        if ui.button("Save").clicked() {
-                            action = self.save(false);
-                        }
-                        if ui.button("Save and connect").clicked() {
-                            action = self.save(true);
-                        }
-                        if ui.button("Revert").on_hover_text("Forget the changes").clicked() {
-                            self.editing = self.selected.and_then(|i| self.profiles.get(i).cloned()).unwrap_or_default();
-                            self.errors.clear();
-                        }
-                    });
-                    if !self.errors.is_empty() {
-                        ui.colored_label(
-                            super::ALERT_COLOR,
-                            format!("Not saved: {} field(s) need attention (see above).", self.errors.len()),
-                        );
-                    }
                 });
             });
         });

@@ -206,7 +206,7 @@ impl PublishPanel {
             ui,
             |ui| {
                 ui.horizontal(|ui| {
-                    let label = ui.label("Name");
+                    let label = ui.label("Template name");
                     ui.add(
                         egui::TextEdit::singleline(&mut self.template_name)
                             .id_salt("template-name")

@@ -183,7 +183,7 @@ fn a_saved_template_comes_back() {
         let h = &mut f.harness;
         type_into(h, Role::TextInput, "Topic", "home/kitchen/light");
         type_into(h, Role::MultilineTextInput, "Text payload", "on");
-        type_into(h, Role::TextInput, "Name", "kitchen light on");
+        type_into(h, Role::TextInput, "Template name", "kitchen light on");
         h.get_by_label("Save as template").click();
         h.run();
     }

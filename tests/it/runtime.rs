@@ -23,7 +23,9 @@ struct Running {
 async fn start(bind: SocketAddr) -> Running {
     let (commands, cmd_rx) = mpsc::channel(COMMAND_CAPACITY);
     let (sink, mut events) = EventSink::channel(Arc::new(|| {}));
-    let config = RuntimeConfig { bind, broker: BrokerConfig { sys_interval: None, ..BrokerConfig::default() } };
+    let config_dir = std::env::temp_dir().join(format!("mqscope-runtime-{}-{}", std::process::id(), bind.port()));
+    let config =
+        RuntimeConfig { bind, broker: BrokerConfig { sys_interval: None, ..BrokerConfig::default() }, config_dir: Some(config_dir) };
     tokio::spawn(runtime::run(config, cmd_rx, sink));
     let (addr, note) = guard("BrokerStarted", async {
         loop {

@@ -1,6 +1,7 @@
 //! The explorer through egui_kittest's accessibility tree, with the real runtime and embedded
 //! broker behind it: what a person does with the mouse and keyboard.
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,14 +14,27 @@ use mqscope::protocol::{COMMAND_CAPACITY, EventSink};
 use mqscope::runtime::{self, RuntimeConfig};
 use tokio::sync::mpsc;
 
-/// An explorer wired to a real runtime on a free port.
+/// An explorer wired to a real runtime on a free port, keeping its files in a fresh directory.
 fn explorer() -> (tokio::runtime::Runtime, Harness<'static, ExplorerApp>) {
+    explorer_in(&fresh_dir())
+}
+
+fn fresh_dir() -> PathBuf {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    let dir = std::env::temp_dir().join(format!("mqscope-ui-{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed)));
+    std::fs::create_dir_all(&dir).expect("dir");
+    dir
+}
+
+fn explorer_in(config_dir: &Path) -> (tokio::runtime::Runtime, Harness<'static, ExplorerApp>) {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("tokio");
     let (cmd_tx, cmd_rx) = mpsc::channel(COMMAND_CAPACITY);
     let (sink, ev_rx) = EventSink::channel(Arc::new(|| {}));
     let config = RuntimeConfig {
         bind: "127.0.0.1:0".parse().expect("addr"),
         broker: BrokerConfig { sys_interval: None, ..BrokerConfig::default() },
+        config_dir: Some(config_dir.to_path_buf()),
     };
     rt.spawn(runtime::run(config, cmd_rx, sink));
     let app = ExplorerApp::new(cmd_tx, ev_rx);
@@ -81,4 +95,65 @@ fn a_wildcard_topic_is_refused_next_to_the_field() {
     h.get_by_role_and_label(Role::Button, "Publish").click();
     h.run();
     h.get_by_label("A topic name cannot contain the wildcards + or #.");
+}
+
+#[test]
+fn a_new_connection_is_saved_connects_and_shows_its_own_tree() {
+    let dir = fresh_dir();
+    let (rt, mut h) = explorer_in(&dir);
+    step_until(&mut h, "the embedded broker", |app| app.store.broker.running);
+    let port = h.state().store.broker.local_addr.expect("addr").port();
+    h.get_by_label("Connections…").click();
+    h.run();
+    // Name and host typed; the port is a drag value, set as a user would have.
+    let name = h.get_by_role_and_label(Role::TextInput, "Name");
+    name.click();
+    h.run();
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    h.get_by_role_and_label(Role::TextInput, "Name").type_text("local twin");
+    h.run();
+    h.get_by_role_and_label(Role::TextInput, "Host").click();
+    h.run();
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    h.get_by_role_and_label(Role::TextInput, "Host").type_text("127.0.0.1");
+    h.run();
+    h.state_mut().connections.editing.port = port;
+    h.get_by_label("Save and connect").click();
+    step_until(&mut h, "the connection", |app| app.store.conns.iter().any(|c| c.name == "local twin" && c.status.is_connected()));
+    // It subscribed to # like any client: publish on the embedded broker and see it in the twin's tree.
+    rt.block_on(async {
+        let (c, el) = crate::common::client_v4(([127, 0, 0, 1], port).into(), "twin-feeder", true).await;
+        let _driver = crate::common::drive_v4(el);
+        c.publish("twin/value", rumqttc::QoS::AtLeastOnce, false, "42").await.expect("publish");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    });
+    step_until(&mut h, "the message on the twin", |app| {
+        app.store.conns.iter().any(|c| c.name == "local twin" && c.tree.find("twin/value").is_some())
+    });
+    // The file holds the profile, readable only by the user.
+    let text = std::fs::read_to_string(dir.join("profiles.toml")).expect("profiles.toml");
+    assert!(text.contains("name = \"local twin\""), "{text}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        assert_eq!(std::fs::metadata(dir.join("profiles.toml")).expect("meta").permissions().mode() & 0o777, 0o600);
+    }
+    // A broken edit is explained next to the field and not saved.
+    h.get_by_role_and_label(Role::TextInput, "Host").click();
+    h.run();
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    h.key_press(egui::Key::Backspace);
+    h.run();
+    h.get_by_label("Save").click();
+    h.run();
+    h.get_by_label("Enter the broker's host name or address.");
+    let again = std::fs::read_to_string(dir.join("profiles.toml")).expect("profiles.toml");
+    assert_eq!(again, text, "the broken profile was not written");
+    // A restart reads it back.
+    drop(h);
+    drop(rt);
+    let (_rt2, mut h2) = explorer_in(&dir);
+    step_until(&mut h2, "the saved profiles", |app| app.connections.loaded);
+    assert_eq!(h2.state().connections.profiles.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(), ["local twin"]);
+    std::fs::remove_dir_all(&dir).ok();
 }
