@@ -9,17 +9,20 @@ PORT=${PORT:-18830}
 DISP=${DISP:-:97}
 mkdir -p screenshots
 
-Xvfb "$DISP" -screen 0 1440x900x24 -nolisten tcp >/dev/null 2>&1 & XPID=$!
+Xvfb "$DISP" -screen 0 1280x800x24 -nolisten tcp >/dev/null 2>&1 & XPID=$!
 APID=""
-cleanup() { [ -n "$APID" ] && kill "$APID" 2>/dev/null; kill "$XPID" 2>/dev/null || true; }
+DPID=""
+cleanup() { for p in $DPID $APID $XPID; do kill "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT
 sleep 1
 
 export DISPLAY="$DISP" LIBGL_ALWAYS_SOFTWARE=1 XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-$(mktemp -d)}"
 "$BIN" --port "$PORT" --select "factory/line2/robot1/telemetry" & APID=$!
 sleep 3
-# A few rounds of demo traffic: a few hundred topics, retained values, JSON and numbers.
-"$BIN" demo --port "$PORT" --seconds 5
-sleep 1
+# Demo traffic (a few hundred topics, retained values, JSON and numbers), still flowing at the shot.
+"$BIN" demo --port "$PORT" --seconds 12 & DPID=$!
+sleep 6
+xdotool mousemove 1279 0 2>/dev/null || true
+sleep 0.5
 import -window root screenshots/main.png
 echo "wrote screenshots/main.png"

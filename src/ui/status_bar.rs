@@ -21,7 +21,7 @@ pub fn ui(ui: &mut egui::Ui, store: &Store) {
         }
         ui.separator();
         let s = &b.stats;
-        ui.label(format!("{} clients", s.clients_connected));
+        ui.label(format!("{} client{}", s.clients_connected, if s.clients_connected == 1 { "" } else { "s" }));
         ui.separator();
         ui.label(format!("{} msg/s in", format::rate(s.msgs_in_per_sec).trim_end_matches("/s")));
         ui.separator();
