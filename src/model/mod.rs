@@ -163,11 +163,31 @@ impl Store {
     }
 
     /// Ingest messages for one connection; unknown connections are ignored (it was removed meanwhile).
+    /// The history budget is shared by all connections: the fullest one gives way first.
     pub fn insert_messages(&mut self, id: ConnId, msgs: impl IntoIterator<Item = Message>) {
         if let Some(conn) = self.conn_mut(id) {
             for msg in msgs {
                 conn.tree.insert(msg);
             }
+        }
+        if self.conns.len() > 1 {
+            self.enforce_global_budget();
+        }
+    }
+
+    /// Keep the sum over connections within one budget, evicting oldest history from the fullest tree.
+    fn enforce_global_budget(&mut self) {
+        let budget = self.conns.first().map_or(usize::MAX, |c| c.tree.limits().budget_bytes);
+        let mut total = self.used_bytes();
+        while total > budget {
+            let Some(fullest) = self.conns.iter_mut().max_by_key(|c| c.tree.used_bytes()) else { return };
+            let before = fullest.tree.used_bytes();
+            let target = before.saturating_sub(total - budget);
+            let after = fullest.tree.shrink_to(target);
+            if after >= before {
+                return; // Only latest messages left: they stay whole.
+            }
+            total -= before - after;
         }
     }
 

@@ -446,7 +446,13 @@ impl TopicTree {
 
     /// Evict the oldest history entries of any topic until the budget holds (latest messages stay).
     fn enforce_budget(&mut self) {
-        while self.used_bytes > self.limits.budget_bytes {
+        self.shrink_to(self.limits.budget_bytes);
+    }
+
+    /// Evict the oldest history entries (latest messages stay) until at most `target` bytes are used,
+    /// or nothing more can go. Returns the bytes now used.
+    pub fn shrink_to(&mut self, target: usize) -> usize {
+        while self.used_bytes > target {
             let Some((id, seq)) = self.eviction_order.pop_front() else { break };
             let node = &mut self.nodes[id.index()];
             if node.history.front().is_some_and(|(s, _)| *s == seq)
@@ -461,6 +467,7 @@ impl TopicTree {
             // A ring only loses its front, so an entry is live iff it is not older than its ring's front.
             self.eviction_order.retain(|(id, seq)| nodes[id.index()].history.front().is_some_and(|(s, _)| s <= seq));
         }
+        self.used_bytes
     }
 }
 

@@ -135,3 +135,22 @@ fn retained_flag_is_sticky_until_cleared() {
     assert_eq!(t.node(NodeId::ROOT).retained_below(), 0);
     assert!(t.retained_topics_below(lamp).is_empty());
 }
+
+#[test]
+fn the_budget_is_shared_by_all_connections() {
+    use crate::model::{ConnId, Store};
+    let payload = "x".repeat(1000);
+    let one = msg("a", &payload, 0).cost_bytes();
+    let mut store = Store::new(HistoryLimits { per_topic: 1000, budget_bytes: one * 10 });
+    let other = store.open_conn("remote", "mqtt://remote:1883");
+    for i in 0..10 {
+        store.insert_messages(ConnId::LOCAL, [msg("a", &payload, i)]);
+        store.insert_messages(other, [msg("b", &payload, i)]);
+    }
+    assert!(store.used_bytes() <= one * 10, "{} > {}", store.used_bytes(), one * 10);
+    assert!(store.evicted() >= 10);
+    // Both keep their latest.
+    for conn in &store.conns {
+        assert!(conn.tree.topic_count() == 1 && conn.tree.node(conn.tree.topics().next().expect("topic").1).latest().is_some());
+    }
+}
