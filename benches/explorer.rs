@@ -38,7 +38,7 @@ fn ingest() {
     let mut best = 0.0f64;
     let mut runs = Vec::new();
     for _ in 0..3 {
-        let mut tree = TopicTree::new(HistoryLimits { per_topic: 100, budget_bytes: 256 * 1024 * 1024 });
+        let mut tree = TopicTree::new(HistoryLimits { per_topic: 100, budget_bytes: 256 * 1024 * 1024, ..HistoryLimits::default() });
         // First pass creates the topics; measured separately.
         let create = messages(&topics, TOPICS, SystemTime::now());
         let start = Instant::now();

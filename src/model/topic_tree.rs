@@ -32,13 +32,20 @@ impl NodeId {
 pub struct HistoryLimits {
     /// Older messages kept per topic (besides the latest).
     pub per_topic: usize,
+    /// Bytes of older messages kept per topic (besides the latest).
+    #[serde(default = "default_per_topic_bytes")]
+    pub per_topic_bytes: usize,
     /// Total bytes of all history in this tree; oldest messages (of any topic) are evicted first.
     pub budget_bytes: usize,
 }
 
+fn default_per_topic_bytes() -> usize {
+    32 * 1024 * 1024
+}
+
 impl Default for HistoryLimits {
     fn default() -> Self {
-        Self { per_topic: 1000, budget_bytes: 256 * 1024 * 1024 }
+        Self { per_topic: 1000, per_topic_bytes: default_per_topic_bytes(), budget_bytes: 256 * 1024 * 1024 }
     }
 }
 
@@ -54,6 +61,8 @@ pub struct Node {
     latest: Option<Message>,
     /// Older messages with their global sequence number, oldest first.
     history: VecDeque<(u64, Message)>,
+    /// Bytes of `history`.
+    history_bytes: usize,
     msg_count: u64,
     msgs_below: u64,
     topics_below: u32,
@@ -75,6 +84,7 @@ impl Node {
             topic: None,
             latest: None,
             history: VecDeque::new(),
+            history_bytes: 0,
             msg_count: 0,
             msgs_below: 0,
             topics_below: 0,
@@ -326,6 +336,7 @@ impl TopicTree {
         node.msg_count += 1;
         let retained_change = if msg.retain { Self::set_retained(node, !msg.payload.is_empty()) } else { 0 };
         if let Some(prev) = node.latest.replace(msg) {
+            node.history_bytes += prev.cost_bytes();
             node.history.push_back((seq, prev));
             self.eviction_order.push_back((id, seq));
             self.history_entries += 1;
@@ -429,11 +440,16 @@ impl TopicTree {
         id
     }
 
-    /// Keep at most `per_topic` history entries on one topic.
+    /// Keep at most `per_topic` history entries and `per_topic_bytes` on one topic.
     fn trim_topic(&mut self, id: NodeId) {
-        let max = self.limits.per_topic;
-        while self.nodes[id.index()].history.len() > max {
-            let Some((_, old)) = self.nodes[id.index()].history.pop_front() else { break };
+        let (max, max_bytes) = (self.limits.per_topic, self.limits.per_topic_bytes);
+        loop {
+            let node = &mut self.nodes[id.index()];
+            if node.history.len() <= max && node.history_bytes <= max_bytes {
+                break;
+            }
+            let Some((_, old)) = node.history.pop_front() else { break };
+            node.history_bytes = node.history_bytes.saturating_sub(old.cost_bytes());
             self.forget(&old);
         }
     }
@@ -458,6 +474,7 @@ impl TopicTree {
             if node.history.front().is_some_and(|(s, _)| *s == seq)
                 && let Some((_, old)) = node.history.pop_front()
             {
+                node.history_bytes = node.history_bytes.saturating_sub(old.cost_bytes());
                 self.forget(&old);
             }
         }

@@ -55,7 +55,7 @@ fn empty_levels_are_nodes() {
 
 #[test]
 fn per_topic_limit_keeps_newest() {
-    let mut t = TopicTree::new(HistoryLimits { per_topic: 3, budget_bytes: usize::MAX });
+    let mut t = TopicTree::new(HistoryLimits { per_topic: 3, budget_bytes: usize::MAX, ..HistoryLimits::default() });
     for i in 0..10 {
         t.insert(msg("s", &i.to_string(), i));
     }
@@ -70,7 +70,7 @@ fn per_topic_limit_keeps_newest() {
 fn budget_evicts_oldest_across_topics_but_keeps_latest() {
     let payload = "x".repeat(1000);
     let one = msg("a", &payload, 0).cost_bytes();
-    let mut t = TopicTree::new(HistoryLimits { per_topic: 1000, budget_bytes: one * 6 });
+    let mut t = TopicTree::new(HistoryLimits { per_topic: 1000, budget_bytes: one * 6, ..HistoryLimits::default() });
     for i in 0..5 {
         t.insert(msg("a", &payload, i));
         t.insert(msg("b", &payload, i));
@@ -83,14 +83,14 @@ fn budget_evicts_oldest_across_topics_but_keeps_latest() {
     assert_eq!(a.latest().map(|m| m.received_at), Some(SystemTime::UNIX_EPOCH + Duration::from_secs(4)));
     assert_eq!(t.evicted(), 4);
     // A budget smaller than the latests alone keeps the latests whole.
-    t.set_limits(HistoryLimits { per_topic: 1000, budget_bytes: 10 });
+    t.set_limits(HistoryLimits { per_topic: 1000, budget_bytes: 10, ..HistoryLimits::default() });
     assert_eq!(t.node(t.find("a").expect("a")).kept_count(), 1);
     assert_eq!(t.node(t.find("b").expect("b")).kept_count(), 1);
 }
 
 #[test]
 fn stale_eviction_entries_are_compacted() {
-    let mut t = TopicTree::new(HistoryLimits { per_topic: 1, budget_bytes: usize::MAX });
+    let mut t = TopicTree::new(HistoryLimits { per_topic: 1, budget_bytes: usize::MAX, ..HistoryLimits::default() });
     for i in 0..100_000 {
         t.insert(msg("hot", "1", i));
     }
@@ -141,7 +141,7 @@ fn the_budget_is_shared_by_all_connections() {
     use crate::model::{ConnId, Store};
     let payload = "x".repeat(1000);
     let one = msg("a", &payload, 0).cost_bytes();
-    let mut store = Store::new(HistoryLimits { per_topic: 1000, budget_bytes: one * 10 });
+    let mut store = Store::new(HistoryLimits { per_topic: 1000, budget_bytes: one * 10, ..HistoryLimits::default() });
     let other = store.open_conn("remote", "mqtt://remote:1883");
     for i in 0..10 {
         store.insert_messages(ConnId::LOCAL, [msg("a", &payload, i)]);
@@ -153,4 +153,17 @@ fn the_budget_is_shared_by_all_connections() {
     for conn in &store.conns {
         assert!(conn.tree.topic_count() == 1 && conn.tree.node(conn.tree.topics().next().expect("topic").1).latest().is_some());
     }
+}
+
+#[test]
+fn per_topic_bytes_bound_a_chatty_big_topic() {
+    let payload = "x".repeat(1000);
+    let one = msg("big", &payload, 0).cost_bytes();
+    let mut t = TopicTree::new(HistoryLimits { per_topic: 1000, per_topic_bytes: one * 3, budget_bytes: usize::MAX });
+    for i in 0..10 {
+        t.insert(msg("big", &payload, i));
+        t.insert(msg("small", "1", i));
+    }
+    assert_eq!(t.node(t.find("big").expect("big")).kept_count(), 4, "3 older + the latest");
+    assert_eq!(t.node(t.find("small").expect("small")).kept_count(), 10);
 }

@@ -75,6 +75,12 @@ pub fn ui(ctx: &egui::Context, open: &mut bool, settings: &mut Settings, used_by
             let l = ui.label("Messages kept per topic");
             ui.add(egui::DragValue::new(&mut settings.history.per_topic).range(1..=100_000)).labelled_by(l.id);
             ui.end_row();
+            let l = ui.label("Bytes kept per topic (MiB)");
+            let mut per_mib = settings.history.per_topic_bytes / (1024 * 1024);
+            if ui.add(egui::DragValue::new(&mut per_mib).range(1..=MAX_BUDGET_MIB)).labelled_by(l.id).changed() {
+                settings.history.per_topic_bytes = per_mib * 1024 * 1024;
+            }
+            ui.end_row();
             let l = ui.label("Memory budget (MiB)");
             let mut mib = settings.history.budget_bytes / (1024 * 1024);
             if ui.add(egui::DragValue::new(&mut mib).range(1..=MAX_BUDGET_MIB)).labelled_by(l.id).changed() {
