@@ -68,8 +68,8 @@ pub async fn run(config: RuntimeConfig, mut commands: mpsc::Receiver<Command>, s
                 tracing::warn!("{note}");
             }
             tracing::info!(%local_addr, "embedded broker listening");
-            sink.control(Event::BrokerStarted { local_addr, note }).await;
             let ws = bind_ws(config.ws_bind, &sink).await;
+            sink.control(Event::BrokerStarted { local_addr, note }).await;
             tokio::spawn(tap::forward(tap, sink.clone()));
             tokio::spawn(stats_loop(broker.clone(), sink.clone()));
             let (b, s) = (broker.clone(), sink.clone());

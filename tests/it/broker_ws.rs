@@ -13,7 +13,8 @@ use mqscope::broker::{self, Broker, BrokerConfig, Listeners};
 use mqscope::client::ClientSessions;
 use mqscope::model::profile::{MqttVersion, Profile, SubscriptionDef, Transport};
 use mqscope::model::{ConnId, ConnStatus, Message, MessageMeta, QoS};
-use mqscope::protocol::{Event, EventSink, PublishRequest};
+use mqscope::protocol::{COMMAND_CAPACITY, Command, Event, EventSink, PublishRequest};
+use mqscope::runtime::{self, RuntimeConfig};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use tokio_tungstenite::WebSocketStream;
@@ -126,6 +127,37 @@ async fn mqscope_client_over_websocket_meets_tcp_clients_in_both_versions() {
         assert_eq!((&p.topic[..], &p.payload[..]), (format!("from-ws/{version:?}").as_bytes(), &b"over ws"[..]));
         ws.sessions.disconnect(CONN).await;
     }
+}
+
+#[tokio::test]
+async fn the_windows_embedded_broker_serves_websocket_when_asked() {
+    let ws_addr = std::net::TcpListener::bind("127.0.0.1:0").expect("free port").local_addr().expect("addr");
+    let (commands, cmd_rx) = mpsc::channel(COMMAND_CAPACITY);
+    let (sink, mut events) = EventSink::channel(Arc::new(|| {}));
+    let config = RuntimeConfig {
+        bind: "127.0.0.1:0".parse().expect("addr"),
+        ws_bind: Some(ws_addr),
+        broker: BrokerConfig { sys_interval: None, ..BrokerConfig::default() },
+        config_dir: Some(std::env::temp_dir().join(format!("mqscope-runtime-ws-{}", std::process::id()))),
+    };
+    tokio::spawn(runtime::run(config, cmd_rx, sink));
+    guard("BrokerStarted", async { while !matches!(events.recv().await, Some(Event::BrokerStarted { .. })) {} }).await;
+    let mut ws = WsClient::connect(ws_addr, MqttVersion::V5, "unused/#").await;
+    ws.publish("window/ws", b"seen from inside").await;
+    // The explorer sees the message through the broker's tap, with its publisher.
+    let seen = guard("the message in the explorer", async {
+        loop {
+            if let Some(Event::Messages { conn_id: ConnId::LOCAL, msgs }) = events.recv().await
+                && let Some(m) = msgs.into_iter().find(|m| &*m.topic == "window/ws")
+            {
+                return m;
+            }
+        }
+    })
+    .await;
+    assert_eq!(&seen.payload[..], b"seen from inside");
+    assert_eq!(seen.meta.and_then(|m| m.publisher).as_deref(), Some("mqscope-ws-V5"));
+    commands.send(Command::Shutdown).await.expect("shutdown");
 }
 
 /// A raw WebSocket peer: MQTT packets encoded with our codec, sent in whatever frames a test chooses.
