@@ -25,6 +25,9 @@ struct Cli {
     /// Address the embedded broker binds (loopback unless told otherwise).
     #[arg(long, default_value = "127.0.0.1")]
     bind: IpAddr,
+    /// Also serve MQTT over WebSocket (ws://, subprotocol mqtt) on this port of the same address (off by default).
+    #[arg(long, value_name = "PORT")]
+    ws_port: Option<u16>,
     /// Renderer for the window: glow (OpenGL) or wgpu (Vulkan/GL).
     #[arg(long, default_value = "glow", value_parser = ["glow", "wgpu"])]
     renderer: String,
@@ -45,6 +48,9 @@ enum Cmd {
         /// Address to bind (loopback unless told otherwise; 0.0.0.0 for every interface).
         #[arg(long, default_value = "127.0.0.1")]
         bind: IpAddr,
+        /// Also serve MQTT over WebSocket (ws://, subprotocol mqtt, any path) on this port of the same address.
+        #[arg(long, value_name = "PORT")]
+        ws_port: Option<u16>,
         /// Interval of the $SYS/broker/... topics in seconds (0 disables them).
         #[arg(long, default_value_t = 10)]
         sys_interval: u64,
@@ -73,27 +79,44 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     init_logging();
     match cli.command {
-        Some(Cmd::Broker { port, bind, sys_interval }) => run_broker(SocketAddr::new(bind, port), sys_interval),
+        Some(Cmd::Broker { port, bind, ws_port, sys_interval }) => {
+            run_broker(SocketAddr::new(bind, port), ws_port.map(|p| SocketAddr::new(bind, p)), sys_interval)
+        }
         Some(Cmd::Demo { host, port, seconds }) => {
             let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().context("starting tokio")?;
             rt.block_on(mqscope::demo::run(&host, port, seconds))
         }
-        None => run_gui(SocketAddr::new(cli.bind, cli.port), &cli.renderer, cli.select),
+        None => {
+            let config = RuntimeConfig {
+                bind: SocketAddr::new(cli.bind, cli.port),
+                ws_bind: cli.ws_port.map(|p| SocketAddr::new(cli.bind, p)),
+                ..RuntimeConfig::default()
+            };
+            run_gui(config, &cli.renderer, cli.select)
+        }
     }
 }
 
 /// `mqscope broker`: no window, no GL; stops on Ctrl-C or SIGTERM.
-fn run_broker(addr: SocketAddr, sys_interval: u64) -> anyhow::Result<()> {
+fn run_broker(addr: SocketAddr, ws_addr: Option<SocketAddr>, sys_interval: u64) -> anyhow::Result<()> {
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting tokio")?;
     rt.block_on(async move {
         let config = BrokerConfig {
             sys_interval: (sys_interval > 0).then(|| std::time::Duration::from_secs(sys_interval)),
             ..BrokerConfig::default()
         };
-        let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
-        tracing::info!(addr = %listener.local_addr().unwrap_or(addr), "mqscope broker listening");
+        let tcp = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
+        tracing::info!(addr = %tcp.local_addr().unwrap_or(addr), "mqscope broker listening");
+        let ws = match ws_addr {
+            Some(ws_addr) => {
+                let ws = tokio::net::TcpListener::bind(ws_addr).await.with_context(|| format!("cannot listen on {ws_addr}"))?;
+                tracing::info!(url = %format!("ws://{}", ws.local_addr().unwrap_or(ws_addr)), "mqscope broker listening for MQTT over WebSocket");
+                Some(ws)
+            }
+            None => None,
+        };
         let broker = Broker::new(config, None);
-        broker::run(listener, broker, shutdown_signal()).await.context("broker failed")?;
+        broker::run_listeners(broker::Listeners { tcp, ws }, broker, shutdown_signal()).await.context("broker failed")?;
         tracing::info!("mqscope broker stopped");
         Ok(())
     })
@@ -122,7 +145,7 @@ async fn shutdown_signal() {
 }
 
 /// The window, with the runtime on its own thread.
-fn run_gui(bind: SocketAddr, renderer: &str, select: Option<String>) -> anyhow::Result<()> {
+fn run_gui(config: RuntimeConfig, renderer: &str, select: Option<String>) -> anyhow::Result<()> {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().context("starting tokio")?;
     let (cmd_tx, cmd_rx) = mpsc::channel(COMMAND_CAPACITY);
     let icon = eframe::icon_data::from_png_bytes(include_bytes!("../assets/icon.png")).ok();
@@ -143,7 +166,7 @@ fn run_gui(bind: SocketAddr, renderer: &str, select: Option<String>) -> anyhow::
             let ctx = cc.egui_ctx.clone();
             let waker: Waker = Arc::new(move || ctx.request_repaint_after(std::time::Duration::from_millis(15)));
             let (sink, ev_rx) = EventSink::channel(waker);
-            handle.spawn(runtime::run(RuntimeConfig { bind, ..RuntimeConfig::default() }, cmd_rx, sink));
+            handle.spawn(runtime::run(config, cmd_rx, sink));
             let mut app = ExplorerApp::new(cmd_tx, ev_rx);
             app.pending_select = select;
             let settings = cc.storage.and_then(|s| eframe::get_value(s, mqscope::ui::settings_panel::STORAGE_KEY)).unwrap_or_default();

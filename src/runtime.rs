@@ -23,6 +23,9 @@ mod profiles;
 pub struct RuntimeConfig {
     /// Where the embedded broker should listen (a free port on the same address is used if taken).
     pub bind: SocketAddr,
+    /// Where the embedded broker also serves MQTT over WebSocket; `None`: it does not (a free
+    /// port on the same address is used if taken).
+    pub ws_bind: Option<SocketAddr>,
     /// The embedded broker's limits.
     pub broker: BrokerConfig,
     /// Where profiles and templates are kept; `None`: the user's config directory.
@@ -31,7 +34,25 @@ pub struct RuntimeConfig {
 
 impl Default for RuntimeConfig {
     fn default() -> Self {
-        Self { bind: SocketAddr::from(([127, 0, 0, 1], 1883)), broker: BrokerConfig::default(), config_dir: None }
+        Self { bind: SocketAddr::from(([127, 0, 0, 1], 1883)), ws_bind: None, broker: BrokerConfig::default(), config_dir: None }
+    }
+}
+
+/// The embedded broker's WebSocket listener, if asked for; a failure to bind is reported, not fatal.
+async fn bind_ws(addr: Option<SocketAddr>, sink: &EventSink) -> Option<tokio::net::TcpListener> {
+    let addr = addr?;
+    match broker::bind_or_fallback(addr).await {
+        Ok((listener, note)) => {
+            if let Some(note) = note {
+                tracing::warn!("WebSocket listener: {note}");
+            }
+            tracing::info!(url = %format!("ws://{}", listener.local_addr().unwrap_or(addr)), "embedded broker serves MQTT over WebSocket");
+            Some(listener)
+        }
+        Err(err) => {
+            sink.control(Event::Error(format!("no MQTT over WebSocket: {}", error_chain(&err)))).await;
+            None
+        }
     }
 }
 
@@ -47,12 +68,14 @@ pub async fn run(config: RuntimeConfig, mut commands: mpsc::Receiver<Command>, s
                 tracing::warn!("{note}");
             }
             tracing::info!(%local_addr, "embedded broker listening");
+            let ws = bind_ws(config.ws_bind, &sink).await;
             sink.control(Event::BrokerStarted { local_addr, note }).await;
             tokio::spawn(tap::forward(tap, sink.clone()));
             tokio::spawn(stats_loop(broker.clone(), sink.clone()));
             let (b, s) = (broker.clone(), sink.clone());
             Some(tokio::spawn(async move {
-                let result = broker::run(listener, b, std::future::pending::<()>()).await;
+                let listeners = broker::Listeners { tcp: listener, ws };
+                let result = broker::run_listeners(listeners, b, std::future::pending::<()>()).await;
                 s.control(Event::BrokerStopped { error: result.err().map(|e| format!("{e:#}")) }).await;
             }))
         }

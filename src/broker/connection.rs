@@ -1,13 +1,30 @@
-//! Framing on one TCP stream: a read buffer that yields every complete packet already read, and a
-//! write buffer flushed once per wake-up (so a burst of 500 PUBLISHes costs one syscall each way).
+//! Framing on one byte stream (TCP, or the binary messages of a WebSocket): a read buffer that
+//! yields every complete packet already read, and a write buffer flushed once per wake-up (so a
+//! burst of 500 PUBLISHes costs one syscall, or one WebSocket message, each way).
 //!
-//! Owns: [`Connection`]. Knows packets only through the codec; knows nothing of sessions.
+//! Owns: [`Connection`], [`Transport`]. Knows packets only through the codec; knows nothing of sessions.
 
 use bytes::BytesMut;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 
 use super::codec::{self, DecodeError, Packet, ProtocolVersion};
+use super::ws::{self, WsStream};
+
+/// The stream under the framing.
+#[derive(Debug)]
+pub enum Transport {
+    /// MQTT on a TCP connection (TCP_NODELAY set by the listener).
+    Tcp(TcpStream),
+    /// MQTT in the binary messages of a WebSocket (MQTT 5.0 §6 / 3.1.1 §6), after the handshake.
+    Ws(Box<WsStream>),
+}
+
+impl From<TcpStream> for Transport {
+    fn from(stream: TcpStream) -> Self {
+        Self::Tcp(stream)
+    }
+}
 
 /// Initial read buffer size; grows as a large packet needs.
 const READ_BUFFER: usize = 64 * 1024;
@@ -31,7 +48,7 @@ pub enum ConnectionError {
 /// A framed MQTT stream.
 #[derive(Debug)]
 pub struct Connection {
-    stream: TcpStream,
+    stream: Transport,
     /// Bytes read but not yet parsed.
     buf: BytesMut,
     /// Encoded packets not yet written.
@@ -45,9 +62,9 @@ pub struct Connection {
 impl Connection {
     /// Wrap an accepted stream.
     #[must_use]
-    pub fn new(stream: TcpStream, max_packet_size: u32) -> Self {
+    pub fn new(stream: impl Into<Transport>, max_packet_size: u32) -> Self {
         Self {
-            stream,
+            stream: stream.into(),
             buf: BytesMut::with_capacity(READ_BUFFER),
             out: BytesMut::with_capacity(READ_BUFFER),
             version: None,
@@ -72,7 +89,10 @@ impl Connection {
         if self.buf.capacity() - self.buf.len() < 4096 {
             self.buf.reserve(READ_BUFFER);
         }
-        let n = self.stream.read_buf(&mut self.buf).await?;
+        let n = match &mut self.stream {
+            Transport::Tcp(tcp) => tcp.read_buf(&mut self.buf).await?,
+            Transport::Ws(ws) => ws::read(ws, &mut self.buf).await?,
+        };
         if n == 0 && !self.buf.is_empty() {
             return Err(ConnectionError::Reset);
         }
@@ -116,22 +136,32 @@ impl Connection {
         codec::encode(packet, version, &mut self.out);
     }
 
-    /// Write everything buffered.
+    /// Write everything buffered: one `write_all` on TCP, one binary message on a WebSocket.
     ///
     /// # Errors
     /// On socket errors.
     pub async fn flush(&mut self) -> std::io::Result<usize> {
         let n = self.out.len();
         if n > 0 {
-            self.stream.write_all(&self.out).await?;
-            self.out.clear();
+            match &mut self.stream {
+                Transport::Tcp(tcp) => {
+                    tcp.write_all(&self.out).await?;
+                    self.out.clear();
+                }
+                Transport::Ws(ws) => ws::write(ws, &mut self.out).await?,
+            }
         }
         Ok(n)
     }
 
-    /// Flush, then close the write side so the peer sees the end.
+    /// Flush, then close the write side so the peer sees the end (on a WebSocket, after a Close frame).
     pub async fn close(&mut self) {
         self.flush().await.ok();
-        self.stream.shutdown().await.ok();
+        match &mut self.stream {
+            Transport::Tcp(tcp) => {
+                tcp.shutdown().await.ok();
+            }
+            Transport::Ws(ws) => ws::close(ws).await,
+        }
     }
 }

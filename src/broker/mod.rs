@@ -1,6 +1,7 @@
-//! The embedded MQTT broker: MQTT 3.1.1 and 5.0 on one listener, our own strict codec.
+//! The embedded MQTT broker: MQTT 3.1.1 and 5.0 on a TCP listener (and optionally MQTT over
+//! WebSocket on a second one), our own strict codec.
 //!
-//! Shaped like mini-redis: [`run`] accepts connections and spawns one task per client
+//! Shaped like mini-redis: [`run`] / [`run_listeners`] accept connections and spawns one task per client
 //! ([`session`]); the shared [`router::State`] behind one short-held mutex owns sessions,
 //! subscriptions and retained messages and fans messages out into each session's queue. The
 //! explorer sees the broker from inside through an optional [`tap::Tap`], not through a TCP client.
@@ -9,7 +10,8 @@
 //! # Layout
 //! - [`codec`]: packets, encode/decode, reason codes.
 //! - [`topic`]: topic validation, matching, the subscription and retained tries.
-//! - [`connection`]: framing on a TCP stream.
+//! - [`connection`]: framing on a TCP stream or a WebSocket.
+//! - [`ws`]: MQTT over WebSocket: the handshake (subprotocol `mqtt`), binary messages as bytes.
 //! - [`session`]: one client's connection task (CONNECT, keep-alive, QoS flows).
 //! - [`client_state`]: what a session keeps between connections.
 //! - [`router`]: fan-out, retained store, wills.
@@ -24,13 +26,14 @@ pub mod session;
 pub mod stats;
 pub mod tap;
 pub mod topic;
+pub mod ws;
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
 use crate::protocol::PublishRequest;
@@ -193,11 +196,30 @@ pub async fn bind_or_fallback(addr: SocketAddr) -> Result<(TcpListener, Option<S
     }
 }
 
+/// The sockets one broker serves.
+#[derive(Debug)]
+pub struct Listeners {
+    /// MQTT over TCP.
+    pub tcp: TcpListener,
+    /// MQTT over WebSocket (`ws://`, subprotocol `mqtt`, any path); `None`: not served.
+    pub ws: Option<TcpListener>,
+}
+
 /// Serve MQTT on `listener` until `shutdown` completes, then end every connection and wait for them.
 ///
 /// # Errors
 /// When accepting fails persistently.
 pub async fn run(listener: TcpListener, broker: Broker, shutdown: impl Future) -> Result<(), BrokerError> {
+    run_listeners(Listeners { tcp: listener, ws: None }, broker, shutdown).await
+}
+
+/// Serve MQTT on every listener until `shutdown` completes, then end every connection and wait
+/// for them. Connections of both kinds share one broker: a WebSocket client and a TCP client see
+/// each other's messages.
+///
+/// # Errors
+/// When accepting fails persistently on either listener.
+pub async fn run_listeners(listeners: Listeners, broker: Broker, shutdown: impl Future) -> Result<(), BrokerError> {
     let shared = Arc::clone(&broker.shared);
     let sys = shared.config.sys_interval.map(|every| tokio::spawn(stats::sys_loop(Arc::clone(&shared), every)));
     let expiry = tokio::spawn(router::expiry_loop(Arc::clone(&shared)));
@@ -205,25 +227,32 @@ pub async fn run(listener: TcpListener, broker: Broker, shutdown: impl Future) -
     tokio::pin!(shutdown);
     let mut stop = shared.shutdown.clone();
     let result = loop {
-        tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((stream, peer)) => {
-                    configure_stream(&stream);
-                    tasks.spawn(session::serve(stream, peer, Arc::clone(&shared)));
-                }
-                Err(err) if is_transient(&err) => {
-                    tracing::warn!(error = %err, "accept failed; retrying");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
-                Err(err) => break Err(BrokerError::Accept(err)),
-            },
-            Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
+        let (accepted, websocket) = tokio::select! {
+            accepted = listeners.tcp.accept() => (accepted, false),
+            accepted = accept_if_some(listeners.ws.as_ref()) => (accepted, true),
+            Some(_) = tasks.join_next(), if !tasks.is_empty() => continue,
             _ = &mut shutdown => break Ok(()),
             _ = stop.changed() => break Ok(()),
+        };
+        match accepted {
+            Ok((stream, peer)) => {
+                configure_stream(&stream);
+                let shared = Arc::clone(&shared);
+                if websocket {
+                    tasks.spawn(ws::serve(stream, peer, shared));
+                } else {
+                    tasks.spawn(session::serve(stream.into(), peer, shared));
+                }
+            }
+            Err(err) if is_transient(&err) => {
+                tracing::warn!(error = %err, websocket, "accept failed; retrying");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(err) => break Err(BrokerError::Accept(err)),
         }
     };
     broker.shutdown();
-    drop(listener);
+    drop(listeners);
     while tasks.join_next().await.is_some() {}
     if let Some(sys) = sys {
         sys.abort();
@@ -232,9 +261,17 @@ pub async fn run(listener: TcpListener, broker: Broker, shutdown: impl Future) -
     result
 }
 
-/// Socket options of an accepted connection: TCP_NODELAY, because writes are already coalesced
+/// Accept on `listener`, or never when there is none.
+async fn accept_if_some(listener: Option<&TcpListener>) -> std::io::Result<(TcpStream, SocketAddr)> {
+    match listener {
+        Some(listener) => listener.accept().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Socket options of an accepted connection (WebSocket ones too): TCP_NODELAY, because writes are already coalesced
 /// per wake-up and Nagle's algorithm would only delay acknowledgements.
-fn configure_stream(stream: &tokio::net::TcpStream) {
+fn configure_stream(stream: &TcpStream) {
     stream.set_nodelay(true).ok();
 }
 

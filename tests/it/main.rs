@@ -38,6 +38,8 @@ mod broker_v5;
 mod broker_v5_props;
 /// Wills: QoS/retain/properties, when they fire, Will Delay Interval.
 mod broker_will;
+/// MQTT over WebSocket: mqscope's ws:// client against our WebSocket listener, MQTT-6.0.0-1..4.
+mod broker_ws;
 /// Profiles and client sessions against a real mosquitto: TCP, auth, TLS, mTLS, MQTT 5, ACL, reconnect.
 mod client_mosquitto;
 /// The panels through egui_kittest with a fed store: filter, sort, keys, diff, publish, templates, bad input.

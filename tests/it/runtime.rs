@@ -24,8 +24,12 @@ async fn start(bind: SocketAddr) -> Running {
     let (commands, cmd_rx) = mpsc::channel(COMMAND_CAPACITY);
     let (sink, mut events) = EventSink::channel(Arc::new(|| {}));
     let config_dir = std::env::temp_dir().join(format!("mqscope-runtime-{}-{}", std::process::id(), bind.port()));
-    let config =
-        RuntimeConfig { bind, broker: BrokerConfig { sys_interval: None, ..BrokerConfig::default() }, config_dir: Some(config_dir) };
+    let config = RuntimeConfig {
+        bind,
+        ws_bind: None,
+        broker: BrokerConfig { sys_interval: None, ..BrokerConfig::default() },
+        config_dir: Some(config_dir),
+    };
     tokio::spawn(runtime::run(config, cmd_rx, sink));
     let (addr, note) = guard("BrokerStarted", async {
         loop {

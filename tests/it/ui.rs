@@ -33,6 +33,7 @@ fn explorer_in(config_dir: &Path) -> (tokio::runtime::Runtime, Harness<'static, 
     let (sink, ev_rx) = EventSink::channel(Arc::new(|| {}));
     let config = RuntimeConfig {
         bind: "127.0.0.1:0".parse().expect("addr"),
+        ws_bind: None,
         broker: BrokerConfig { sys_interval: None, ..BrokerConfig::default() },
         config_dir: Some(config_dir.to_path_buf()),
     };

@@ -9,18 +9,17 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
-use tokio::net::TcpStream;
 use tokio::sync::oneshot;
 
 use super::Session;
 use crate::broker::Shared;
 use crate::broker::client_state::SessionCell;
 use crate::broker::codec::{ConnAck, Connect, DecodeError, LastWill, Packet, Properties, ProtocolVersion, reason};
-use crate::broker::connection::{Connection, ConnectionError};
+use crate::broker::connection::{Connection, ConnectionError, Transport};
 use crate::broker::router;
 
-/// Serve one accepted TCP connection to its end.
-pub async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>) {
+/// Serve one accepted connection (TCP, or a WebSocket after its handshake) to its end.
+pub async fn serve(stream: Transport, peer: SocketAddr, shared: Arc<Shared>) {
     let mut conn = Connection::new(stream, shared.config.max_packet_size);
     let first = tokio::time::timeout(shared.config.connect_timeout, conn.read_packet()).await;
     let connect = match first {
