@@ -5,6 +5,8 @@
 /// Shared helpers: start a broker on a free port, poll clients with a hang guard.
 mod common;
 
+/// `mqscope bench`, every mode against the embedded broker.
+mod bench;
 /// The embedded broker against Debian's mosquitto_pub / mosquitto_sub (3.1.1 and -V 5).
 mod broker_mosquitto;
 /// Raw bytes: malformed packets end only their own connection.
