@@ -21,6 +21,7 @@ BUDGET_SECS=${BUDGET_SECS:-600}
 ONLY=${ONLY:-}
 PORT=${PORT:-18830}
 OUT=${OUT:-$(mktemp -d "${TMPDIR:-/tmp}/bench-vs-mosquitto.XXXXXX")}
+mkdir -p "$OUT"
 RESULTS="$OUT/results.jsonl"
 
 for tool in "$MQSCOPE" "$MOSQUITTO" jq; do
@@ -45,7 +46,16 @@ cleanup() {
 trap cleanup EXIT
 trap 'echo "interrupted" >&2; exit 130' INT TERM
 # The whole script is bounded: past the budget, the watchdog ends it (and the trap cleans up).
-( sleep "$BUDGET_SECS"; echo "budget of ${BUDGET_SECS}s exceeded, stopping" >&2; kill -TERM $$ ) &
+# The watchdog kills its own sleep when told to stop, so nothing outlives the script.
+watchdog() {
+  sleep "$BUDGET_SECS" &
+  local sleeper=$!
+  trap 'kill "$sleeper" 2>/dev/null; exit 0' TERM
+  wait "$sleeper"
+  echo "budget of ${BUDGET_SECS}s exceeded, stopping" >&2
+  kill -TERM $$
+}
+watchdog &
 WATCHDOG_PID=$!
 
 wait_port() {
@@ -88,11 +98,11 @@ n() { awk -v a="$1" -v s="$SCALE" 'BEGIN { printf "%d", a * s }'; }
 CASES=(
   "fanin-q0|fan-in --qos 0 --pubs 10 --subs 1 --count $(n 600000) --topics 10000"
   "fanin-q1|fan-in --qos 1 --pubs 10 --subs 1 --count $(n 200000) --topics 10000"
-  "fanin-q2|fan-in --qos 2 --pubs 10 --subs 1 --count $(n 100000) --topics 10000"
-  "fanout-q0|fan-out --qos 0 --pubs 1 --subs 10 --count $(n 60000) --topics 10000"
-  "fanout-q1|fan-out --qos 1 --pubs 1 --subs 10 --count $(n 20000) --topics 10000"
+  "fanin-q2|fan-in --qos 2 --pubs 10 --subs 1 --count $(n 150000) --topics 10000"
+  "fanout-q0|fan-out --qos 0 --pubs 1 --subs 10 --count $(n 100000) --topics 10000"
+  "fanout-q1|fan-out --qos 1 --pubs 1 --subs 10 --count $(n 50000) --topics 10000"
   "pairs-q2|pairs --qos 2 --pubs 10 --count $(n 100000) --topics 10000"
-  "latency-20k|fan-in --qos 0 --pubs 10 --subs 1 --rate 20000 --count $(n 60000) --topics 10000"
+  "latency-20k|fan-in --qos 0 --pubs 10 --subs 1 --rate 20000 --count $(n 100000) --topics 10000"
   "retained-1M|retained --qos 0 --topics $(n 1000000)"
 )
 
@@ -108,7 +118,7 @@ for rep in $(seq "$REPS"); do
       start_broker "$broker"
       echo "[rep $rep] $name on $broker" >&2
       # shellcheck disable=SC2086 # $args is a word list on purpose
-      if report=$(timeout 150 "$MQSCOPE" bench $args --size 64 --seconds 30 --quiet --json \
+      if report=$(timeout 150 "$MQSCOPE" bench $args --size 64 --seconds 30 --idle-ms 8000 --quiet --json \
         --port "$PORT" --broker-pid "$BROKER_PID" 2>>"$OUT/bench.log"); then
         jq -c --arg case "$name" --arg broker "$broker" --argjson rep "$rep" '{case: $case, broker: $broker, rep: $rep, report: .}' \
           <<<"$report" >>"$RESULTS"

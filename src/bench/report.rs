@@ -38,7 +38,7 @@ impl Latency {
 pub struct ProcessCost {
     /// CPU time used (user + system), ms, 10 ms resolution.
     pub cpu_ms: u64,
-    /// CPU time over wall time (1.0 = one core busy).
+    /// CPU time over the busy part of the run (1.0 = one core busy throughout).
     pub cpu_cores: f64,
     /// CPU time per delivered message, µs (`None` when nothing was delivered).
     pub cpu_us_per_msg: Option<f64>,

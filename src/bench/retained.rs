@@ -85,9 +85,9 @@ pub async fn run(opts: &BenchOptions, ctx: &Ctx) -> Result<Report, BenchError> {
     report.elapsed_secs = replay_secs;
     report.publish_rate = super::per_sec(stored, store_secs);
     report.delivered_rate = super::per_sec(report.delivered, replay_secs);
-    let replay_wall = t1.elapsed().as_secs_f64();
-    report.broker = broker_mid.zip(broker_after).map(|(b, a)| ProcessCost::between(b, a, replay_wall, report.delivered));
-    report.bench = bench_before.zip(bench_after).map(|(b, a)| ProcessCost::between(b, a, t0.elapsed().as_secs_f64(), report.delivered));
+    let replay_busy = if replay_secs > 0.0 { replay_secs } else { t1.elapsed().as_secs_f64() };
+    report.broker = broker_mid.zip(broker_after).map(|(b, a)| ProcessCost::between(b, a, replay_busy, report.delivered));
+    report.bench = bench_before.zip(bench_after).map(|(b, a)| ProcessCost::between(b, a, store_secs + replay_busy, report.delivered));
     report.retained = Some(RetainedFigures {
         stored,
         store_rate: report.publish_rate,
