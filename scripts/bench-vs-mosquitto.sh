@@ -29,6 +29,7 @@ for tool in "$MQSCOPE" "$MOSQUITTO" jq; do
 done
 
 BROKER_PID=""
+BENCH_PID=""
 WATCHDOG_PID=""
 stop_broker() {
   if [ -n "$BROKER_PID" ]; then
@@ -40,6 +41,7 @@ stop_broker() {
   fi
 }
 cleanup() {
+  if [ -n "$BENCH_PID" ]; then kill -TERM "$BENCH_PID" 2>/dev/null || true; wait "$BENCH_PID" 2>/dev/null || true; fi
   stop_broker
   if [ -n "$WATCHDOG_PID" ]; then kill "$WATCHDOG_PID" 2>/dev/null || true; wait "$WATCHDOG_PID" 2>/dev/null || true; fi
 }
@@ -117,12 +119,17 @@ for rep in $(seq "$REPS"); do
     for broker in $order; do
       start_broker "$broker"
       echo "[rep $rep] $name on $broker" >&2
+      # In the background and waited for, so that the watchdog's TERM is handled at once.
       # shellcheck disable=SC2086 # $args is a word list on purpose
-      if report=$(timeout 150 "$MQSCOPE" bench $args --size 64 --seconds 30 --idle-ms 8000 --quiet --json \
-        --port "$PORT" --broker-pid "$BROKER_PID" 2>>"$OUT/bench.log"); then
+      timeout 150 "$MQSCOPE" bench $args --size 64 --seconds 30 --idle-ms 8000 --quiet --json \
+        --port "$PORT" --broker-pid "$BROKER_PID" >"$OUT/last.json" 2>>"$OUT/bench.log" &
+      BENCH_PID=$!
+      if wait "$BENCH_PID"; then
+        BENCH_PID=""
         jq -c --arg case "$name" --arg broker "$broker" --argjson rep "$rep" '{case: $case, broker: $broker, rep: $rep, report: .}' \
-          <<<"$report" >>"$RESULTS"
+          "$OUT/last.json" >>"$RESULTS"
       else
+        BENCH_PID=""
         echo "  failed (see $OUT/bench.log)" >&2
       fi
       stop_broker
