@@ -9,12 +9,14 @@
 //! - [`protocol`]: `Command` (UI → runtime), `Event` (runtime → UI), `EventSink`.
 //! - [`runtime`]: the background task that owns the broker and client sessions.
 //! - [`broker`]: the embedded broker (codec, sessions, router, retained store).
+//! - [`bench`]: `mqscope bench`, a load generator for any MQTT broker.
 //! - [`client`]: sessions to external brokers (rumqttc).
 //! - [`model`]: what the UI shows, plain data (no egui, no tokio).
 //! - [`ui`]: the panels.
 //! - [`demo`]: a publisher of realistic home and factory topics, for trying mqscope and for screenshots.
 
 pub mod app;
+pub mod bench;
 pub mod broker;
 pub mod client;
 pub mod demo;

@@ -1,4 +1,5 @@
-//! The `mqscope` binary: the explorer window (default), or `mqscope broker` headless.
+//! The `mqscope` binary: the explorer window (default), `mqscope broker` headless, `mqscope demo`,
+//! or `mqscope bench`, the load generator.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -67,6 +68,18 @@ enum Cmd {
         #[arg(long, default_value_t = 0)]
         seconds: u64,
     },
+    /// Load-test any MQTT broker: fan-in, fan-out, pairs, idle connections or retained replay.
+    ///
+    /// Reports delivered msgs/s, lost and duplicated messages, latency p50/p99/max and, with
+    /// --broker-pid, the broker's CPU time per delivered message and its RSS. Progress goes to
+    /// stderr once a second, the report to stdout.
+    Bench {
+        #[command(flatten)]
+        opts: mqscope::bench::BenchOptions,
+        /// Tokio worker threads for the bench (1: a current-thread runtime).
+        #[arg(long, default_value_t = 1)]
+        threads: usize,
+    },
 }
 
 fn init_logging() {
@@ -86,6 +99,7 @@ fn main() -> anyhow::Result<()> {
             let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().context("starting tokio")?;
             rt.block_on(mqscope::demo::run(&host, port, seconds))
         }
+        Some(Cmd::Bench { opts, threads }) => run_bench(&opts, threads),
         None => {
             let config = RuntimeConfig {
                 bind: SocketAddr::new(cli.bind, cli.port),
@@ -95,6 +109,23 @@ fn main() -> anyhow::Result<()> {
             run_gui(config, &cli.renderer, cli.select)
         }
     }
+}
+
+/// `mqscope bench`: one run, the report on stdout.
+fn run_bench(opts: &mqscope::bench::BenchOptions, threads: usize) -> anyhow::Result<()> {
+    let rt = if threads <= 1 {
+        tokio::runtime::Builder::new_current_thread().enable_all().build()
+    } else {
+        tokio::runtime::Builder::new_multi_thread().worker_threads(threads).enable_all().build()
+    }
+    .context("starting tokio")?;
+    let report = rt.block_on(mqscope::bench::run(opts)).context("bench failed")?;
+    if opts.json {
+        println!("{}", serde_json::to_string(&report).context("serializing the report")?);
+    } else {
+        print!("{report}");
+    }
+    Ok(())
 }
 
 /// `mqscope broker`: no window, no GL; stops on Ctrl-C or SIGTERM.

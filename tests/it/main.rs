@@ -5,6 +5,9 @@
 /// Shared helpers: start a broker on a free port, poll clients with a hang guard.
 mod common;
 
+/// `mqscope bench`, every mode against the embedded broker.
+mod bench;
+
 /// A byte-level MQTT peer built on our codec, for exact and malformed input.
 mod raw;
 

@@ -1,0 +1,122 @@
+//! `mqscope bench` in-process against our broker: every mode with tiny counts. Asserts that the
+//! report's counts add up and that QoS 1/2 lose and duplicate nothing. Never a timing assertion.
+
+use std::net::SocketAddr;
+
+use clap::Parser;
+use mqscope::bench::{self, BenchError, BenchOptions, Report};
+
+use crate::common::{guard, start_broker};
+
+/// `mqscope bench`'s options; a later option overrides an earlier one (test defaults first).
+#[derive(Parser)]
+#[command(args_override_self = true)]
+struct Cli {
+    #[command(flatten)]
+    opts: BenchOptions,
+}
+
+/// Options as the command line would give them, pointed at `addr`, quiet, generously bounded.
+fn options(addr: SocketAddr, extra: &[&str]) -> BenchOptions {
+    let port = addr.port().to_string();
+    let mut argv = vec!["bench", "--quiet", "--host", "127.0.0.1", "--port", &port, "--seconds", "15", "--idle-ms", "3000"];
+    argv.extend_from_slice(extra);
+    Cli::try_parse_from(argv).expect("bench options").opts
+}
+
+async fn bench(addr: SocketAddr, args: &[&str]) -> Report {
+    let opts = options(addr, args);
+    guard("a bench run", bench::run(&opts)).await.expect("bench run")
+}
+
+/// Counts that must hold for any run.
+fn assert_adds_up(r: &Report) {
+    assert!(r.errors.is_empty(), "errors: {:?}", r.errors);
+    assert_eq!(r.delivered + r.lost, r.expected, "{r:#?}");
+    if r.qos > 0 {
+        assert_eq!(r.acked, r.published, "{r:#?}");
+        assert_eq!((r.lost, r.duplicated, r.rejected), (0, 0, 0), "{r:#?}");
+    }
+    assert_eq!(r.foreign, 0, "{r:#?}");
+}
+
+#[tokio::test]
+async fn fan_in_at_every_qos_and_both_versions() {
+    let (addr, _broker) = start_broker().await;
+    for mqtt in ["3", "5"] {
+        for qos in ["0", "1", "2"] {
+            let r = bench(addr, &["fan-in", "--mqtt", mqtt, "--qos", qos, "--pubs", "4", "--count", "2002", "--topics", "50"]).await;
+            assert_adds_up(&r);
+            assert_eq!((r.pubs, r.subs, r.published, r.expected), (4, 1, 2002, 2002), "{r:#?}");
+            let latency = r.latency.expect("latency samples");
+            assert_eq!(latency.samples, r.delivered + r.duplicated);
+        }
+    }
+}
+
+#[tokio::test]
+async fn fan_out_multiplies_deliveries_by_subscribers() {
+    let (addr, _broker) = start_broker().await;
+    let r = bench(addr, &["fan-out", "--qos", "1", "--subs", "3", "--count", "1000", "--topics", "10"]).await;
+    assert_adds_up(&r);
+    assert_eq!((r.pubs, r.subs, r.published, r.expected, r.delivered), (1, 3, 1000, 3000, 3000), "{r:#?}");
+}
+
+#[tokio::test]
+async fn pairs_keep_to_their_own_topics() {
+    let (addr, _broker) = start_broker().await;
+    let r = bench(addr, &["pairs", "--mqtt", "5", "--qos", "2", "--pubs", "3", "--count", "900", "--topics", "30"]).await;
+    assert_adds_up(&r);
+    assert_eq!((r.pubs, r.subs, r.expected, r.delivered), (3, 3, 900, 900), "{r:#?}");
+}
+
+#[tokio::test]
+async fn a_rate_limited_run_still_counts_everything() {
+    let (addr, _broker) = start_broker().await;
+    let r = bench(addr, &["fan-in", "--qos", "1", "--pubs", "2", "--rate", "4000", "--count", "400"]).await;
+    assert_adds_up(&r);
+    assert_eq!(r.delivered, 400);
+    assert!(r.latency.is_some());
+}
+
+#[tokio::test]
+async fn broker_pid_adds_the_brokers_cost() {
+    // The broker runs inside the test process, so its PID is ours.
+    let (addr, _broker) = start_broker().await;
+    let pid = std::process::id().to_string();
+    let r = bench(addr, &["fan-in", "--count", "500", "--topics", "5", "--broker-pid", &pid]).await;
+    assert_adds_up(&r);
+    let broker = r.broker.expect("broker cost");
+    assert!(broker.rss_mib > 0.0 && broker.peak_rss_mib >= broker.rss_mib);
+    assert!(r.bench.is_some());
+}
+
+#[tokio::test]
+async fn retained_topics_are_replayed_to_a_new_subscriber() {
+    let (addr, _broker) = start_broker().await;
+    let r = bench(addr, &["retained", "--qos", "1", "--topics", "500"]).await;
+    assert_adds_up(&r);
+    let retained = r.retained.expect("retained figures");
+    assert_eq!((retained.stored, r.delivered), (500, 500));
+    // A second run sees the first run's 500 retained topics too, and keeps them apart.
+    let again = bench(addr, &["retained", "--topics", "200"]).await;
+    assert_eq!((again.delivered, again.lost, again.foreign), (200, 0, 500), "{again:#?}");
+}
+
+#[tokio::test]
+async fn idle_connections_are_held_and_pinged() {
+    let (addr, _broker) = start_broker().await;
+    let r = bench(addr, &["connections", "--conns", "20", "--seconds", "1.5", "--keep-alive", "1"]).await;
+    let c = r.connections.expect("connection figures");
+    assert_eq!((c.wanted, c.connected, c.failed, c.dropped), (20, 20, 0, 0), "{r:#?}");
+    assert!(c.pings >= 20, "{r:#?}");
+}
+
+#[tokio::test]
+async fn nonsense_options_are_refused_before_connecting() {
+    let unreachable: SocketAddr = "127.0.0.1:9".parse().expect("addr");
+    let opts = options(unreachable, &["--size", "8"]);
+    assert!(matches!(bench::run(&opts).await, Err(BenchError::Options(_))));
+    let opts = options(unreachable, &["--count", "10"]);
+    assert!(matches!(bench::run(&opts).await, Err(BenchError::Connect { .. })));
+}
