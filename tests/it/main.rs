@@ -13,6 +13,8 @@ mod broker_raw;
 mod broker_v4;
 /// The embedded broker against rumqttc's MQTT 5 client.
 mod broker_v5;
+/// Charts through egui_kittest: plot from the tree, the inspector and JSON fields; legend, stats, CSV.
+mod charts;
 /// The panels through egui_kittest with a fed store: filter, sort, keys, diff, publish, templates, bad input.
 mod explorer;
 /// `runtime::run` end to end: commands in, events out.
