@@ -4,7 +4,11 @@
 //! 2. Frame: the time of one UI frame (drain events + lay out every panel, no rendering) with 100k
 //!    topics in the tree while 100k msgs/s arrive, at 60 frames/s; p50/p99/max.
 //!
+//! 3. Chart: one chart of 1M points over 24 h in the dock, following live (new points every frame):
+//!    decimation alone, and the whole frame (run_ui) and its tessellation; p50/p99.
+//!
 //! Prints figures; asserts nothing about time (these machines are shared and noisy).
+//! Pick one with a filter: `cargo bench --bench explorer -- chart`.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
@@ -116,6 +120,90 @@ fn frames() {
     );
 }
 
+fn chart() {
+    const POINTS: u32 = 1_000_000;
+    let (cmd_tx, _cmd_rx) = tokio::sync::mpsc::channel(COMMAND_CAPACITY);
+    let (_sink, ev_rx) = EventSink::channel(Arc::new(|| {}));
+    let mut app = ExplorerApp::new(cmd_tx, ev_rx);
+    let now = SystemTime::now();
+    app.store.insert_messages(mqscope::model::ConnId::LOCAL, [Message::new("plant/power", "1.0", QoS::AtMostOnce, false, now)]);
+    app.store.charts.set_cap(POINTS as usize);
+    app.plot("plant/power".into(), None);
+    let now_secs = mqscope::model::series::unix_secs_f64(now);
+    let day = 86_400.0;
+    {
+        let chart = &mut app.store.charts.charts_mut()[0];
+        chart.window_secs = 86_400;
+        let series = &mut chart.series[0];
+        series.clear();
+        for i in 0..POINTS {
+            let t = f64::from(i) / f64::from(POINTS);
+            let noise = (f64::from(i) * 12.9898).sin() * 43_758.545_3;
+            series.push(now_secs - day * (1.0 - t), 50.0 + 20.0 * (t * 40.0).sin() + (noise - noise.floor()) * 5.0);
+        }
+    }
+    // Decimation alone: 1M points into 1000 columns.
+    let mut out = Vec::with_capacity(4096);
+    let mut decimate_times = Vec::new();
+    for _ in 0..50 {
+        out.clear();
+        let start = Instant::now();
+        let stats = mqscope::model::decimate::decimate(
+            app.store.charts.charts()[0].series[0].points(),
+            now_secs - day,
+            now_secs + 1.0,
+            1000,
+            |p| out.push(p),
+        );
+        decimate_times.push(start.elapsed());
+        assert!(stats.is_some_and(|s| s.count >= POINTS as usize - 1));
+    }
+    decimate_times.sort();
+    let ctx = egui::Context::default();
+    let mut frame_times = Vec::new();
+    let mut tess_times = Vec::new();
+    for frame in 0..300 {
+        // New points keep arriving (oldest ones leave the bounded series).
+        let x = mqscope::model::series::unix_secs_f64(SystemTime::now());
+        for k in 0..50 {
+            app.store.charts.charts_mut()[0].series[0].push(x, 50.0 + f64::from((frame * 50 + k) % 17));
+        }
+        let input = egui::RawInput {
+            screen_rect: Some(egui::Rect::from_min_size(egui::Pos2::ZERO, egui::vec2(1400.0, 900.0))),
+            ..Default::default()
+        };
+        let start = Instant::now();
+        let mut output = ctx.run_ui(input, |ui| app.ui(ui));
+        frame_times.push(start.elapsed());
+        output.textures_delta.clear();
+        let start = Instant::now();
+        let meshes = ctx.tessellate(output.shapes, output.pixels_per_point);
+        tess_times.push(start.elapsed());
+        drop(meshes);
+    }
+    frame_times.sort();
+    tess_times.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    println!("chart: 1 series of {POINTS} points over 24 h, following live, 1400x900 window, 300 frames");
+    println!(
+        "  decimate 1M → 1000 columns: p50 {:.2} ms   p99 {:.2} ms ({} points drawn)",
+        ms(percentile(&decimate_times, 0.5)),
+        ms(percentile(&decimate_times, 0.99)),
+        out.len()
+    );
+    println!(
+        "  frame (run_ui, whole window): p50 {:.2} ms   p99 {:.2} ms   max {:.2} ms   (target ≤ 16 ms)",
+        ms(percentile(&frame_times, 0.5)),
+        ms(percentile(&frame_times, 0.99)),
+        frame_times.last().map_or(0.0, |d| ms(*d))
+    );
+    println!(
+        "  tessellation of that frame: p50 {:.2} ms   p99 {:.2} ms",
+        ms(percentile(&tess_times, 0.5)),
+        ms(percentile(&tess_times, 0.99))
+    );
+}
+
 fn main() {
     let filter = std::env::args().skip(1).find(|a| !a.starts_with('-')).unwrap_or_default();
     if filter.is_empty() || "ingest".contains(&filter) {
@@ -123,5 +211,8 @@ fn main() {
     }
     if filter.is_empty() || "frame".contains(&filter) {
         frames();
+    }
+    if filter.is_empty() || "chart".contains(&filter) {
+        chart();
     }
 }

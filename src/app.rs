@@ -10,11 +10,14 @@ use std::time::{Duration, Instant, SystemTime};
 use egui::{Key, Modifiers, RichText};
 use tokio::sync::mpsc;
 
+use crate::model::charts::{ChartDef, PALETTE};
+use crate::model::payload::JsonPath;
 use crate::model::profile::{Profile, ProfileFile};
-use crate::model::{ConnId, ConnStatus, Store, format};
-use crate::protocol::{Command, Event, ProfilesOrigin};
+use crate::model::{ConnId, ConnStatus, SeriesDef, Store, format};
+use crate::protocol::{Command, Event, ProfilesOrigin, RgbaImage};
 use crate::ui::connection_panel::{ConnAction, ConnectionPanel};
 use crate::ui::message_panel::{InspectorAction, MessagePanel};
+use crate::ui::plot_panel::{ChartAction, PlotPanel};
 use crate::ui::publish_panel::PublishPanel;
 use crate::ui::settings_panel::{self, Settings};
 use crate::ui::status_bar;
@@ -44,6 +47,10 @@ pub struct ExplorerApp {
     pub message: MessagePanel,
     /// Publish form.
     pub publish: PublishPanel,
+    /// The Charts tab of the bottom dock.
+    pub plots: PlotPanel,
+    /// The bottom dock is shown.
+    pub dock_open: bool,
     /// A topic to reveal and select as soon as it appears (`mqscope --select`).
     pub pending_select: Option<String>,
     /// The connection manager.
@@ -72,6 +79,8 @@ impl ExplorerApp {
             tree: TopicTreePanel::default(),
             message: MessagePanel::default(),
             publish: PublishPanel::default(),
+            plots: PlotPanel::default(),
+            dock_open: false,
             pending_select: None,
             connections: ConnectionPanel::default(),
             settings: Settings::default(),
@@ -88,6 +97,7 @@ impl ExplorerApp {
     /// Adopt saved settings (at start).
     pub fn apply_settings(&mut self, ctx: &egui::Context, settings: Settings) {
         self.store.set_limits(settings.history);
+        self.store.charts.set_cap(settings.chart_points);
         self.tree.flash = settings.flash;
         self.tree.rows.set_sort(settings.sort);
         self.message.set_default_view(settings.payload_view);
@@ -187,9 +197,58 @@ impl ExplorerApp {
         self.commands.try_send(Command::Shutdown).ok();
     }
 
+    /// Restore saved chart definitions (at start); their series fill as messages arrive.
+    pub fn restore_charts(&mut self, defs: &[ChartDef]) {
+        self.store.charts.restore(defs);
+        self.dock_open = !defs.is_empty();
+    }
+
+    /// Plot `topic` (at `path`) on the chart shown in the dock (a new chart if there is none).
+    pub fn plot(&mut self, topic: String, path: Option<JsonPath>) {
+        let target = self.plots.current;
+        let color = self.store.charts.charts().get(target).map_or(PALETTE[0], crate::model::Chart::next_color);
+        let def = SeriesDef::new(self.current, topic, path, color);
+        let label = def.label();
+        let (chart, _) = self.store.plot(Some(target), def);
+        self.plots.show_chart(&self.store.charts, chart);
+        self.dock_open = true;
+        self.toast = Some((format!("Plotting {label}"), Instant::now()));
+    }
+
+    /// Carry out what the charts asked for: exports go to the runtime, which asks for a file name.
+    fn chart_action(&mut self, ctx: &egui::Context, action: ChartAction) {
+        match action {
+            ChartAction::SaveCsv { text, suggested_name } => {
+                self.send(Command::SaveFile { bytes: text.into(), suggested_name, title: "Export chart data as CSV".to_owned() });
+            }
+            ChartAction::SavePng { rect, suggested_name } => {
+                let commands = self.commands.clone();
+                let pixels_per_point = ctx.pixels_per_point();
+                // The pixels arrive after the next frame is painted; cropping is cheap, encoding is done by the runtime.
+                ctx.request_screenshot(move |image| {
+                    #[expect(clippy::cast_precision_loss, reason = "pixel counts of a window")]
+                    let whole = egui::Rect::from_min_size(
+                        egui::Pos2::ZERO,
+                        egui::vec2(image.size[0] as f32, image.size[1] as f32) / pixels_per_point,
+                    );
+                    // The window may have shrunk since: never read outside the image.
+                    let inside = rect.intersect(whole.shrink(1.0 / pixels_per_point));
+                    if !inside.is_positive() {
+                        return;
+                    }
+                    let region = image.region(&inside, Some(pixels_per_point));
+                    let [width, height] = region.size.map(|n| u32::try_from(n).unwrap_or(0));
+                    let rgba = region.pixels.iter().flat_map(egui::Color32::to_srgba_unmultiplied).collect();
+                    commands.try_send(Command::SavePng { image: RgbaImage { width, height, rgba }, suggested_name }).ok();
+                });
+            }
+        }
+    }
+
     /// Carry out (or ask to confirm) what a panel asked for.
     fn act(&mut self, action: TreeAction) {
         match action {
+            TreeAction::Plot { topic, path } => self.plot(topic, path),
             TreeAction::PublishTo { topic, payload } => self.publish.prefill(topic, payload),
             TreeAction::DeleteRetained { topics, under } => {
                 let text = if topics.len() == 1 {
@@ -225,6 +284,9 @@ impl ExplorerApp {
                 {
                     self.paused = !self.paused;
                 }
+                if ui.selectable_label(self.dock_open, "Charts").on_hover_text("Show or hide the charts dock").clicked() {
+                    self.dock_open = !self.dock_open;
+                }
                 if ui.selectable_label(self.settings_open, "Settings").on_hover_text("History limits, theme, display").clicked() {
                     self.settings_open = !self.settings_open;
                 }
@@ -243,6 +305,21 @@ impl ExplorerApp {
                 }
             });
         });
+        if self.dock_open {
+            let mut chart_action = None;
+            let Self { plots, store, .. } = self;
+            egui::Panel::bottom("dock").resizable(true).default_size(340.0).show(ui, |ui| {
+                ui.horizontal(|ui| {
+                    ui.strong("Charts");
+                    ui.weak("(bottom dock)");
+                });
+                ui.separator();
+                chart_action = plots.ui(ui, &mut store.charts, now);
+            });
+            if let Some(chart_action) = chart_action {
+                self.chart_action(ui.ctx(), chart_action);
+            }
+        }
         let mut action = None;
         let hint = match self.store.broker.local_addr {
             Some(addr) if self.current == ConnId::LOCAL => {
@@ -262,8 +339,10 @@ impl ExplorerApp {
         egui::CentralPanel::default().show(ui, |ui| {
             inspector_action = message.ui(ui, &conn.tree, tree.selected, now);
         });
-        if let Some(InspectorAction::SavePayload { bytes, suggested_name }) = inspector_action {
-            self.send(Command::SavePayload { bytes, suggested_name });
+        match inspector_action {
+            Some(InspectorAction::SavePayload { bytes, suggested_name }) => self.send(Command::SavePayload { bytes, suggested_name }),
+            Some(InspectorAction::Plot { topic, path }) => self.plot(topic, path),
+            None => {}
         }
         if let Some(action) = action {
             self.act(action);
@@ -390,6 +469,9 @@ fn seed() -> u64 {
     SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| u64::from(d.subsec_nanos()) ^ d.as_secs())
 }
 
+/// Key of the chart definitions in eframe's storage.
+pub const CHARTS_STORAGE_KEY: &str = "mqscope-charts";
+
 /// eframe's view of the explorer.
 pub struct GuiApp(pub ExplorerApp);
 
@@ -404,5 +486,6 @@ impl eframe::App for GuiApp {
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
         eframe::set_value(storage, settings_panel::STORAGE_KEY, &self.0.settings);
+        eframe::set_value(storage, CHARTS_STORAGE_KEY, &self.0.store.charts.defs());
     }
 }

@@ -202,6 +202,9 @@ fn run_gui(config: RuntimeConfig, renderer: &str, select: Option<String>) -> any
             app.pending_select = select;
             let settings = cc.storage.and_then(|s| eframe::get_value(s, mqscope::ui::settings_panel::STORAGE_KEY)).unwrap_or_default();
             app.apply_settings(&cc.egui_ctx, settings);
+            let charts: Vec<mqscope::model::ChartDef> =
+                cc.storage.and_then(|s| eframe::get_value(s, mqscope::app::CHARTS_STORAGE_KEY)).unwrap_or_default();
+            app.restore_charts(&charts);
             Ok(Box::new(GuiApp(app)))
         }),
     );

@@ -68,10 +68,37 @@ pub enum Command {
         /// File name to suggest.
         suggested_name: String,
     },
+    /// Ask the user for a file name (off the UI thread) and save these bytes there (chart CSV, …).
+    SaveFile {
+        /// The bytes.
+        bytes: Bytes,
+        /// File name to suggest.
+        suggested_name: String,
+        /// Title of the dialog.
+        title: String,
+    },
+    /// Encode this image as PNG (off the UI thread), ask for a file name and save it.
+    SavePng {
+        /// The pixels.
+        image: RgbaImage,
+        /// File name to suggest.
+        suggested_name: String,
+    },
     /// Save the publish templates to the config dir.
     SaveTemplates(TemplateFile),
     /// Stop everything and exit.
     Shutdown,
+}
+
+/// An image as 8-bit sRGBA rows, top to bottom (for [`Command::SavePng`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RgbaImage {
+    /// Pixels per row.
+    pub width: u32,
+    /// Rows.
+    pub height: u32,
+    /// `width * height * 4` bytes.
+    pub rgba: Vec<u8>,
 }
 
 /// A message to publish, as typed in the publish panel.

@@ -13,7 +13,7 @@ use tokio::sync::mpsc;
 use crate::broker::{self, Broker, BrokerConfig, tap};
 use crate::client::ClientSessions;
 use crate::model::{BrokerStats, ConnId, MessageMeta, QoS};
-use crate::protocol::{Command, Event, EventSink, PublishRequest};
+use crate::protocol::{Command, Event, EventSink, PublishRequest, RgbaImage};
 use crate::storage;
 
 mod profiles;
@@ -57,6 +57,7 @@ async fn bind_ws(addr: Option<SocketAddr>, sink: &EventSink) -> Option<tokio::ne
 }
 
 /// Run until [`Command::Shutdown`] or until the UI drops its command sender.
+#[expect(clippy::too_many_lines, reason = "one short arm per command, each delegating to a helper")]
 pub async fn run(config: RuntimeConfig, mut commands: mpsc::Receiver<Command>, sink: EventSink) {
     let dir: Option<Arc<PathBuf>> = config.config_dir.clone().or_else(|| storage::config_dir().ok()).map(Arc::new);
     let tap = tap::Tap::new();
@@ -129,7 +130,20 @@ pub async fn run(config: RuntimeConfig, mut commands: mpsc::Receiver<Command>, s
                 tokio::spawn(profiles::import(sink.clone()));
             }
             Command::SavePayload { bytes, suggested_name } => {
-                tokio::spawn(save_payload(bytes, suggested_name, sink.clone()));
+                tokio::spawn(save_file(bytes, suggested_name, "Save payload".to_owned(), sink.clone()));
+            }
+            Command::SaveFile { bytes, suggested_name, title } => {
+                tokio::spawn(save_file(bytes, suggested_name, title, sink.clone()));
+            }
+            Command::SavePng { image, suggested_name } => {
+                let sink = sink.clone();
+                tokio::spawn(async move {
+                    match tokio::task::spawn_blocking(move || encode_png(&image)).await {
+                        Ok(Ok(png)) => save_file(png.into(), suggested_name, "Save chart as PNG".to_owned(), sink).await,
+                        Ok(Err(err)) => sink.control(Event::Error(format!("cannot encode PNG: {err}"))).await,
+                        Err(_) => {}
+                    }
+                });
             }
             Command::SaveTemplates(file) => {
                 let (sink, dir) = (sink.clone(), dir.clone());
@@ -154,8 +168,8 @@ pub async fn run(config: RuntimeConfig, mut commands: mpsc::Receiver<Command>, s
 }
 
 /// The save dialog (rfd's async dialog, never on the UI thread), then the write.
-async fn save_payload(bytes: bytes::Bytes, suggested_name: String, sink: EventSink) {
-    let Some(handle) = rfd::AsyncFileDialog::new().set_title("Save payload").set_file_name(&suggested_name).save_file().await else {
+async fn save_file(bytes: bytes::Bytes, suggested_name: String, title: String, sink: EventSink) {
+    let Some(handle) = rfd::AsyncFileDialog::new().set_title(&title).set_file_name(&suggested_name).save_file().await else {
         sink.control(Event::Notice("Save cancelled (or no file dialog is available here).".to_owned())).await;
         return;
     };
@@ -165,6 +179,21 @@ async fn save_payload(bytes: bytes::Bytes, suggested_name: String, sink: EventSi
         Err(err) => Event::Error(format!("cannot save {}: {err}", path.display())),
     };
     sink.control(event).await;
+}
+
+/// `image` as PNG bytes.
+///
+/// # Errors
+/// When the pixel count does not match the size, or the encoder fails.
+pub fn encode_png(image: &RgbaImage) -> Result<Vec<u8>, png::EncodingError> {
+    let mut out = Vec::new();
+    let mut encoder = png::Encoder::new(&mut out, image.width, image.height);
+    encoder.set_color(png::ColorType::Rgba);
+    encoder.set_depth(png::BitDepth::Eight);
+    let mut writer = encoder.write_header()?;
+    writer.write_image_data(&image.rgba)?;
+    writer.finish()?;
+    Ok(out)
 }
 
 /// Read the saved publish templates off the runtime's blocking pool and hand them to the UI.
@@ -213,5 +242,23 @@ async fn stats_loop(broker: Broker, sink: EventSink) {
         }
         prev = Some((now, snap));
         sink.control(Event::BrokerStats(snap)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn png_round_trips() {
+        let image = RgbaImage { width: 2, height: 1, rgba: vec![255, 0, 0, 255, 0, 0, 255, 128] };
+        let bytes = encode_png(&image).expect("encode");
+        let decoder = png::Decoder::new(std::io::Cursor::new(bytes));
+        let mut reader = decoder.read_info().expect("header");
+        let mut buf = vec![0; reader.output_buffer_size().expect("size")];
+        let info = reader.next_frame(&mut buf).expect("frame");
+        assert_eq!((info.width, info.height), (2, 1));
+        assert_eq!(&buf[..info.buffer_size()], &image.rgba[..]);
+        assert!(encode_png(&RgbaImage { width: 3, height: 3, rgba: vec![0; 4] }).is_err(), "wrong size");
     }
 }

@@ -128,6 +128,26 @@ pub fn duration_secs(secs: u64) -> String {
     if small == 0 { format!("{big} {big_unit}") } else { format!("{big} {big_unit} {small} {small_unit}") }
 }
 
+/// A measured value, short and exact enough: 6 significant digits with trailing zeros dropped
+/// (`21.5`, `1234.57`, `0.001234`), scientific from 1e6 and below 1e-3 (`1.000e12`), `-` if not finite.
+#[must_use]
+pub fn value(v: f64) -> String {
+    if !v.is_finite() {
+        return "-".into();
+    }
+    if v == 0.0 {
+        return "0".into();
+    }
+    let magnitude = v.abs();
+    if !(1e-3..1e6).contains(&magnitude) {
+        return format!("{v:.3e}");
+    }
+    #[expect(clippy::cast_possible_truncation, reason = "log10 of a value in 1e-3..1e6 is in -3..6")]
+    let decimals = (5 - magnitude.log10().floor() as i32).clamp(0, 6);
+    let text = format!("{v:.*}", decimals.unsigned_abs() as usize);
+    if text.contains('.') { text.trim_end_matches('0').trim_end_matches('.').to_owned() } else { text }
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
@@ -248,5 +268,23 @@ mod tests {
         assert_eq!(duration_secs(3 * 86_400 + 4 * 3600 + 1), "3 d 4 h");
         assert_eq!(duration_secs(86_400), "1 d");
         assert_eq!(duration_secs(u64::MAX), "213503982334601 d 7 h");
+    }
+
+    #[test]
+    fn values_are_short() {
+        let cases = [
+            (21.5, "21.5"),
+            (-3.0, "-3"),
+            (1234.567, "1234.57"),
+            (0.001_234, "0.001234"),
+            (0.0, "0"),
+            (1e12, "1.000e12"),
+            (-2.5e-7, "-2.500e-7"),
+            (f64::NAN, "-"),
+            (999_999.4, "999999"),
+        ];
+        for (v, want) in cases {
+            assert_eq!(value(v), want, "value({v})");
+        }
     }
 }

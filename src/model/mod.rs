@@ -1,9 +1,13 @@
 //! Everything the explorer shows, as plain data: no egui, no tokio, no clock reads.
 //!
-//! Owns: [`Store`] (one [`Conn`] per broker, each with its [`TopicTree`]), the embedded broker's
-//! figures ([`BrokerInfo`]), and pure helpers for payloads, formatting and diffs. The UI reads it; the
+//! Owns: [`Store`] (one [`Conn`] per broker, each with its [`TopicTree`]; the [`Charts`] fed from
+//! the same messages), the embedded broker's figures ([`BrokerInfo`]), and pure helpers for
+//! payloads, formatting, diffs, decimation and CSV. The UI reads it; the
 //! runtime's events are folded into it by `protocol::Event::apply_to`.
 
+pub mod chart_csv;
+pub mod charts;
+pub mod decimate;
 pub mod diff;
 pub mod filter;
 pub mod format;
@@ -12,11 +16,15 @@ pub mod payload;
 pub mod profile;
 pub mod publish;
 pub mod rate;
+pub mod series;
+pub mod time_axis;
 pub mod topic_tree;
 
 use std::net::SocketAddr;
 
+pub use charts::{Chart, ChartDef, Charts};
 pub use message::{Message, MessageMeta, QoS};
+pub use series::{Series, SeriesDef};
 pub use topic_tree::{HistoryLimits, Node, NodeId, TopicTree};
 
 /// Identifies one broker connection; [`ConnId::LOCAL`] is the embedded broker.
@@ -136,6 +144,8 @@ pub struct Store {
     pub conns: Vec<Conn>,
     /// The embedded broker.
     pub broker: BrokerInfo,
+    /// Charts, fed with every message of a charted topic as it is inserted.
+    pub charts: Charts,
 }
 
 impl Default for Store {
@@ -148,7 +158,7 @@ impl Store {
     /// A store with only the (not yet started) embedded broker's connection.
     #[must_use]
     pub fn new(limits: HistoryLimits) -> Self {
-        Self { conns: vec![Conn::new(ConnId::LOCAL, "Local", "", limits)], broker: BrokerInfo::default() }
+        Self { conns: vec![Conn::new(ConnId::LOCAL, "Local", "", limits)], broker: BrokerInfo::default(), charts: Charts::default() }
     }
 
     /// The connection with this id.
@@ -164,9 +174,12 @@ impl Store {
 
     /// Ingest messages for one connection; unknown connections are ignored (it was removed meanwhile).
     /// The history budget is shared by all connections: the fullest one gives way first.
+    /// Messages of charted topics also go to their series.
     pub fn insert_messages(&mut self, id: ConnId, msgs: impl IntoIterator<Item = Message>) {
-        if let Some(conn) = self.conn_mut(id) {
+        let Self { conns, charts, .. } = self;
+        if let Some(conn) = conns.iter_mut().find(|c| c.id == id) {
             for msg in msgs {
+                charts.offer(id, &msg);
                 conn.tree.insert(msg);
             }
         }
@@ -189,6 +202,13 @@ impl Store {
             }
             total -= before - after;
         }
+    }
+
+    /// Plot `def` on chart `chart` (a new chart if `None`), filled from the topic's kept history.
+    /// Returns (chart index, series index).
+    pub fn plot(&mut self, chart: Option<usize>, def: SeriesDef) -> (usize, usize) {
+        let tree = self.conns.iter().find(|c| c.id == def.conn_id).map(|c| &c.tree);
+        self.charts.add_series(chart, def, tree)
     }
 
     /// Bytes held by history over all connections.

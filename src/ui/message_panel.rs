@@ -11,6 +11,7 @@ use egui::{RichText, ScrollArea};
 
 use super::payload_view::PayloadViewer;
 use crate::model::diff::{self, DiffLine, JsonChange};
+use crate::model::payload::JsonPath;
 use crate::model::{Message, NodeId, TopicTree, format, payload};
 
 /// Identifies a kept message across frames (indices shift as messages arrive).
@@ -29,6 +30,13 @@ pub enum InspectorAction {
         bytes: Bytes,
         /// File name to suggest.
         suggested_name: String,
+    },
+    /// Chart this topic (the whole payload, or a JSON field).
+    Plot {
+        /// Topic.
+        topic: String,
+        /// JSON field, if not the whole payload.
+        path: Option<JsonPath>,
     },
 }
 
@@ -95,8 +103,15 @@ impl MessagePanel {
                 let name = path.rsplit('/').next().filter(|s| !s.is_empty()).unwrap_or("payload");
                 action = Some(InspectorAction::SavePayload { bytes: shown.payload.clone(), suggested_name: format!("{name}.bin") });
             }
+            if payload::numeric_value(&shown.payload, None).is_some()
+                && ui.small_button("Plot").on_hover_text("Chart this topic's values over time").clicked()
+            {
+                action = Some(InspectorAction::Plot { topic: path.clone(), path: None });
+            }
         });
-        self.viewer.ui(ui, &shown.payload);
+        if let Some(field) = self.viewer.ui(ui, &shown.payload) {
+            action = Some(InspectorAction::Plot { topic: path.clone(), path: Some(field) });
+        }
         ui.separator();
         self.history_ui(ui, node.msg_count(), &messages);
         action

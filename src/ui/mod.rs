@@ -6,11 +6,14 @@
 //! - [`message_panel`]: the selected topic's value, metadata and history (centre).
 //! - [`publish_panel`]: publish by hand (right).
 //! - [`status_bar`]: broker address, clients, rates, memory (bottom).
+//! - [`plot_panel`]: the Charts tab of the bottom dock; [`chart_plot`] draws one chart.
 
+pub mod chart_plot;
 pub mod connection_form;
 pub mod connection_panel;
 pub mod message_panel;
 pub mod payload_view;
+pub mod plot_panel;
 pub mod publish_form;
 pub mod publish_panel;
 pub mod settings_panel;

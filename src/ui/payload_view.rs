@@ -111,8 +111,8 @@ impl PayloadViewer {
         }
     }
 
-    /// Draw the view switch and the payload.
-    pub fn ui(&mut self, ui: &mut egui::Ui, bytes: &Bytes) {
+    /// Draw the view switch and the payload. Returns the JSON field whose Plot button was clicked.
+    pub fn ui(&mut self, ui: &mut egui::Ui, bytes: &Bytes) -> Option<JsonPath> {
         self.refresh(bytes);
         ui.horizontal(|ui| {
             for v in PayloadView::ALL {
@@ -121,8 +121,9 @@ impl PayloadViewer {
         });
         if bytes.is_empty() {
             ui.weak("(empty payload)");
-            return;
+            return None;
         }
+        let mut plot = None;
         let view = self.effective();
         let height = (ui.available_height() * 0.55).max(120.0);
         match view {
@@ -130,13 +131,14 @@ impl PayloadViewer {
                 let json = self.cache.json.clone();
                 ScrollArea::both().id_salt("json-tree").max_height(height).auto_shrink([false, true]).show(ui, |ui| {
                     if let Some(json) = json {
-                        json_tree(ui, &json, &JsonPath::default());
+                        json_tree(ui, &json, &JsonPath::default(), &mut plot);
                     }
                 });
             }
             PayloadView::Hex => hex_rows(ui, bytes, height),
             _ => self.text_rows(ui, bytes, view, height),
         }
+        plot
     }
 
     fn text_rows(&mut self, ui: &mut egui::Ui, bytes: &Bytes, view: PayloadView, height: f32) {
@@ -184,8 +186,8 @@ fn hex_rows(ui: &mut egui::Ui, bytes: &[u8], height: f32) {
     });
 }
 
-/// A collapsible JSON tree; every leaf can copy its path.
-fn json_tree(ui: &mut egui::Ui, value: &serde_json::Value, path: &JsonPath) {
+/// A collapsible JSON tree; every leaf can copy its path, numeric leaves can be plotted (`plot`).
+fn json_tree(ui: &mut egui::Ui, value: &serde_json::Value, path: &JsonPath, plot: &mut Option<JsonPath>) {
     use serde_json::Value;
     let children: Vec<(JsonPath, &Value, String)> = match value {
         Value::Object(map) => map.iter().map(|(k, v)| (path.child(payload::PathSegment::Key(k.clone())), v, k.clone())).collect(),
@@ -193,7 +195,7 @@ fn json_tree(ui: &mut egui::Ui, value: &serde_json::Value, path: &JsonPath) {
             items.iter().enumerate().map(|(i, v)| (path.child(payload::PathSegment::Index(i)), v, format!("[{i}]"))).collect()
         }
         leaf => {
-            leaf_ui(ui, "value", leaf, path);
+            leaf_ui(ui, "value", leaf, path, plot);
             return;
         }
     };
@@ -204,15 +206,15 @@ fn json_tree(ui: &mut egui::Ui, value: &serde_json::Value, path: &JsonPath) {
                 egui::CollapsingHeader::new(RichText::new(format!("{name} {{{}}}", m.len())).monospace())
                     .id_salt(child_path.to_string())
                     .default_open(path.is_root())
-                    .show(ui, |ui| json_tree(ui, child, &child_path));
+                    .show(ui, |ui| json_tree(ui, child, &child_path, plot));
             }
             Value::Array(a) => {
                 egui::CollapsingHeader::new(RichText::new(format!("{name} [{}]", a.len())).monospace())
                     .id_salt(child_path.to_string())
                     .default_open(path.is_root() && a.len() <= 20)
-                    .show(ui, |ui| json_tree(ui, child, &child_path));
+                    .show(ui, |ui| json_tree(ui, child, &child_path, plot));
             }
-            leaf => leaf_ui(ui, &name, leaf, &child_path),
+            leaf => leaf_ui(ui, &name, leaf, &child_path, plot),
         }
     }
     if total > JSON_CHILDREN_SHOWN {
@@ -220,7 +222,7 @@ fn json_tree(ui: &mut egui::Ui, value: &serde_json::Value, path: &JsonPath) {
     }
 }
 
-fn leaf_ui(ui: &mut egui::Ui, name: &str, value: &serde_json::Value, path: &JsonPath) {
+fn leaf_ui(ui: &mut egui::Ui, name: &str, value: &serde_json::Value, path: &JsonPath, plot: &mut Option<JsonPath>) {
     ui.horizontal(|ui| {
         ui.label(RichText::new(format!("{name}:")).monospace().strong());
         let text = value.to_string();
@@ -233,6 +235,18 @@ fn leaf_ui(ui: &mut egui::Ui, name: &str, value: &serde_json::Value, path: &Json
         ui.label(RichText::new(payload::preview(text.as_bytes(), 200)).monospace().color(color));
         if ui.small_button("Copy path").on_hover_text(format!("Copy {path}")).clicked() {
             ui.ctx().copy_text(path.to_string());
+        }
+        let numeric = match value {
+            serde_json::Value::Number(_) | serde_json::Value::Bool(_) => true,
+            serde_json::Value::String(s) => payload::numeric_value(s.as_bytes(), None).is_some(),
+            _ => false,
+        };
+        if numeric {
+            let response = ui.small_button("Plot").on_hover_text(format!("Chart {path} over time"));
+            response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, true, format!("Plot {path}")));
+            if response.clicked() {
+                *plot = Some(path.clone());
+            }
         }
     });
 }

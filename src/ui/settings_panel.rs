@@ -6,6 +6,7 @@ use egui::RichText;
 
 use super::payload_view::PayloadView;
 use super::tree_rows::SortOrder;
+use crate::model::series::DEFAULT_POINTS_PER_SERIES;
 use crate::model::{HistoryLimits, format};
 
 /// Light, dark, or follow the system.
@@ -46,6 +47,8 @@ pub struct Settings {
     pub sort: SortOrder,
     /// Default payload view.
     pub payload_view: PayloadView,
+    /// Points kept per chart series.
+    pub chart_points: usize,
 }
 
 impl Default for Settings {
@@ -56,6 +59,7 @@ impl Default for Settings {
             theme: Theme::System,
             sort: SortOrder::Name,
             payload_view: PayloadView::Auto,
+            chart_points: DEFAULT_POINTS_PER_SERIES,
         }
     }
 }
@@ -93,6 +97,12 @@ pub fn ui(ctx: &egui::Context, open: &mut bool, settings: &mut Settings, used_by
             format::bytes(used_bytes as u64),
             format::count(evicted)
         ));
+        ui.separator();
+        ui.label(RichText::new("Charts").strong());
+        ui.horizontal(|ui| {
+            let l = ui.label("Points kept per series");
+            ui.add(egui::DragValue::new(&mut settings.chart_points).range(1000..=10_000_000)).labelled_by(l.id);
+        });
         ui.separator();
         ui.label(RichText::new("Display").strong());
         ui.checkbox(&mut settings.flash, "Flash tree rows when they update");

@@ -36,6 +36,13 @@ pub enum TreeAction {
         /// Latest payload as text, to edit and re-send.
         payload: String,
     },
+    /// Chart this topic's values (the whole payload, or a JSON field).
+    Plot {
+        /// Topic.
+        topic: String,
+        /// JSON field, if not the whole payload.
+        path: Option<payload::JsonPath>,
+    },
 }
 
 /// The tree panel's view state.
@@ -354,6 +361,9 @@ fn context_menu(ui: &mut egui::Ui, tree: &TopicTree, id: NodeId) -> Option<TreeA
         action = Some(TreeAction::PublishTo { topic: path.clone(), payload });
         ui.close();
     }
+    if let Some(latest) = node.latest() {
+        action = action.or_else(|| plot_menu(ui, &path, &latest.payload));
+    }
     ui.separator();
     if node.is_retained() && ui.button("Delete retained value").clicked() {
         if let Some(topic) = node.topic() {
@@ -369,5 +379,36 @@ fn context_menu(ui: &mut egui::Ui, tree: &TopicTree, id: NodeId) -> Option<TreeA
         action = Some(TreeAction::DeleteRetained { topics: tree.retained_topics_below(id), under: path });
         ui.close();
     }
+    action
+}
+
+/// Payloads larger than this offer no "Plot field" menu (it parses the JSON every frame it is open).
+const PLOT_FIELDS_MAX_BYTES: usize = 64 * 1024;
+
+/// "Plot" for a numeric payload, or a "Plot field" menu of a JSON payload's numeric fields.
+fn plot_menu(ui: &mut egui::Ui, topic: &str, latest: &[u8]) -> Option<TreeAction> {
+    let mut action = None;
+    if payload::numeric_value(latest, None).is_some() {
+        if ui.button("Plot").on_hover_text("Chart this topic's values over time").clicked() {
+            action = Some(TreeAction::Plot { topic: topic.to_owned(), path: None });
+            ui.close();
+        }
+        return action;
+    }
+    if latest.len() > PLOT_FIELDS_MAX_BYTES {
+        return None;
+    }
+    let fields = payload::numeric_paths(latest, 30);
+    if fields.is_empty() {
+        return None;
+    }
+    ui.menu_button("Plot field", |ui| {
+        for (path, value) in fields {
+            if ui.button(RichText::new(format!("{path} = {}", format::value(value))).monospace()).clicked() {
+                action = Some(TreeAction::Plot { topic: topic.to_owned(), path: Some(path) });
+                ui.close();
+            }
+        }
+    });
     action
 }

@@ -173,3 +173,17 @@ impl std::str::FromStr for JsonPath {
         Self::parse(s)
     }
 }
+
+impl serde::Serialize for JsonPath {
+    /// As its text form, so saved chart definitions stay readable.
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for JsonPath {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Self::parse(&text).map_err(serde::de::Error::custom)
+    }
+}

@@ -1,0 +1,153 @@
+//! Charts through egui_kittest with a fed store: plot from the tree's context menu, from the
+//! inspector and from a JSON field; legend, statistics, skipped count; remove; CSV export; restore.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use egui::accesskit::Role;
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable as _;
+use mqscope::app::ExplorerApp;
+use mqscope::model::{ConnId, Message, QoS};
+use mqscope::protocol::{COMMAND_CAPACITY, Command, EventSink};
+use tokio::sync::mpsc;
+
+struct Fixture {
+    harness: Harness<'static, ExplorerApp>,
+    commands: mpsc::Receiver<Command>,
+    /// Keeps the event channel open.
+    _sink: EventSink,
+}
+
+/// A message received `ago_secs` seconds ago (inside the default 5 min window).
+fn msg(topic: &str, payload: &str, ago_secs: u64) -> Message {
+    Message::new(topic, payload.to_owned(), QoS::AtMostOnce, false, SystemTime::now() - Duration::from_secs(ago_secs))
+}
+
+fn fixture(msgs: Vec<Message>) -> Fixture {
+    let (cmd_tx, commands) = mpsc::channel(COMMAND_CAPACITY);
+    let (sink, ev_rx) = EventSink::channel(Arc::new(|| {}));
+    let mut app = ExplorerApp::new(cmd_tx, ev_rx);
+    app.store.insert_messages(ConnId::LOCAL, msgs);
+    app.tree.flash = false;
+    let mut harness = Harness::builder().with_size([1400.0, 900.0]).build_ui_state(|ui, app: &mut ExplorerApp| app.ui(ui), app);
+    harness.run();
+    Fixture { harness, commands, _sink: sink }
+}
+
+fn kitchen() -> Vec<Message> {
+    vec![
+        msg("home/kitchen/temp", "21.5", 40),
+        msg("home/kitchen/temp", "22 °C", 30),
+        msg("home/kitchen/temp", "oops", 20),
+        msg("home/kitchen/temp", "23.5", 10),
+        msg("home/kitchen/door", "open", 10),
+    ]
+}
+
+#[test]
+fn plot_a_topic_from_the_context_menu_and_see_it_in_the_legend() {
+    let mut f = fixture(kitchen());
+    let h = &mut f.harness;
+    h.get_by_label("home").click();
+    h.run();
+    h.get_by_label("kitchen").click();
+    h.run();
+    h.get_by_label("temp").click_secondary();
+    h.run();
+    h.get_by_label("Plot").click();
+    h.run();
+    h.get_by_role_and_label(Role::CheckBox, "home/kitchen/temp");
+    // Statistics of the points in view: min, max, mean and last; the bad payload is counted.
+    h.get_by_label("21.5");
+    assert_eq!(h.query_all_by_label("23.5").count(), 2, "max and last");
+    h.get_by_label("22.3333");
+    h.get_by_label("1 skipped");
+    let chart = &h.state().store.charts.charts()[0];
+    assert_eq!(chart.series[0].points().len(), 3, "filled from history");
+    // A non-numeric topic offers no Plot.
+    h.get_by_label("door").click_secondary();
+    h.run();
+    assert!(h.query_by_label("Plot").is_none());
+}
+
+#[test]
+fn live_messages_follow_and_a_unit_shows_in_the_table() {
+    let mut f = fixture(kitchen());
+    let h = &mut f.harness;
+    h.state_mut().plot("home/kitchen/temp".into(), None);
+    h.run();
+    h.state_mut().store.insert_messages(ConnId::LOCAL, [msg("home/kitchen/temp", "30.25", 1)]);
+    h.run();
+    assert_eq!(h.query_all_by_label("30.25").count(), 2, "new max and last");
+    h.get_by_role_and_label(Role::TextInput, "Unit").click();
+    h.run();
+    h.get_by_role_and_label(Role::TextInput, "Unit").type_text("°C");
+    h.run();
+    assert_eq!(h.query_all_by_label("30.25 °C").count(), 2);
+    // Hide it: the statistics of a hidden series are not computed.
+    h.get_by_role_and_label(Role::CheckBox, "home/kitchen/temp").click();
+    h.run();
+    assert!(!h.state().store.charts.charts()[0].series[0].def.visible);
+    assert_eq!(h.query_all_by_label("30.25 °C").count(), 1, "only the last value");
+}
+
+#[test]
+fn plot_json_fields_from_the_json_tree_with_dotted_keys_and_arrays() {
+    let press = r#"{"state":"run","temperature":61.5,"a.b":[1, 2.5]}"#;
+    let mut f = fixture(vec![msg("factory/line1/press", press, 20), msg("factory/line1/press", press, 10)]);
+    let h = &mut f.harness;
+    h.state_mut().pending_select = Some("factory/line1/press".into());
+    h.run();
+    h.get_by_label("Plot temperature").click();
+    h.run();
+    h.get_by_role_and_label(Role::CheckBox, "factory/line1/press[temperature]");
+    h.get_by_label(r#"Plot ["a.b"][1]"#).click();
+    h.run();
+    h.get_by_role_and_label(Role::CheckBox, r#"factory/line1/press[["a.b"][1]]"#);
+    let chart = &h.state().store.charts.charts()[0];
+    assert_eq!(chart.series.len(), 2, "both on the same chart");
+    assert_eq!(chart.series[1].last().map(|p| p[1]), Some(2.5));
+    assert!(h.query_by_label("Plot state").is_none(), "text fields cannot be plotted");
+}
+
+#[test]
+fn export_csv_sends_the_chart_data_and_remove_drops_a_series() {
+    let mut f = fixture(kitchen());
+    {
+        let h = &mut f.harness;
+        h.state_mut().plot("home/kitchen/temp".into(), None);
+        h.run();
+        h.get_by_label("Export CSV…").click();
+        h.run();
+    }
+    let Ok(Command::SaveFile { bytes, suggested_name, .. }) = f.commands.try_recv() else { panic!("a SaveFile command") };
+    assert_eq!(suggested_name, "Chart_1.csv");
+    let text = String::from_utf8(bytes.to_vec()).expect("utf-8");
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "time,home/kitchen/temp");
+    assert_eq!(lines.len(), 4);
+    assert!(lines[1].ends_with("Z,21.5") && lines[3].ends_with("Z,23.5"), "{text}");
+    let h = &mut f.harness;
+    h.get_by_label("Remove home/kitchen/temp").click();
+    h.run();
+    assert!(h.state().store.charts.charts()[0].series.is_empty());
+    assert!(h.query_by_role_and_label(Role::CheckBox, "home/kitchen/temp").is_none());
+}
+
+#[test]
+fn saved_chart_definitions_are_restored_and_refill() {
+    let defs = {
+        let mut f = fixture(kitchen());
+        f.harness.state_mut().plot("home/kitchen/temp".into(), None);
+        f.harness.state().store.charts.defs()
+    };
+    let mut f = fixture(Vec::new());
+    let h = &mut f.harness;
+    h.state_mut().restore_charts(&defs);
+    h.run();
+    h.get_by_role_and_label(Role::CheckBox, "home/kitchen/temp");
+    h.state_mut().store.insert_messages(ConnId::LOCAL, [msg("home/kitchen/temp", "19.75", 1)]);
+    h.run();
+    assert_eq!(h.query_all_by_label("19.75").count(), 4, "min, max, mean and last");
+}
