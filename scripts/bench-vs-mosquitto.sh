@@ -89,7 +89,8 @@ log_type warning
 EOF
     "$MOSQUITTO" -c "$OUT/mosquitto.conf" 2>>"$OUT/mosquitto.log" &
   else
-    RUST_LOG=warn "$MQSCOPE" broker -p "$PORT" --sys-interval 0 2>>"$OUT/ours.log" &
+    # Queues as large as mosquitto's here (10M messages, no byte limit to speak of).
+    RUST_LOG=warn "$MQSCOPE" broker -p "$PORT" --sys-interval 0 --max-queued-messages 10000000 --max-queued-mib 16384 2>>"$OUT/ours.log" &
   fi
   BROKER_PID=$!
   wait_port "$PORT"

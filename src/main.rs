@@ -55,6 +55,12 @@ enum Cmd {
         /// Interval of the $SYS/broker/... topics in seconds (0 disables them).
         #[arg(long, default_value_t = 10)]
         sys_interval: u64,
+        /// Messages queued per session (offline, or beyond its in-flight window) before new ones are dropped and counted.
+        #[arg(long, default_value_t = 100_000)]
+        max_queued_messages: usize,
+        /// Bytes queued per session before new messages are dropped and counted (MiB).
+        #[arg(long, default_value_t = 128)]
+        max_queued_mib: usize,
     },
     /// Publish a realistic home-automation and factory-floor topic set to a broker, then keep updating it.
     Demo {
@@ -92,8 +98,14 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     init_logging();
     match cli.command {
-        Some(Cmd::Broker { port, bind, ws_port, sys_interval }) => {
-            run_broker(SocketAddr::new(bind, port), ws_port.map(|p| SocketAddr::new(bind, p)), sys_interval)
+        Some(Cmd::Broker { port, bind, ws_port, sys_interval, max_queued_messages, max_queued_mib }) => {
+            let config = BrokerConfig {
+                sys_interval: (sys_interval > 0).then(|| std::time::Duration::from_secs(sys_interval)),
+                max_queued_messages,
+                max_queued_bytes: max_queued_mib.saturating_mul(1024 * 1024),
+                ..BrokerConfig::default()
+            };
+            run_broker(SocketAddr::new(bind, port), ws_port.map(|p| SocketAddr::new(bind, p)), config)
         }
         Some(Cmd::Demo { host, port, seconds }) => {
             let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().context("starting tokio")?;
@@ -129,13 +141,9 @@ fn run_bench(opts: &mqscope::bench::BenchOptions, threads: usize) -> anyhow::Res
 }
 
 /// `mqscope broker`: no window, no GL; stops on Ctrl-C or SIGTERM.
-fn run_broker(addr: SocketAddr, ws_addr: Option<SocketAddr>, sys_interval: u64) -> anyhow::Result<()> {
+fn run_broker(addr: SocketAddr, ws_addr: Option<SocketAddr>, config: BrokerConfig) -> anyhow::Result<()> {
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting tokio")?;
     rt.block_on(async move {
-        let config = BrokerConfig {
-            sys_interval: (sys_interval > 0).then(|| std::time::Duration::from_secs(sys_interval)),
-            ..BrokerConfig::default()
-        };
         let tcp = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
         tracing::info!(addr = %tcp.local_addr().unwrap_or(addr), "mqscope broker listening");
         let ws = match ws_addr {
