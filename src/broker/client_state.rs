@@ -25,8 +25,9 @@ pub struct Routed {
     pub published_qos: QoS,
     /// Retain flag as published.
     pub retain: bool,
-    /// MQTT 5 properties passed through (payload format, content type, response topic, correlation data, user properties).
-    pub properties: Properties,
+    /// MQTT 5 properties passed through (payload format, content type, response topic, correlation data, user properties);
+    /// `None` when there are none, so a plain message costs a pointer here instead of a ~400-byte block.
+    pub properties: Option<Box<Properties>>,
     /// When the Message Expiry Interval runs out.
     pub expires_at: Option<Instant>,
     /// Client id of the publisher.

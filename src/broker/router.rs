@@ -164,7 +164,8 @@ fn targets(state: &mut State, msg: &Routed) -> Vec<Target> {
 /// The explorer's copy of a routed message, with its provenance.
 fn to_model(msg: &Routed) -> Message {
     let qos = crate::model::QoS::from_u8(msg.published_qos as u8);
-    let p = &msg.properties;
+    let empty = Properties::default();
+    let p = msg.properties.as_deref().unwrap_or(&empty);
     let meta = MessageMeta {
         publisher: Some(Arc::clone(&msg.publisher)),
         published_qos: Some(qos),
@@ -190,15 +191,22 @@ fn to_model(msg: &Routed) -> Message {
 
 /// Keep only the properties a broker forwards unchanged (MQTT-3.3.2-4, -15, -18, -20).
 #[must_use]
-pub fn forwarded_properties(p: &Properties) -> Properties {
-    Properties {
-        payload_format_indicator: p.payload_format_indicator,
-        content_type: p.content_type.clone(),
-        response_topic: p.response_topic.clone(),
-        correlation_data: p.correlation_data.clone(),
-        user_properties: p.user_properties.clone(),
-        ..Properties::default()
-    }
+pub fn forwarded_properties(p: &Properties) -> Option<Box<Properties>> {
+    let none = p.payload_format_indicator.is_none()
+        && p.content_type.is_none()
+        && p.response_topic.is_none()
+        && p.correlation_data.is_none()
+        && p.user_properties.is_empty();
+    (!none).then(|| {
+        Box::new(Properties {
+            payload_format_indicator: p.payload_format_indicator,
+            content_type: p.content_type.clone(),
+            response_topic: p.response_topic.clone(),
+            correlation_data: p.correlation_data.clone(),
+            user_properties: p.user_properties.clone(),
+            ..Properties::default()
+        })
+    })
 }
 
 /// A routed message from its parts.

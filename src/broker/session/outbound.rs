@@ -125,7 +125,11 @@ impl Session {
 
     /// The PUBLISH packet for one delivery.
     fn publish_packet(&self, d: &Delivery, pkid: u16, dup: bool, now: Instant) -> Publish {
-        let mut properties = if self.version == ProtocolVersion::V5 { d.msg.properties.clone() } else { Properties::default() };
+        let mut properties = if self.version == ProtocolVersion::V5 {
+            d.msg.properties.as_deref().cloned().unwrap_or_default()
+        } else {
+            Properties::default()
+        };
         if self.version == ProtocolVersion::V5 {
             properties.subscription_identifiers.clone_from(&d.sub_ids);
             // MQTT-3.3.2-6: the remaining lifetime, not the original interval.
