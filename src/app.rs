@@ -14,7 +14,7 @@ use crate::model::charts::{ChartDef, PALETTE};
 use crate::model::payload::JsonPath;
 use crate::model::profile::{Profile, ProfileFile};
 use crate::model::{ConnId, ConnStatus, SeriesDef, Store, format};
-use crate::protocol::{Command, Event, ProfilesOrigin, RgbaImage};
+use crate::protocol::{Command, Event, EventReceiver, ProfilesOrigin, RgbaImage};
 use crate::ui::connection_panel::{ConnAction, ConnectionPanel};
 use crate::ui::message_panel::{InspectorAction, MessagePanel};
 use crate::ui::plot_panel::{ChartAction, PlotPanel};
@@ -66,13 +66,13 @@ pub struct ExplorerApp {
     /// Result of the last action, shown in the status bar.
     toast: Option<(String, Instant)>,
     commands: mpsc::Sender<Command>,
-    events: mpsc::Receiver<Event>,
+    events: EventReceiver,
 }
 
 impl ExplorerApp {
     /// A new explorer talking to a runtime through these channel ends.
     #[must_use]
-    pub fn new(commands: mpsc::Sender<Command>, events: mpsc::Receiver<Event>) -> Self {
+    pub fn new(commands: mpsc::Sender<Command>, events: EventReceiver) -> Self {
         Self {
             store: Store::default(),
             current: ConnId::LOCAL,

@@ -6,6 +6,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use bytes::Bytes;
 use tokio::sync::mpsc::{self, error::TrySendError};
@@ -281,6 +282,11 @@ pub enum ProfilesOrigin {
 /// Wakes the UI after events were sent; a plain closure so that the runtime never depends on egui.
 pub type Waker = Arc<dyn Fn() + Send + Sync>;
 
+/// Most messages on their way to the UI at once (sent, not yet folded into the store). The channel is
+/// bounded in batches; this bounds it in messages, so a UI that falls behind costs counted drops,
+/// never unbounded memory.
+pub const MAX_MESSAGES_IN_FLIGHT: usize = 300_000;
+
 /// The runtime's sending end of the event channel. Cheap to clone.
 #[derive(Clone)]
 pub struct EventSink {
@@ -288,6 +294,46 @@ pub struct EventSink {
     tx: mpsc::Sender<Event>,
     /// Called after each successful send to schedule a repaint.
     waker: Waker,
+    /// Messages sent and not yet received, shared with the [`EventReceiver`].
+    in_flight: Arc<AtomicUsize>,
+}
+
+/// The UI's receiving end: counts messages off as they are received.
+#[derive(Debug)]
+pub struct EventReceiver {
+    rx: mpsc::Receiver<Event>,
+    in_flight: Arc<AtomicUsize>,
+}
+
+impl EventReceiver {
+    fn account(&self, event: &Event) {
+        if let Event::Messages { msgs, .. } = event {
+            self.in_flight.fetch_sub(msgs.len(), Ordering::Relaxed);
+        }
+    }
+
+    /// The next event if one is waiting (the UI thread never waits).
+    ///
+    /// # Errors
+    /// Empty or disconnected, as [`mpsc::Receiver::try_recv`].
+    pub fn try_recv(&mut self) -> Result<Event, mpsc::error::TryRecvError> {
+        let event = self.rx.try_recv()?;
+        self.account(&event);
+        Ok(event)
+    }
+
+    /// The next event (tests and headless users).
+    pub async fn recv(&mut self) -> Option<Event> {
+        let event = self.rx.recv().await?;
+        self.account(&event);
+        Some(event)
+    }
+
+    /// Messages sent but not yet received.
+    #[must_use]
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.load(Ordering::Relaxed)
+    }
 }
 
 impl std::fmt::Debug for EventSink {
@@ -299,15 +345,16 @@ impl std::fmt::Debug for EventSink {
 impl EventSink {
     /// Wrap a channel and a waker.
     #[must_use]
-    pub fn new(tx: mpsc::Sender<Event>, waker: Waker) -> Self {
-        Self { tx, waker }
+    fn new(tx: mpsc::Sender<Event>, waker: Waker, in_flight: Arc<AtomicUsize>) -> Self {
+        Self { tx, waker, in_flight }
     }
 
     /// A channel pair with [`EVENT_CAPACITY`], for the app and tests.
     #[must_use]
-    pub fn channel(waker: Waker) -> (Self, mpsc::Receiver<Event>) {
+    pub fn channel(waker: Waker) -> (Self, EventReceiver) {
         let (tx, rx) = mpsc::channel(EVENT_CAPACITY);
-        (Self::new(tx, waker), rx)
+        let in_flight = Arc::new(AtomicUsize::new(0));
+        (Self::new(tx, waker, Arc::clone(&in_flight)), EventReceiver { rx, in_flight })
     }
 
     /// High-rate path: never waits. Returns how many messages were dropped (0 on success).
@@ -315,14 +362,25 @@ impl EventSink {
         if msgs.is_empty() {
             return 0;
         }
-        let count = msgs.len() as u64;
+        let n = msgs.len();
+        let count = n as u64;
+        if self.in_flight.fetch_add(n, Ordering::Relaxed) + n > MAX_MESSAGES_IN_FLIGHT {
+            self.in_flight.fetch_sub(n, Ordering::Relaxed);
+            return count;
+        }
         match self.tx.try_send(Event::Messages { conn_id, msgs }) {
             Ok(()) => {
                 (self.waker)();
                 0
             }
-            Err(TrySendError::Full(_)) => count,
-            Err(TrySendError::Closed(_)) => 0,
+            Err(TrySendError::Full(_)) => {
+                self.in_flight.fetch_sub(n, Ordering::Relaxed);
+                count
+            }
+            Err(TrySendError::Closed(_)) => {
+                self.in_flight.fetch_sub(n, Ordering::Relaxed);
+                0
+            }
         }
     }
 
@@ -337,5 +395,29 @@ impl EventSink {
     #[must_use]
     pub fn is_closed(&self) -> bool {
         self.tx.is_closed()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::SystemTime;
+
+    use super::*;
+
+    fn batch(n: usize) -> Vec<Message> {
+        (0..n).map(|_| Message::new("t", "1", QoS::AtMostOnce, false, SystemTime::UNIX_EPOCH)).collect()
+    }
+
+    #[test]
+    fn messages_in_flight_to_the_ui_are_bounded_and_drops_counted() {
+        let (sink, mut rx) = EventSink::channel(Arc::new(|| {}));
+        let half = MAX_MESSAGES_IN_FLIGHT / 2;
+        assert_eq!(sink.messages(ConnId::LOCAL, batch(half)), 0);
+        assert_eq!(sink.messages(ConnId::LOCAL, batch(half)), 0);
+        assert_eq!(sink.messages(ConnId::LOCAL, batch(10)), 10, "over the bound: dropped and counted");
+        assert_eq!(rx.in_flight(), 2 * half);
+        assert!(matches!(rx.try_recv(), Ok(Event::Messages { .. })));
+        assert_eq!(rx.in_flight(), half, "receiving frees room");
+        assert_eq!(sink.messages(ConnId::LOCAL, batch(10)), 0);
     }
 }

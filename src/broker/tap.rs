@@ -15,7 +15,7 @@ use crate::model::{ConnId, Message};
 use crate::protocol::{Event, EventSink};
 
 /// Most messages waiting in the tap before new ones count as dropped.
-pub const TAP_CAPACITY: usize = 500_000;
+pub const TAP_CAPACITY: usize = 200_000;
 
 /// Buffer between the router and the UI.
 #[derive(Debug, Default)]

@@ -39,7 +39,7 @@ async fn start_ws_broker() -> (SocketAddr, SocketAddr) {
 /// mqscope's client session on one `ws://` profile, and the events it reports.
 struct WsClient {
     sessions: ClientSessions,
-    events: mpsc::Receiver<Event>,
+    events: mqscope::protocol::EventReceiver,
 }
 
 const CONN: ConnId = ConnId(1);

@@ -13,7 +13,6 @@ use mqscope::model::profile::{MqttVersion, Profile, SubscriptionDef, TlsOptions,
 use mqscope::model::{ConnId, ConnStatus, Message, MessageMeta, QoS};
 use mqscope::protocol::{Event, EventSink, PublishRequest};
 use tokio::process::{Child, Command};
-use tokio::sync::mpsc;
 
 use crate::common::guard;
 
@@ -99,7 +98,7 @@ fn profile(port: u16, version: MqttVersion) -> Profile {
 
 struct Client {
     sessions: ClientSessions,
-    events: mpsc::Receiver<Event>,
+    events: mqscope::protocol::EventReceiver,
 }
 
 fn client(p: Profile) -> Client {

@@ -15,7 +15,7 @@ use crate::common::{client_v4, drive_v4, guard, next_publish_v4, wait_v4};
 
 struct Running {
     commands: mpsc::Sender<Command>,
-    events: mpsc::Receiver<Event>,
+    events: mqscope::protocol::EventReceiver,
     addr: SocketAddr,
     note: Option<String>,
 }
@@ -43,7 +43,7 @@ async fn start(bind: SocketAddr) -> Running {
 }
 
 /// Next message batch's first message with this topic.
-async fn next_message(events: &mut mpsc::Receiver<Event>, topic: &str) -> mqscope::model::Message {
+async fn next_message(events: &mut mqscope::protocol::EventReceiver, topic: &str) -> mqscope::model::Message {
     guard("a message event", async {
         loop {
             if let Some(Event::Messages { conn_id, msgs }) = events.recv().await {
