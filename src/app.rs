@@ -126,6 +126,7 @@ impl ExplorerApp {
                     }
                 }
                 Event::TemplatesLoaded(file) => self.publish.templates = file.templates,
+                Event::PayloadFile { name, bytes } => self.publish.file_payload = Some((name, bytes)),
                 Event::Profiles { file, origin } => self.profiles_event(file, origin),
                 Event::ProfileRejected { field, message } => self.connections.rejected(field, message),
                 Event::FilePicked { field, path } => self.connections.file_picked(field, path),
@@ -261,6 +262,17 @@ impl ExplorerApp {
         }
     }
 
+    /// What the publish panel asked for this frame: a file dialog, saving templates.
+    fn publish_requests(&mut self) {
+        if std::mem::take(&mut self.publish.load_requested) {
+            self.send(Command::LoadPayloadFile);
+        }
+        if std::mem::take(&mut self.publish.templates_dirty) {
+            let file = crate::model::publish::TemplateFile { templates: self.publish.templates.clone() };
+            self.send(Command::SaveTemplates(file));
+        }
+    }
+
     /// One frame: drain events, then draw every panel.
     pub fn ui(&mut self, ui: &mut egui::Ui) {
         if self.drain_events() {
@@ -347,10 +359,7 @@ impl ExplorerApp {
         if let Some(action) = action {
             self.act(action);
         }
-        if std::mem::take(&mut self.publish.templates_dirty) {
-            let file = crate::model::publish::TemplateFile { templates: self.publish.templates.clone() };
-            self.send(Command::SaveTemplates(file));
-        }
+        self.publish_requests();
         self.confirm_ui(ui.ctx());
         self.connections_ui(ui.ctx());
         let mut settings = self.settings.clone();

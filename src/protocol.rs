@@ -85,6 +85,8 @@ pub enum Command {
         /// File name to suggest.
         suggested_name: String,
     },
+    /// Ask the user for a file (off the UI thread) whose bytes become the publish payload.
+    LoadPayloadFile,
     /// Save the publish templates to the config dir.
     SaveTemplates(TemplateFile),
     /// Stop everything and exit.
@@ -194,6 +196,13 @@ pub enum Event {
         /// The path.
         path: String,
     },
+    /// A file was read for the publish payload (handled by the app).
+    PayloadFile {
+        /// File name, for display.
+        name: String,
+        /// Its bytes.
+        bytes: Bytes,
+    },
     /// Saved publish templates, read at start (handled by the app, not the store).
     TemplatesLoaded(TemplateFile),
     /// A command failed; shown to the user (handled by the app, not the store).
@@ -252,7 +261,8 @@ impl Event {
             | Self::TemplatesLoaded(_)
             | Self::Profiles { .. }
             | Self::ProfileRejected { .. }
-            | Self::FilePicked { .. } => {}
+            | Self::FilePicked { .. }
+            | Self::PayloadFile { .. } => {}
         }
     }
 }

@@ -129,6 +129,9 @@ pub async fn run(config: RuntimeConfig, mut commands: mpsc::Receiver<Command>, s
             Command::ImportProfiles => {
                 tokio::spawn(profiles::import(sink.clone()));
             }
+            Command::LoadPayloadFile => {
+                tokio::spawn(load_payload_file(sink.clone()));
+            }
             Command::SavePayload { bytes, suggested_name } => {
                 tokio::spawn(save_file(bytes, suggested_name, "Save payload".to_owned(), sink.clone()));
             }
@@ -165,6 +168,29 @@ pub async fn run(config: RuntimeConfig, mut commands: mpsc::Receiver<Command>, s
     if let Some(task) = broker_task {
         tokio::time::timeout(Duration::from_secs(2), task).await.ok();
     }
+}
+
+/// Largest file accepted as a payload (MQTT's own limit is 256 MiB).
+const MAX_PAYLOAD_FILE: u64 = 256 * 1024 * 1024 - 1024;
+
+/// The open dialog (rfd's async dialog, never on the UI thread), then the read, bounded.
+async fn load_payload_file(sink: EventSink) {
+    let Some(handle) = rfd::AsyncFileDialog::new().set_title("Payload from file").pick_file().await else {
+        sink.control(Event::Notice("No file picked (or no file dialog is available here).".to_owned())).await;
+        return;
+    };
+    let path = handle.path().to_path_buf();
+    let event = match tokio::fs::metadata(&path).await {
+        Ok(meta) if meta.len() > MAX_PAYLOAD_FILE => {
+            Event::Error(format!("{} is {} bytes: more than an MQTT payload can hold", path.display(), meta.len()))
+        }
+        Ok(_) => match tokio::fs::read(&path).await {
+            Ok(bytes) => Event::PayloadFile { name: handle.file_name(), bytes: bytes.into() },
+            Err(err) => Event::Error(format!("cannot read {}: {err}", path.display())),
+        },
+        Err(err) => Event::Error(format!("cannot read {}: {err}", path.display())),
+    };
+    sink.control(event).await;
 }
 
 /// The save dialog (rfd's async dialog, never on the UI thread), then the write.

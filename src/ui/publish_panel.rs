@@ -28,6 +28,10 @@ pub struct PublishPanel {
     pub templates: Vec<Template>,
     /// Set when templates changed, so the app saves them.
     pub templates_dirty: bool,
+    /// A payload loaded from a file (name, bytes): sent as is instead of the editor's text.
+    pub file_payload: Option<(String, Bytes)>,
+    /// Set when "From file…" was pressed, so the app asks the runtime for the file dialog.
+    pub load_requested: bool,
     /// Name typed for a new template.
     template_name: String,
     topic_error: Option<String>,
@@ -133,6 +137,9 @@ impl PublishPanel {
                     ui.selectable_value(&mut f.format, format, format.label());
                 }
             });
+            if ui.small_button("From file…").on_hover_text("Publish a file's bytes as the payload").clicked() {
+                self.load_requested = true;
+            }
             if f.format == PayloadFormat::Json && ui.small_button("Format").on_hover_text("Pretty-print the JSON").clicked() {
                 match payload::json_pretty(f.payload.as_bytes()) {
                     Some(pretty) => f.payload = pretty,
@@ -140,6 +147,33 @@ impl PublishPanel {
                 }
             }
         });
+        if let Some((name, bytes)) = &self.file_payload {
+            let mut clear = false;
+            ui.horizontal(|ui| {
+                ui.label(RichText::new(format!("Payload from file {name} ({})", crate::model::format::bytes(bytes.len() as u64))).strong());
+                clear = ui.small_button("Clear file").on_hover_text("Go back to the typed payload").clicked();
+            });
+            ui.monospace(payload::preview(bytes, 60));
+            if clear {
+                self.file_payload = None;
+            }
+        } else {
+            self.payload_editor_ui(ui);
+        }
+        let f = &mut self.form;
+        ui.horizontal(|ui| {
+            ui.label("QoS");
+            for qos in [QoS::AtMostOnce, QoS::AtLeastOnce, QoS::ExactlyOnce] {
+                ui.selectable_value(&mut f.qos, qos, qos.as_u8().to_string()).on_hover_text(qos.describe());
+            }
+            ui.checkbox(&mut f.retain, "Retain");
+        });
+        egui::CollapsingHeader::new("MQTT 5 properties").id_salt("v5-props").show(ui, |ui| properties_ui(f, ui));
+    }
+
+    /// The payload text editor, validated as typed.
+    fn payload_editor_ui(&mut self, ui: &mut egui::Ui) {
+        let f = &mut self.form;
         let payload_label = ui.label(format!("{} payload", f.format.label()));
         let edit = ui
             .add(
@@ -157,20 +191,15 @@ impl PublishPanel {
         if let Some(err) = &self.payload_error {
             ui.colored_label(super::ALERT_COLOR, err);
         }
-        ui.horizontal(|ui| {
-            ui.label("QoS");
-            for qos in [QoS::AtMostOnce, QoS::AtLeastOnce, QoS::ExactlyOnce] {
-                ui.selectable_value(&mut f.qos, qos, qos.as_u8().to_string()).on_hover_text(qos.describe());
-            }
-            ui.checkbox(&mut f.retain, "Retain");
-        });
-        egui::CollapsingHeader::new("MQTT 5 properties").id_salt("v5-props").show(ui, |ui| properties_ui(f, ui));
     }
 
     /// Validate and send.
     fn publish(&mut self, conn_id: ConnId, commands: &mpsc::Sender<Command>) {
         self.topic_error = topic_problem(&self.form.topic).map(str::to_owned);
-        let payload = self.form.payload_bytes();
+        let payload = match &self.file_payload {
+            Some((_, bytes)) => Ok(bytes.to_vec()),
+            None => self.form.payload_bytes(),
+        };
         self.payload_error = payload.as_ref().err().cloned();
         let (None, Ok(payload)) = (&self.topic_error, payload) else { return };
         let meta = match self.form.meta() {

@@ -260,3 +260,26 @@ fn hostile_payloads_and_topics_render_without_freezing_or_panicking() {
     }
     assert!(h.query_all_by_label_contains("4.0 MiB").count() >= 1);
 }
+
+#[test]
+fn a_file_can_be_the_payload() {
+    let mut f = fixture(home(), false);
+    f.harness.get_by_label("From file…").click();
+    f.harness.run();
+    assert!(matches!(f.commands.try_recv(), Ok(Command::LoadPayloadFile)), "the dialog is the runtime's job");
+    // The runtime's answer: the file's bytes (binary here).
+    let rt = tokio::runtime::Builder::new_current_thread().build().expect("rt");
+    let bytes = bytes::Bytes::from(vec![0x1f, 0x8b, 0x08, 0x00, 0xff]);
+    rt.block_on(f.sink.control(Event::PayloadFile { name: "firmware.bin".into(), bytes: bytes.clone() }));
+    let h = &mut f.harness;
+    h.run();
+    h.get_by_label("Payload from file firmware.bin (5 B)");
+    type_into(h, Role::TextInput, "Topic", "devices/7/ota");
+    h.get_by_role_and_label(Role::Button, "Publish").click();
+    h.run();
+    let Ok(Command::Publish(req)) = f.commands.try_recv() else { panic!("a Publish command") };
+    assert_eq!(req.payload, bytes);
+    f.harness.get_by_label("Clear file").click();
+    f.harness.run();
+    f.harness.get_by_role_and_label(Role::MultilineTextInput, "Text payload");
+}
