@@ -419,7 +419,7 @@ impl ExplorerApp {
             if ui.button("Connections…").on_hover_text("Saved connections: add, edit, connect").clicked() {
                 self.connections.open = !self.connections.open;
                 if self.connections.profiles.is_empty() && self.connections.editing.host.is_empty() {
-                    self.connections.new_profile(seed());
+                    self.connections.new_profile(crate::ui::clock_seed());
                 }
             }
         });
@@ -434,7 +434,7 @@ impl ExplorerApp {
 
     /// The connection manager window and what it asks for.
     fn connections_ui(&mut self, ctx: &egui::Context) {
-        let Some(action) = self.connections.ui(ctx, seed()) else { return };
+        let Some(action) = self.connections.ui(ctx, crate::ui::clock_seed()) else { return };
         match action {
             ConnAction::Save { file, check } => self.send(Command::SaveProfiles { file, check: Some(check) }),
             ConnAction::Connect(profile) => self.connect(*profile),
@@ -471,11 +471,6 @@ impl ExplorerApp {
             self.send(confirm.command);
         }
     }
-}
-
-/// A seed for generated client ids: the clock's nanoseconds.
-fn seed() -> u64 {
-    SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| u64::from(d.subsec_nanos()) ^ d.as_secs())
 }
 
 /// Key of the chart definitions in eframe's storage.

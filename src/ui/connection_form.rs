@@ -60,9 +60,7 @@ pub fn ui(ui: &mut egui::Ui, p: &mut Profile, errors: &[FieldError]) -> Option<F
     row(ui, errors, "Client ID", |ui, l| {
         text(ui, l, &mut p.client_id, "mqscope-1234abcd");
         if ui.small_button("Regenerate").clicked() {
-            let seed =
-                std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() ^ u64::from(d.subsec_nanos()));
-            p.client_id = generate_client_id(seed);
+            p.client_id = generate_client_id(super::clock_seed());
         }
     });
     ui.heading("Authentication");

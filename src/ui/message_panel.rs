@@ -50,6 +50,27 @@ pub struct MessagePanel {
     picked: Option<MsgKey>,
     /// Messages ticked for comparison (at most two).
     compare: Vec<MsgKey>,
+    /// The diff of the two ticked messages, computed once (a text diff of large payloads is not free).
+    diff: Option<((MsgKey, MsgKey), Diff)>,
+}
+
+/// What two messages differ in.
+#[derive(Debug)]
+enum Diff {
+    /// Both are JSON objects or arrays: changed leaves by path.
+    Json(Vec<JsonChange>),
+    /// Otherwise: lines.
+    Text(diff::TextDiff),
+}
+
+impl Diff {
+    fn of(old: &Message, new: &Message) -> Self {
+        let json = |m: &Message| serde_json::from_slice::<serde_json::Value>(&m.payload).ok().filter(|v| v.is_object() || v.is_array());
+        match (json(old), json(new)) {
+            (Some(a), Some(b)) => Self::Json(diff::json_diff(&a, &b)),
+            _ => Self::Text(diff::text_diff(&String::from_utf8_lossy(&old.payload), &String::from_utf8_lossy(&new.payload))),
+        }
+    }
 }
 
 impl MessagePanel {
@@ -127,7 +148,13 @@ impl MessagePanel {
             && let (Some(old), Some(new)) = (messages.iter().find(|m| key(m) == a), messages.iter().find(|m| key(m) == b))
         {
             let (old, new) = if old.received_at <= new.received_at { (old, new) } else { (new, old) };
-            diff_ui(ui, old, new);
+            let pair = (key(old), key(new));
+            if self.diff.as_ref().is_none_or(|(k, _)| *k != pair) {
+                self.diff = Some((pair, Diff::of(old, new)));
+            }
+            if let Some((_, d)) = &self.diff {
+                diff_ui(ui, old, new, d);
+            }
         }
         let row_height = ui.text_style_height(&egui::TextStyle::Body) + ui.spacing().item_spacing.y;
         ScrollArea::vertical().id_salt("history").auto_shrink(false).show_rows(ui, row_height, messages.len(), |ui, range| {
@@ -222,14 +249,12 @@ fn meta_ui(ui: &mut egui::Ui, msg: &Message, retained_stored: bool, now: SystemT
 }
 
 /// The difference between two messages: structural for JSON, by line for text.
-fn diff_ui(ui: &mut egui::Ui, old: &Message, new: &Message) {
+fn diff_ui(ui: &mut egui::Ui, old: &Message, new: &Message, d: &Diff) {
     let add = egui::Color32::from_rgb(0x3c, 0xb3, 0x71);
     let del = super::ALERT_COLOR;
     ui.label(RichText::new(format!("Changes from {} to {}", format::clock(old.received_at), format::clock(new.received_at))).strong());
-    let json = |m: &Message| serde_json::from_slice::<serde_json::Value>(&m.payload).ok().filter(|v| v.is_object() || v.is_array());
-    ScrollArea::vertical().id_salt("diff").max_height(200.0).show(ui, |ui| {
-        if let (Some(a), Some(b)) = (json(old), json(new)) {
-            let changes = diff::json_diff(&a, &b);
+    ScrollArea::vertical().id_salt("diff").max_height(200.0).show(ui, |ui| match d {
+        Diff::Json(changes) => {
             if changes.is_empty() {
                 ui.weak("No difference.");
             }
@@ -242,8 +267,8 @@ fn diff_ui(ui: &mut egui::Ui, old: &Message, new: &Message) {
                     }
                 };
             }
-        } else {
-            let d = diff::text_diff(&String::from_utf8_lossy(&old.payload), &String::from_utf8_lossy(&new.payload));
+        }
+        Diff::Text(d) => {
             for line in &d.lines {
                 match line {
                     DiffLine::Same(l) => ui.monospace(format!("  {l}")),

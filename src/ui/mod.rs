@@ -35,6 +35,12 @@ pub fn qos_color(qos: QoS) -> Color32 {
     }
 }
 
+/// A seed for generated client ids, from the clock (the model never reads the clock itself).
+#[must_use]
+pub fn clock_seed() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| u64::from(d.subsec_nanos()) ^ d.as_secs())
+}
+
 /// Amber, for the retained badge.
 pub const RETAINED_COLOR: Color32 = Color32::from_rgb(0xe0, 0xa0, 0x20);
 /// Red, for DUP and errors.
