@@ -13,6 +13,7 @@ use tokio::sync::{Notify, oneshot};
 use tokio::time::Instant;
 
 use super::codec::{LastWill, Properties, ProtocolVersion, QoS, SubscriptionOptions};
+use super::retained::Retained;
 
 /// A message as routed, shared by every session it goes to.
 #[derive(Debug)]
@@ -64,6 +65,19 @@ pub struct Delivery {
     pub share: Option<Arc<str>>,
 }
 
+/// The retained messages one new subscription is owed (MQTT-3.8.4-4 / 5.0 §3.3.1.3), sent from the
+/// store's own copies as the client takes them: a `#` over a million retained topics costs 8 bytes
+/// per message here, and never goes through (or overflows) the session's queue.
+#[derive(Debug)]
+pub struct Replay {
+    /// Messages not yet sent.
+    pub msgs: std::vec::IntoIter<Retained>,
+    /// QoS granted to the subscription; each message goes at min(published, granted).
+    pub qos: QoS,
+    /// The subscription's identifier (MQTT 5).
+    pub sub_ids: Vec<u32>,
+}
+
 /// Where an outgoing QoS 1/2 message stands. The `u64` is its send order: packet ids wrap, and a
 /// resumed session resends in the original order (MQTT-4.6.0-1).
 #[derive(Clone, Debug)]
@@ -106,6 +120,8 @@ pub struct SessionData {
     pub kick: Option<oneshot::Sender<u8>>,
     /// Subscriptions by filter (as subscribed, including `$share/...`).
     pub subscriptions: HashMap<String, SubEntry>,
+    /// Retained messages owed to new subscriptions, sent before `queue`.
+    pub replay: VecDeque<Replay>,
     /// Messages waiting to be sent, oldest first.
     pub queue: VecDeque<Delivery>,
     /// Bytes in `queue`.
@@ -135,6 +151,38 @@ pub struct SessionData {
 }
 
 impl SessionData {
+    /// Retained messages still owed to new subscriptions.
+    #[must_use]
+    pub fn replay_len(&self) -> usize {
+        self.replay.iter().map(|r| r.msgs.len()).sum()
+    }
+
+    /// QoS of the next message to send (the retained replay first), if any.
+    #[must_use]
+    pub fn peek_qos(&self) -> Option<QoS> {
+        match self.replay.front() {
+            Some(r) => r.msgs.as_slice().first().map(|m| m.qos().min(r.qos)),
+            None => self.queue.front().map(|d| d.qos),
+        }
+    }
+
+    /// Take the next message to send: the retained replay first, then the queue.
+    pub fn pop_next(&mut self) -> Option<Delivery> {
+        while let Some(r) = self.replay.front_mut() {
+            if let Some(m) = r.msgs.next() {
+                let d = Delivery { msg: m.to_routed(), qos: m.qos().min(r.qos), retain: true, sub_ids: r.sub_ids.clone(), share: None };
+                if r.msgs.len() == 0 {
+                    self.replay.pop_front();
+                }
+                return Some(d);
+            }
+            self.replay.pop_front();
+        }
+        let d = self.queue.pop_front()?;
+        self.queued_bytes = self.queued_bytes.saturating_sub(d.msg.cost());
+        Some(d)
+    }
+
     /// Next free packet id for an outgoing message (never 0, never one in flight).
     pub fn next_pkid(&mut self) -> Option<u16> {
         for _ in 0..u16::MAX {
@@ -177,6 +225,7 @@ impl SessionCell {
                 connection: None,
                 kick: None,
                 subscriptions: HashMap::new(),
+                replay: VecDeque::new(),
                 queue: VecDeque::new(),
                 queued_bytes: 0,
                 inflight: BTreeMap::new(),
@@ -228,6 +277,30 @@ impl SessionCell {
         congested
     }
 
+    /// Owe a new subscription its retained messages. At most `room` messages may be owed at once
+    /// (a client that subscribes `#` again and again without reading must not grow this without
+    /// bound); the rest are dropped and counted.
+    pub fn push_replay(&self, mut msgs: Vec<Retained>, qos: QoS, sub_id: Option<u32>, room: usize) {
+        if msgs.is_empty() {
+            return;
+        }
+        let mut data = self.lock();
+        let keep = room.saturating_sub(data.replay_len());
+        if msgs.len() > keep {
+            let lost = (msgs.len() - keep) as u64;
+            msgs.truncate(keep);
+            self.count_dropped(&mut data, lost);
+        }
+        if !msgs.is_empty() {
+            data.replay.push_back(Replay { msgs: msgs.into_iter(), qos, sub_ids: sub_id.into_iter().collect() });
+        }
+        let online = data.connection.is_some();
+        drop(data);
+        if online {
+            self.notify.notify_one();
+        }
+    }
+
     /// Count messages dropped for this session (expired, too large for the client).
     pub fn count_dropped(&self, data: &mut SessionData, n: u64) {
         data.dropped += n;
@@ -246,4 +319,55 @@ pub struct QueueLimits {
     pub queue_qos0_offline: bool,
     /// Queue length of an online session above which publishers to it pause.
     pub high_water: usize,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn retained(topic: &str, qos: QoS) -> Retained {
+        Retained::new(&Routed {
+            topic: topic.into(),
+            payload: Bytes::from_static(b"v"),
+            published_qos: qos,
+            retain: true,
+            properties: None,
+            expires_at: None,
+            publisher: "p".into(),
+        })
+    }
+
+    #[test]
+    fn replay_goes_first_at_min_qos_and_is_bounded() {
+        let total = Arc::new(AtomicU64::new(0));
+        let cell = SessionCell::new("c".into(), ProtocolVersion::V5, Arc::clone(&total));
+        let live = Delivery {
+            msg: retained("live", QoS::AtMostOnce).to_routed(),
+            qos: QoS::AtMostOnce,
+            retain: false,
+            sub_ids: Vec::new(),
+            share: None,
+        };
+        let limits = QueueLimits { max_messages: 10, max_bytes: usize::MAX, queue_qos0_offline: true, high_water: 10 };
+        cell.enqueue(live, &limits);
+        cell.push_replay(vec![retained("a", QoS::ExactlyOnce), retained("b", QoS::AtMostOnce)], QoS::AtLeastOnce, Some(7), 3);
+        // Room for 3 owed messages: the second replay keeps one of its two.
+        cell.push_replay(vec![retained("c", QoS::AtLeastOnce), retained("d", QoS::AtLeastOnce)], QoS::AtLeastOnce, None, 3);
+        assert_eq!(total.load(Relaxed), 1, "the one past the bound is counted");
+        let mut data = cell.lock();
+        assert_eq!(data.replay_len(), 3);
+        assert_eq!(data.peek_qos(), Some(QoS::AtLeastOnce), "min(published 2, granted 1)");
+        let order: Vec<(String, QoS, bool, Vec<u32>)> =
+            std::iter::from_fn(|| data.pop_next()).map(|d| (d.msg.topic.to_string(), d.qos, d.retain, d.sub_ids)).collect();
+        assert_eq!(
+            order,
+            [
+                ("a".into(), QoS::AtLeastOnce, true, vec![7]),
+                ("b".into(), QoS::AtMostOnce, true, vec![7]),
+                ("c".into(), QoS::AtLeastOnce, true, vec![]),
+                ("live".into(), QoS::AtMostOnce, false, vec![]),
+            ]
+        );
+        assert_eq!((data.replay_len(), data.queue.len(), data.queued_bytes), (0, 0, 0));
+    }
 }

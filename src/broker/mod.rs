@@ -14,13 +14,14 @@
 //! - [`ws`]: MQTT over WebSocket: the handshake (subprotocol `mqtt`), binary messages as bytes.
 //! - [`session`]: one client's connection task (CONNECT, keep-alive, QoS flows).
 //! - [`client_state`]: what a session keeps between connections.
-//! - [`router`]: fan-out, retained store, wills.
+//! - [`router`]: fan-out, retained store, wills; [`retained`]: the store's compact copy of a message.
 //! - [`stats`]: counters, `$SYS`.
 //! - [`tap`]: the explorer's view of everything routed.
 
 pub mod client_state;
 pub mod codec;
 pub mod connection;
+pub mod retained;
 pub mod router;
 pub mod session;
 pub mod stats;

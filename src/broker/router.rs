@@ -14,6 +14,7 @@ use tokio::time::Instant;
 use super::Shared;
 use super::client_state::{Delivery, QueueLimits, Routed, SessionCell, SubEntry};
 use super::codec::{Properties, ProtocolVersion, QoS, RetainHandling, SubscriptionOptions, reason};
+use super::retained::Retained;
 use super::topic::{self, FilterTrie, TopicError, TopicTrie};
 use crate::model::{Message, MessageMeta};
 use crate::protocol::PublishRequest;
@@ -45,7 +46,7 @@ pub struct State {
     /// Round-robin position per (group, filter).
     share_cursor: HashMap<(Arc<str>, String), usize>,
     /// Retained messages by topic.
-    pub retained: TopicTrie<Arc<Routed>>,
+    pub retained: TopicTrie<Retained>,
     /// Wills waiting for their delay.
     pending_wills: Vec<wills::PendingWill>,
     /// Last connection generation handed out.
@@ -113,7 +114,7 @@ pub fn route(shared: &Shared, msg: &Arc<Routed>) -> Vec<Arc<SessionCell>> {
             // MQTT-3.3.1-10/-11 (3.1.1), MQTT-3.3.1-6/-7 (5.0): an empty retained payload clears the topic.
             state.retained.remove(&msg.topic);
         } else {
-            state.retained.insert(&msg.topic, Arc::clone(msg));
+            state.retained.insert(&msg.topic, Retained::new(msg));
         }
     }
     let targets = targets(&mut state, msg);
@@ -249,40 +250,31 @@ pub fn publish_sys(shared: &Shared, topic: Arc<str>, payload: Bytes, qos: QoS, r
     route(shared, &routed(topic, payload, qos, retain, props, "$SYS".into()));
 }
 
-/// Result of one SUBSCRIBE filter.
-#[derive(Debug)]
-pub struct Granted {
-    /// SUBACK code (granted QoS or failure reason).
-    pub code: u8,
-    /// Retained messages to send after the SUBACK.
-    pub retained: Vec<Delivery>,
-}
-
-/// Add one subscription of `cell` and collect the retained messages it should receive.
-pub fn subscribe(shared: &Shared, cell: &Arc<SessionCell>, filter: &str, options: SubscriptionOptions, id: Option<u32>) -> Granted {
+/// Add one subscription of `cell`, and owe it the retained messages it should receive (sent after
+/// the SUBACK, before anything queued later). Returns the SUBACK code: the granted QoS or a failure reason.
+pub fn subscribe(shared: &Shared, cell: &Arc<SessionCell>, filter: &str, options: SubscriptionOptions, id: Option<u32>) -> u8 {
     let (client_id, version) = {
         let data = cell.lock();
         (Arc::clone(&data.client_id), data.version)
     };
     let invalid = if version == ProtocolVersion::V5 { reason::TOPIC_FILTER_INVALID } else { reason::SUBACK_V3_FAILURE };
-    let Ok(shared_sub) = topic::parse_shared(filter) else { return Granted { code: invalid, retained: Vec::new() } };
+    let Ok(shared_sub) = topic::parse_shared(filter) else { return invalid };
     let inner = shared_sub.map_or(filter, |(_, f)| f);
     if topic::validate_topic_filter(inner).is_err() {
-        return Granted { code: invalid, retained: Vec::new() };
+        return invalid;
     }
     if shared_sub.is_some() && options.no_local {
         // MQTT-3.8.3-4: No Local on a shared subscription is a protocol error; refuse the filter.
-        return Granted { code: invalid, retained: Vec::new() };
+        return invalid;
     }
     let entry = SubEntry { options, id };
     let sub = Sub { cell: Arc::clone(cell), entry: entry.clone() };
-    let Ok(mut state) = shared.state.lock() else { return Granted { code: reason::UNSPECIFIED_ERROR, retained: Vec::new() } };
+    let Ok(mut state) = shared.state.lock() else { return reason::UNSPECIFIED_ERROR };
     let existed = match shared_sub {
         Some((group, inner)) => state.shared_subs.insert(inner, (Arc::from(group), Arc::clone(&client_id)), sub).is_some(),
         None => state.subs.insert(filter, Arc::clone(&client_id), sub).is_some(),
     };
     cell.lock().subscriptions.insert(filter.to_owned(), entry);
-    let mut retained = Vec::new();
     let send_retained = match options.retain_handling {
         RetainHandling::SendAtSubscribe => true,
         RetainHandling::SendIfNew => !existed,
@@ -291,25 +283,20 @@ pub fn subscribe(shared: &Shared, cell: &Arc<SessionCell>, filter: &str, options
     // 5.0 §4.8.2: retained messages are not sent when a shared subscription is made.
     if send_retained && shared_sub.is_none() {
         let now = Instant::now();
-        let mut expired = Vec::new();
-        state.retained.for_each_matching(filter, |topic, msg| {
-            if msg.expired(now) {
-                expired.push(topic.to_owned());
-            } else {
-                retained.push(Delivery {
-                    msg: Arc::clone(msg),
-                    qos: msg.published_qos.min(options.qos),
-                    retain: true,
-                    sub_ids: id.into_iter().collect(),
-                    share: None,
-                });
-            }
+        let (mut owed, mut expired) = (Vec::new(), Vec::new());
+        state.retained.for_each_value_matching(filter, |msg| {
+            if msg.expired(now) { &mut expired } else { &mut owed }.push(msg.clone());
         });
-        for topic in expired {
-            state.retained.remove(&topic);
+        for msg in expired {
+            state.retained.remove(msg.topic());
         }
+        let room = shared.config.max_queued_messages.max(state.retained.len());
+        drop(state);
+        // The replay is sent before anything queued, so a message routed to the new subscription
+        // meanwhile still arrives after the retained value it replaces.
+        cell.push_replay(owed, options.qos, id, room);
     }
-    Granted { code: options.qos as u8, retained }
+    options.qos as u8
 }
 
 /// Remove one subscription; returns the UNSUBACK code.

@@ -196,6 +196,15 @@ impl Session {
             let lost = (before - data.queue.len()) as u64;
             self.cell.count_dropped(&mut data, lost);
             data.queued_bytes = data.queue.iter().map(|d| d.msg.cost()).sum();
+            let before = data.replay_len();
+            data.replay.retain(|r| r.qos != QoS::AtMostOnce);
+            for r in &mut data.replay {
+                let kept: Vec<_> = r.msgs.by_ref().filter(|m| m.qos() != QoS::AtMostOnce).collect();
+                r.msgs = kept.into_iter();
+            }
+            data.replay.retain(|r| r.msgs.len() > 0);
+            let lost = (before - data.replay_len()) as u64;
+            self.cell.count_dropped(&mut data, lost);
         }
         data.expires_at = (expiry != u32::MAX).then(|| Instant::now() + Duration::from_secs(u64::from(expiry)));
         drop(data);

@@ -9,7 +9,9 @@ use mqscope::broker::codec::{
     Publish, QoS, RetainHandling, SubscriptionOptions,
 };
 
-use crate::common::start_broker;
+use mqscope::broker::BrokerConfig;
+
+use crate::common::{start_broker, start_broker_with};
 use crate::raw::{Raw, publish, qos};
 
 fn retained(topic: &str, payload: &'static [u8]) -> Packet {
@@ -106,4 +108,33 @@ async fn mosquitto_sub_sees_retained_flag_and_clearing() {
     crate::broker_mosquitto::settle().await;
     crate::broker_mosquitto::publish(addr, &["-t", "m/marker", "-m", "y", "-q", "1"]).await;
     assert_eq!(crate::broker_mosquitto::output(child).await, "m/marker y 0\n");
+}
+
+#[tokio::test]
+async fn every_retained_message_reaches_a_new_subscriber_before_what_follows_even_past_the_queue_limit() {
+    // MQTT-3.3.1-9 (5.0) / MQTT-3.3.1-6 (3.1.1): every retained message matching a new subscription is
+    // sent to it. The replay is owed to the subscription, not queued, so a store larger than the
+    // session queue (10 here) arrives whole; a message published after the SUBACK comes after it.
+    let (addr, _b) = start_broker_with(BrokerConfig { max_queued_messages: 10, sys_interval: None, ..BrokerConfig::default() }).await;
+    let mut p = Raw::connected(addr, V311, "many-pub").await;
+    let topics: Vec<String> = (0..300).map(|i| format!("many/{i}")).collect();
+    for t in &topics {
+        let mut m = publish(t, QoS::AtMostOnce, 0, b"v");
+        m.retain = true;
+        p.send(&Packet::Publish(m)).await;
+    }
+    p.ping().await;
+    let mut s = Raw::connected(addr, V311, "many-sub").await;
+    s.subscribe(1, "many/#", qos(QoS::AtLeastOnce)).await;
+    p.send(&Packet::Publish(publish("many/live", QoS::AtMostOnce, 0, b"live"))).await;
+    let mut seen = std::collections::BTreeSet::new();
+    for _ in 0..topics.len() {
+        let m = s.expect_publish().await;
+        assert!(m.retain, "{} arrived as a live message inside the replay", m.topic);
+        assert_eq!(m.qos, QoS::AtMostOnce, "min(published 0, granted 1)");
+        seen.insert(m.topic);
+    }
+    assert_eq!(seen.len(), topics.len(), "each retained topic once");
+    let live = s.expect_publish().await;
+    assert_eq!((live.topic.as_str(), live.retain), ("many/live", false));
 }

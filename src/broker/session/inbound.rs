@@ -62,19 +62,11 @@ impl Session {
                     return Some(Exit::WithWill);
                 }
                 let id = sub.properties.subscription_identifiers.first().copied();
-                let mut codes = Vec::with_capacity(sub.filters.len());
-                let mut retained = Vec::new();
-                for (filter, options) in &sub.filters {
-                    let granted = router::subscribe(&self.shared, &self.cell, filter, *options, id);
-                    codes.push(granted.code);
-                    retained.extend(granted.retained);
-                }
-                // MQTT-3.8.4-1: SUBACK first; the retained messages follow it.
+                let codes =
+                    sub.filters.iter().map(|(filter, options)| router::subscribe(&self.shared, &self.cell, filter, *options, id)).collect();
+                // MQTT-3.8.4-1: SUBACK first; the retained messages the subscriptions are owed follow it
+                // (this task drains them only after this packet is handled).
                 self.conn.queue(&Packet::SubAck(SubAck { pkid: sub.pkid, codes, properties: Properties::default() }));
-                let limits = self.shared.config.queue_limits();
-                for d in retained {
-                    self.cell.enqueue(d, &limits);
-                }
             }
             Packet::Unsubscribe(unsub) => {
                 let codes: Vec<u8> = unsub.filters.iter().map(|f| router::unsubscribe(&self.shared, &self.cell, f)).collect();

@@ -59,15 +59,14 @@ impl Session {
         let mut sent = 0u64;
         let mut dropped = 0u64;
         let more = loop {
-            let Some(front) = data.queue.front() else { break false };
-            if front.qos != QoS::AtMostOnce && data.inflight.len() >= quota {
+            let Some(qos) = data.peek_qos() else { break false };
+            if qos != QoS::AtMostOnce && data.inflight.len() >= quota {
                 break false; // Send quota used up (MQTT-3.3.4-9, MQTT-4.9.0-2): a PUBACK/PUBCOMP wakes us.
             }
             if self.conn.out.len() >= WRITE_HIGH_WATER {
                 break true;
             }
-            let Some(d) = data.queue.pop_front() else { break false };
-            data.queued_bytes = data.queued_bytes.saturating_sub(d.msg.cost());
+            let Some(d) = data.pop_next() else { break false };
             if d.msg.expired(now) {
                 // MQTT-3.3.2-5: expired before onward delivery started: this copy is deleted.
                 dropped += 1;

@@ -27,7 +27,7 @@ mod tests;
 mod tests_trie;
 
 pub use filter_trie::FilterTrie;
-pub use topic_trie::TopicTrie;
+pub use topic_trie::{TopicTrie, TopicValue};
 
 /// Longest topic name or filter in bytes: a UTF-8 Encoded String has a 16-bit length
 /// (MQTT-4.7.3-3, MQTT 5.0 §1.5.4).

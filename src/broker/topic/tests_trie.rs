@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use proptest::prelude::*;
 
-use super::{FilterTrie, TopicTrie, matches, validate_topic_filter};
+use super::{FilterTrie, TopicTrie, TopicValue, matches, validate_topic_filter};
 
 fn matched_filters<V>(trie: &FilterTrie<u8, V>, topic: &str) -> Vec<(String, u8)> {
     let mut got = Vec::new();
@@ -14,7 +14,29 @@ fn matched_filters<V>(trie: &FilterTrie<u8, V>, topic: &str) -> Vec<(String, u8)
     got
 }
 
-fn matched_topics<V>(trie: &TopicTrie<V>, filter: &str) -> Vec<String> {
+/// A value that names its own topic, as a retained message does: its node keeps no level name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Named(String);
+
+impl TopicValue for Named {
+    fn topic(&self) -> Option<&[u8]> {
+        Some(self.0.as_bytes())
+    }
+}
+
+fn named(topic: &str) -> Named {
+    Named(topic.to_owned())
+}
+
+/// What the path-free walk reports, as sorted topics.
+fn matched_named(trie: &TopicTrie<Named>, filter: &str) -> Vec<String> {
+    let mut got = Vec::new();
+    trie.for_each_value_matching(filter, |v| got.push(v.0.clone()));
+    got.sort();
+    got
+}
+
+fn matched_topics<V: TopicValue>(trie: &TopicTrie<V>, filter: &str) -> Vec<String> {
     let mut got = Vec::new();
     trie.for_each_matching(filter, |t, _| got.push(t.to_owned()));
     got.sort();
@@ -136,6 +158,28 @@ fn topic_trie_queries_and_dollar_rule() {
 }
 
 #[test]
+fn named_values_keep_levels_right_through_updates_and_removals() {
+    let mut trie = TopicTrie::new();
+    for t in ["a", "a/b", "a/b/c", "a/", "$SYS/x", "b"] {
+        assert_eq!(trie.insert(t, named(t)), None);
+    }
+    assert_eq!(trie.insert("a/b", named("a/b")), Some(named("a/b")));
+    // Removing a value whose node has children keeps the node, now naming itself.
+    assert_eq!(trie.remove("a/b"), Some(named("a/b")));
+    assert_eq!(trie.get("a/b/c"), Some(&named("a/b/c")));
+    assert_eq!(matched_named(&trie, "a/+/c"), ["a/b/c"]);
+    assert_eq!(matched_named(&trie, "a/#"), ["a", "a/", "a/b/c"]);
+    assert_eq!(matched_named(&trie, "#"), ["a", "a/", "a/b/c", "b"], "MQTT-4.7.2-1: # skips $ topics");
+    assert_eq!(matched_named(&trie, "+"), ["a", "b"]);
+    assert_eq!(matched_named(&trie, "$SYS/#"), ["$SYS/x"]);
+    assert_eq!(matched_named(&trie, "a/b/c/#"), ["a/b/c"], "MQTT-4.7.1-2: # matches the parent level");
+    trie.insert("a/b", named("a/b"));
+    assert_eq!(matched_named(&trie, "a/b"), ["a/b"]);
+    assert_eq!(trie.remove_matching("a/#"), 4);
+    assert_eq!(trie.node_count(), 4, "root, $SYS, $SYS/x, b");
+}
+
+#[test]
 fn topic_trie_remove_matching_cuts_subtrees() {
     let mut trie = TopicTrie::new();
     for t in ["a", "a/b", "a/b/c", "a/c", "ab", "b/a"] {
@@ -178,6 +222,14 @@ fn deep_topics_do_not_overflow_the_stack() {
     assert_eq!(topics.remove_matching("/#"), 1);
     assert_eq!(topics.len(), 1);
     drop(other);
+
+    let mut named_trie = TopicTrie::new();
+    named_trie.insert(&deep, named(&deep));
+    named_trie.insert("a", named("a"));
+    assert_eq!(matched_named(&named_trie, "#").len(), 2);
+    assert_eq!(matched_named(&named_trie, &plus_deep).len(), 1);
+    assert_eq!(named_trie.remove(&deep), Some(named(&deep)));
+    assert_eq!(named_trie.node_count(), 2);
 }
 
 fn topic() -> impl Strategy<Value = String> {
@@ -293,6 +345,29 @@ proptest! {
         prop_assert_eq!(trie.node_count(), expected_nodes(topics.iter().map(String::as_str)));
         for f in &filters {
             let want: Vec<String> = topics.iter().filter(|t| matches(f, t)).cloned().collect();
+            prop_assert_eq!(matched_topics(&trie, f), want, "filter {}", f);
+        }
+    }
+
+    #[test]
+    fn named_topic_trie_matches_like_brute_force(
+        topics in prop::collection::btree_set(topic(), 0..40),
+        removals in prop::collection::vec(topic(), 0..10),
+        filters in prop::collection::vec(filter(), 1..20),
+    ) {
+        let mut trie = TopicTrie::new();
+        let mut model: BTreeSet<String> = topics.clone();
+        for t in &topics {
+            prop_assert_eq!(trie.insert(t, named(t)), None);
+        }
+        for t in &removals {
+            prop_assert_eq!(trie.remove(t).is_some(), model.remove(t));
+        }
+        prop_assert_eq!(trie.len(), model.len());
+        prop_assert_eq!(trie.node_count(), expected_nodes(model.iter().map(String::as_str)));
+        for f in &filters {
+            let want: Vec<String> = model.iter().filter(|t| matches(f, t)).cloned().collect();
+            prop_assert_eq!(&matched_named(&trie, f), &want, "filter {}", f);
             prop_assert_eq!(matched_topics(&trie, f), want, "filter {}", f);
         }
     }
