@@ -76,7 +76,7 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 fn frames() {
     let topics = topics();
     let (cmd_tx, _cmd_rx) = tokio::sync::mpsc::channel(COMMAND_CAPACITY);
-    let (sink, ev_rx) = EventSink::channel(Arc::new(|| {}));
+    let (sink, ev_rx) = EventSink::channel(Arc::new(|_| {}));
     let mut app = ExplorerApp::new(cmd_tx, ev_rx);
     app.store.insert_messages(mqscope::model::ConnId::LOCAL, messages(&topics, TOPICS, SystemTime::now()));
     let ctx = egui::Context::default();
@@ -123,7 +123,7 @@ fn frames() {
 fn chart() {
     const POINTS: u32 = 1_000_000;
     let (cmd_tx, _cmd_rx) = tokio::sync::mpsc::channel(COMMAND_CAPACITY);
-    let (_sink, ev_rx) = EventSink::channel(Arc::new(|| {}));
+    let (_sink, ev_rx) = EventSink::channel(Arc::new(|_| {}));
     let mut app = ExplorerApp::new(cmd_tx, ev_rx);
     let now = SystemTime::now();
     app.store.insert_messages(mqscope::model::ConnId::LOCAL, [Message::new("plant/power", "1.0", QoS::AtMostOnce, false, now)]);

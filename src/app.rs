@@ -25,6 +25,24 @@ use crate::ui::topic_tree_panel::{TopicTreePanel, TreeAction};
 
 /// Longest time spent folding events per frame; the rest waits for the next frame.
 const DRAIN_BUDGET: Duration = Duration::from_millis(8);
+/// Frames asked for by arriving data alone come at most this often (25 a second; input still
+/// repaints at once).
+pub const DATA_FRAME_INTERVAL: Duration = Duration::from_millis(40);
+/// While the window is backlogged (more arrives than it folds in, [`crate::protocol::BACKLOG`]),
+/// frames asked for by data come at most this often ...
+pub const BACKLOGGED_FRAME_INTERVAL: Duration = Duration::from_millis(120);
+/// ... and each folds messages for this long (unless it answers input): the same sixth of a core
+/// as [`DRAIN_BUDGET`] per [`DATA_FRAME_INTERVAL`] (so a backlog never starves folding further), in
+/// fewer frames; what does not fit is dropped and counted. A frame also costs several
+/// milliseconds of CPU to draw on a software renderer; under a flood, the embedded broker in the
+/// same process needs those cores more. Measured with `scripts/bench-window.sh` (README, "Performance").
+const BACKLOGGED_DRAIN_BUDGET: Duration = Duration::from_millis(20);
+
+/// The longest wait before the next frame that arriving data asks for.
+#[must_use]
+pub const fn frame_interval(backlogged: bool) -> Duration {
+    if backlogged { BACKLOGGED_FRAME_INTERVAL } else { DATA_FRAME_INTERVAL }
+}
 /// Most message batches held while the live view is paused; beyond, batches are dropped and counted.
 const PAUSE_BUFFER_BATCHES: usize = 4096;
 
@@ -107,11 +125,16 @@ impl ExplorerApp {
 
     /// Fold pending events into the store, for at most [`DRAIN_BUDGET`]. True if more are waiting.
     pub fn drain_events(&mut self) -> bool {
+        self.drain_events_for(DRAIN_BUDGET)
+    }
+
+    /// Fold pending events into the store, for at most `budget`. True if more are waiting.
+    fn drain_events_for(&mut self, budget: Duration) -> bool {
         let start = Instant::now();
         if !self.paused {
             while let Some(event) = self.paused_events.pop_front() {
                 event.apply_to(&mut self.store);
-                if start.elapsed() > DRAIN_BUDGET {
+                if start.elapsed() > budget {
                     return true;
                 }
             }
@@ -133,7 +156,7 @@ impl ExplorerApp {
                 Event::Error(text) | Event::Notice(text) => self.toast = Some((text, Instant::now())),
                 event => event.apply_to(&mut self.store),
             }
-            if start.elapsed() > DRAIN_BUDGET {
+            if start.elapsed() > budget {
                 return true;
             }
         }
@@ -275,8 +298,12 @@ impl ExplorerApp {
 
     /// One frame: drain events, then draw every panel.
     pub fn ui(&mut self, ui: &mut egui::Ui) {
-        if self.drain_events() {
-            ui.ctx().request_repaint();
+        let backlogged = self.events.in_flight() > crate::protocol::BACKLOG;
+        let input = ui.input(|i| !i.events.is_empty());
+        let more = self.drain_events_for(if backlogged && !input { BACKLOGGED_DRAIN_BUDGET } else { DRAIN_BUDGET });
+        self.tree.frame_interval = frame_interval(self.events.in_flight() > crate::protocol::BACKLOG);
+        if more {
+            ui.ctx().request_repaint_after(self.tree.frame_interval);
         }
         let now = SystemTime::now();
         self.reveal_pending();

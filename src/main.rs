@@ -8,6 +8,10 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use tokio::sync::mpsc;
 
+/// mimalloc: frees from another thread (messages built on the runtime, dropped on the UI thread)
+/// return memory to the pool it came from, where glibc's per-thread arenas fragment and keep it.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use mqscope::app::{ExplorerApp, GuiApp};
 use mqscope::broker::{self, Broker, BrokerConfig};
 use mqscope::protocol::{COMMAND_CAPACITY, EventSink, Waker};
@@ -203,7 +207,7 @@ fn run_gui(config: RuntimeConfig, renderer: &str, select: Option<String>) -> any
         options,
         Box::new(move |cc| {
             let ctx = cc.egui_ctx.clone();
-            let waker: Waker = Arc::new(move || ctx.request_repaint_after(std::time::Duration::from_millis(15)));
+            let waker: Waker = Arc::new(move |backlogged| ctx.request_repaint_after(mqscope::app::frame_interval(backlogged)));
             let (sink, ev_rx) = EventSink::channel(waker);
             handle.spawn(runtime::run(config, cmd_rx, sink));
             let mut app = ExplorerApp::new(cmd_tx, ev_rx);

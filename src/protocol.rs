@@ -290,12 +290,17 @@ pub enum ProfilesOrigin {
 }
 
 /// Wakes the UI after events were sent; a plain closure so that the runtime never depends on egui.
-pub type Waker = Arc<dyn Fn() + Send + Sync>;
+/// Its argument tells whether the UI is backlogged (more than [`BACKLOG`] messages waiting for it).
+pub type Waker = Arc<dyn Fn(bool) + Send + Sync>;
+
+/// Messages waiting for the UI above which it counts as backlogged: it is not folding messages
+/// in as fast as they come, and should draw fewer frames so as not to starve the broker.
+pub const BACKLOG: usize = 20_000;
 
 /// Most messages on their way to the UI at once (sent, not yet folded into the store). The channel is
 /// bounded in batches; this bounds it in messages, so a UI that falls behind costs counted drops,
 /// never unbounded memory.
-pub const MAX_MESSAGES_IN_FLIGHT: usize = 300_000;
+pub const MAX_MESSAGES_IN_FLIGHT: usize = 150_000;
 
 /// The runtime's sending end of the event channel. Cheap to clone.
 #[derive(Clone)]
@@ -380,7 +385,7 @@ impl EventSink {
         }
         match self.tx.try_send(Event::Messages { conn_id, msgs }) {
             Ok(()) => {
-                (self.waker)();
+                (self.waker)(self.in_flight.load(Ordering::Relaxed) > BACKLOG);
                 0
             }
             Err(TrySendError::Full(_)) => {
@@ -397,8 +402,14 @@ impl EventSink {
     /// Rare control events must not be lost: wait for room.
     pub async fn control(&self, event: Event) {
         if self.tx.send(event).await.is_ok() {
-            (self.waker)();
+            (self.waker)(self.in_flight() > BACKLOG);
         }
+    }
+
+    /// Messages sent and not yet taken by the UI.
+    #[must_use]
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.load(Ordering::Relaxed)
     }
 
     /// True once the UI has gone away.
@@ -420,7 +431,7 @@ mod tests {
 
     #[test]
     fn messages_in_flight_to_the_ui_are_bounded_and_drops_counted() {
-        let (sink, mut rx) = EventSink::channel(Arc::new(|| {}));
+        let (sink, mut rx) = EventSink::channel(Arc::new(|_| {}));
         let half = MAX_MESSAGES_IN_FLIGHT / 2;
         assert_eq!(sink.messages(ConnId::LOCAL, batch(half)), 0);
         assert_eq!(sink.messages(ConnId::LOCAL, batch(half)), 0);

@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use bytes::Bytes;
 use tokio::time::Instant;
@@ -16,7 +16,6 @@ use super::client_state::{Delivery, QueueLimits, Routed, SessionCell, SubEntry};
 use super::codec::{Properties, ProtocolVersion, QoS, RetainHandling, SubscriptionOptions, reason};
 use super::retained::Retained;
 use super::topic::{self, FilterTrie, TopicError, TopicTrie};
-use crate::model::{Message, MessageMeta};
 use crate::protocol::PublishRequest;
 
 mod shared;
@@ -126,7 +125,7 @@ pub fn route(shared: &Shared, msg: &Arc<Routed>) -> Vec<Arc<SessionCell>> {
     }
     drop(state);
     if let Some(tap) = &shared.tap {
-        tap.push(to_model(msg));
+        tap.record(msg);
     }
     congested
 }
@@ -160,34 +159,6 @@ fn targets(state: &mut State, msg: &Routed) -> Vec<Target> {
         add(&sub.cell, &sub.entry, Some(share));
     }
     targets
-}
-
-/// The explorer's copy of a routed message, with its provenance.
-fn to_model(msg: &Routed) -> Message {
-    let qos = crate::model::QoS::from_u8(msg.published_qos as u8);
-    let empty = Properties::default();
-    let p = msg.properties.as_deref().unwrap_or(&empty);
-    let meta = MessageMeta {
-        publisher: Some(Arc::clone(&msg.publisher)),
-        published_qos: Some(qos),
-        payload_format: p.payload_format_indicator,
-        message_expiry_secs: msg
-            .expires_at
-            .map(|at| u32::try_from(at.saturating_duration_since(Instant::now()).as_secs()).unwrap_or(u32::MAX)),
-        content_type: p.content_type.clone(),
-        response_topic: p.response_topic.clone(),
-        correlation_data: p.correlation_data.clone(),
-        user_properties: p.user_properties.clone(),
-    };
-    Message {
-        topic: Arc::clone(&msg.topic),
-        payload: msg.payload.clone(),
-        qos,
-        retain: msg.retain,
-        dup: false,
-        received_at: SystemTime::now(),
-        meta: Some(Box::new(meta)),
-    }
 }
 
 /// Keep only the properties a broker forwards unchanged (MQTT-3.3.2-4, -15, -18, -20).

@@ -4,28 +4,66 @@
 //! moves batches into the UI's [`EventSink`]. When the buffer is full, messages are counted as
 //! dropped and reported, never silently lost. Must not touch: egui.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::time::{Duration, SystemTime};
 
+use bytes::Bytes;
 use tokio::sync::Notify;
+use tokio::time::Instant;
 
-use crate::model::{ConnId, Message};
-use crate::protocol::{Event, EventSink};
+use super::client_state::Routed;
+use crate::model::{ConnId, Message, MessageMeta, QoS};
+use crate::protocol::{Event, EventSink, MAX_MESSAGES_IN_FLIGHT};
 
-/// Most messages waiting in the tap before new ones count as dropped.
-pub const TAP_CAPACITY: usize = 200_000;
+/// Most messages waiting in the tap before new ones count as dropped: about 50 ms of a million
+/// messages a second, as [`forward`] empties it every 15 ms.
+pub const TAP_CAPACITY: usize = 50_000;
+
+/// Payloads up to this size are copied into an allocation of their own for the explorer. A payload
+/// as routed is a slice of the connection's 64 KiB read buffer: kept in history, it would keep that
+/// whole buffer alive, whatever the explorer dropped or evicted from it.
+const COPY_PAYLOAD_UP_TO: usize = 64 * 1024;
+
+/// Publishers whose shared provenance is cached before the cache starts over.
+const PROVENANCE_CACHE: usize = 4096;
+
+/// What the router appends to, under the tap's lock.
+#[derive(Debug, Default)]
+struct Buffer {
+    /// Messages not yet forwarded; bounded by [`TAP_CAPACITY`].
+    msgs: Vec<Message>,
+    /// Provenance-only metadata per publisher and QoS, shared by all their messages without
+    /// properties (one reference count each instead of one allocation each).
+    provenance: HashMap<Arc<str>, [Option<Arc<MessageMeta>>; 3], foldhash::fast::RandomState>,
+}
+
+impl Buffer {
+    fn provenance(&mut self, publisher: &Arc<str>, qos: QoS) -> Arc<MessageMeta> {
+        if !self.provenance.contains_key(publisher) && self.provenance.len() >= PROVENANCE_CACHE {
+            self.provenance.clear();
+        }
+        let slots = self.provenance.entry(Arc::clone(publisher)).or_default();
+        let slot = &mut slots[usize::from(qos.as_u8()).min(2)];
+        Arc::clone(slot.get_or_insert_with(|| {
+            Arc::new(MessageMeta { publisher: Some(Arc::clone(publisher)), published_qos: Some(qos), ..MessageMeta::default() })
+        }))
+    }
+}
 
 /// Buffer between the router and the UI.
 #[derive(Debug, Default)]
 pub struct Tap {
-    /// Messages not yet forwarded; bounded by [`TAP_CAPACITY`].
-    buf: Mutex<Vec<Message>>,
+    buf: Mutex<Buffer>,
     /// Wakes [`forward`] when the buffer goes from empty to non-empty.
     notify: Notify,
-    /// Messages dropped because the buffer was full.
+    /// Messages dropped because the buffer was full, or the UI was.
     dropped: AtomicU64,
+    /// Set by [`forward`] while the UI has no room for another buffer's worth: messages are then
+    /// only counted, not copied and buffered to be dropped later.
+    ui_full: AtomicBool,
 }
 
 impl Tap {
@@ -35,15 +73,46 @@ impl Tap {
         Arc::new(Self::default())
     }
 
-    /// Append one message (called by the router for every message it routes).
-    pub fn push(&self, msg: Message) {
-        let Ok(mut buf) = self.buf.lock() else { return };
-        if buf.len() >= TAP_CAPACITY {
+    /// Append the explorer's copy of one routed message, with its provenance (called by the router
+    /// for every message it routes).
+    pub fn record(&self, msg: &Routed) {
+        if self.ui_full.load(Relaxed) {
             self.dropped.fetch_add(1, Relaxed);
             return;
         }
-        let was_empty = buf.is_empty();
-        buf.push(msg);
+        let Ok(mut buf) = self.buf.lock() else { return };
+        if buf.msgs.len() >= TAP_CAPACITY {
+            self.dropped.fetch_add(1, Relaxed);
+            return;
+        }
+        let qos = QoS::from_u8(msg.published_qos as u8);
+        let meta = match (&msg.properties, msg.expires_at) {
+            (None, None) => buf.provenance(&msg.publisher, qos),
+            (props, expires_at) => {
+                let p = props.as_deref();
+                Arc::new(MessageMeta {
+                    publisher: Some(Arc::clone(&msg.publisher)),
+                    published_qos: Some(qos),
+                    payload_format: p.and_then(|p| p.payload_format_indicator),
+                    message_expiry_secs: expires_at
+                        .map(|at| u32::try_from(at.saturating_duration_since(Instant::now()).as_secs()).unwrap_or(u32::MAX)),
+                    content_type: p.and_then(|p| p.content_type.clone()),
+                    response_topic: p.and_then(|p| p.response_topic.clone()),
+                    correlation_data: p.and_then(|p| p.correlation_data.clone()),
+                    user_properties: p.map(|p| p.user_properties.clone()).unwrap_or_default(),
+                })
+            }
+        };
+        let was_empty = buf.msgs.is_empty();
+        buf.msgs.push(Message {
+            topic: Arc::clone(&msg.topic),
+            payload: if msg.payload.len() <= COPY_PAYLOAD_UP_TO { Bytes::copy_from_slice(&msg.payload) } else { msg.payload.clone() },
+            qos,
+            retain: msg.retain,
+            dup: false,
+            received_at: SystemTime::now(),
+            meta: Some(meta),
+        });
         drop(buf);
         if was_empty {
             self.notify.notify_one();
@@ -52,19 +121,33 @@ impl Tap {
 
     /// Take everything buffered.
     pub fn take(&self) -> Vec<Message> {
-        self.buf.lock().map(|mut b| std::mem::take(&mut *b)).unwrap_or_default()
+        self.buf.lock().map(|mut b| std::mem::take(&mut b.msgs)).unwrap_or_default()
     }
 }
+
+/// Largest batch sent to the UI: it checks its per-frame time budget between batches.
+const BATCH: usize = 4096;
 
 /// Move batches from `tap` to `sink` until the UI goes away. Batches for at most ~15 ms so that a
 /// burst of 100k msgs/s costs a few dozen channel sends a second, not 100k.
 pub async fn forward(tap: Arc<Tap>, sink: EventSink) {
     let mut reported_drops = 0;
     loop {
-        tap.notify.notified().await;
-        tokio::time::sleep(Duration::from_millis(15)).await;
-        let msgs = tap.take();
-        let mut dropped = sink.messages(ConnId::LOCAL, msgs);
+        if tap.ui_full.load(Relaxed) {
+            // Nothing is buffered meanwhile: look again when the UI may have caught up.
+            tokio::time::sleep(Duration::from_millis(15)).await;
+        } else {
+            tap.notify.notified().await;
+            tokio::time::sleep(Duration::from_millis(15)).await;
+        }
+        let mut msgs = tap.take();
+        let mut dropped = 0;
+        while msgs.len() > BATCH {
+            let rest = msgs.split_off(BATCH);
+            dropped += sink.messages(ConnId::LOCAL, std::mem::replace(&mut msgs, rest));
+        }
+        dropped += sink.messages(ConnId::LOCAL, msgs);
+        tap.ui_full.store(sink.in_flight() + TAP_CAPACITY > MAX_MESSAGES_IN_FLIGHT, Relaxed);
         let tap_dropped = tap.dropped.load(Relaxed);
         dropped += tap_dropped - reported_drops;
         reported_drops = tap_dropped;
@@ -74,5 +157,53 @@ pub async fn forward(tap: Arc<Tap>, sink: EventSink) {
         if sink.is_closed() {
             return;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::broker::codec::{self, Properties};
+    use crate::broker::router::routed;
+
+    #[test]
+    fn provenance_is_shared_per_publisher_and_qos_and_properties_are_kept() {
+        let tap = Tap::new();
+        let publish = |publisher: &str, qos, props: &Properties| {
+            tap.record(&routed("t".into(), Bytes::from_static(b"v"), qos, false, props, publisher.into()));
+        };
+        let none = Properties::default();
+        publish("a", codec::QoS::AtLeastOnce, &none);
+        publish("a", codec::QoS::AtLeastOnce, &none);
+        publish("a", codec::QoS::AtMostOnce, &none);
+        publish("b", codec::QoS::AtLeastOnce, &none);
+        let typed = Properties { content_type: Some("text/plain".into()), ..Properties::default() };
+        publish("a", codec::QoS::AtLeastOnce, &typed);
+        let msgs = tap.take();
+        let meta: Vec<Arc<MessageMeta>> = msgs.iter().map(|m| Arc::clone(m.meta.as_ref().expect("provenance"))).collect();
+        assert!(Arc::ptr_eq(&meta[0], &meta[1]), "same publisher and QoS: one shared block");
+        assert!(!Arc::ptr_eq(&meta[0], &meta[2]) && !Arc::ptr_eq(&meta[0], &meta[3]));
+        assert_eq!((meta[2].publisher.as_deref(), meta[2].published_qos), (Some("a"), Some(QoS::AtMostOnce)));
+        assert_eq!(meta[3].publisher.as_deref(), Some("b"));
+        assert_eq!(meta[4].content_type.as_deref(), Some("text/plain"));
+        assert_eq!(meta[4].publisher.as_deref(), Some("a"));
+        assert!(!meta[0].has_properties() && meta[4].has_properties());
+    }
+
+    #[test]
+    fn while_the_ui_is_full_messages_are_only_counted() {
+        let tap = Tap::new();
+        let msg = routed("t".into(), Bytes::from_static(b"v"), codec::QoS::AtMostOnce, false, &Properties::default(), "p".into());
+        tap.ui_full.store(true, Relaxed);
+        tap.record(&msg);
+        assert!(tap.take().is_empty());
+        assert_eq!(tap.dropped.load(Relaxed), 1);
+        tap.ui_full.store(false, Relaxed);
+        tap.record(&msg);
+        let kept = tap.take();
+        assert_eq!(kept.len(), 1);
+        // The payload is the explorer's own copy, not a slice of the broker's read buffer.
+        assert_eq!(&kept[0].payload[..], b"v");
+        assert_ne!(kept[0].payload.as_ptr(), msg.payload.as_ptr());
     }
 }

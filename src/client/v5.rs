@@ -141,7 +141,7 @@ fn to_message(pb: rumqttc::v5::mqttbytes::v5::Publish, topic: Arc<str>) -> Messa
     let mut msg = Message::new(topic, pb.payload, from_qos(pb.qos), pb.retain, SystemTime::now());
     msg.dup = pb.dup;
     if let Some(pp) = pb.properties {
-        msg.meta = Some(Box::new(MessageMeta {
+        let meta = MessageMeta {
             publisher: None,
             published_qos: None,
             payload_format: pp.payload_format_indicator,
@@ -150,7 +150,9 @@ fn to_message(pb: rumqttc::v5::mqttbytes::v5::Publish, topic: Arc<str>) -> Messa
             response_topic: pp.response_topic,
             correlation_data: pp.correlation_data,
             user_properties: pp.user_properties,
-        }));
+        };
+        // Only a topic alias or subscription ids: nothing to show, nothing to keep.
+        msg.meta = meta.has_properties().then(|| Arc::new(meta));
     }
     msg
 }

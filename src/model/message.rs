@@ -58,7 +58,9 @@ impl QoS {
     }
 }
 
-/// MQTT 5 publish properties and broker-side provenance; boxed in [`Message`] because most messages have none.
+/// MQTT 5 publish properties and broker-side provenance, behind an `Arc` in [`Message`]: most
+/// messages have no properties, and the provenance alone (publisher, QoS) is shared by every
+/// message of one publisher at one QoS.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct MessageMeta {
     /// Client id of the publisher (known only for the embedded broker).
@@ -95,7 +97,20 @@ pub struct Message {
     /// When the runtime received it.
     pub received_at: SystemTime,
     /// Optional metadata (MQTT 5 properties, publisher).
-    pub meta: Option<Box<MessageMeta>>,
+    pub meta: Option<Arc<MessageMeta>>,
+}
+
+impl MessageMeta {
+    /// True if any MQTT 5 property is set (not only the provenance).
+    #[must_use]
+    pub fn has_properties(&self) -> bool {
+        self.payload_format.is_some()
+            || self.message_expiry_secs.is_some()
+            || self.content_type.is_some()
+            || self.response_topic.is_some()
+            || self.correlation_data.is_some()
+            || !self.user_properties.is_empty()
+    }
 }
 
 impl Message {
@@ -105,17 +120,22 @@ impl Message {
         Self { topic: topic.into(), payload: payload.into(), qos, retain, dup: false, received_at, meta: None }
     }
 
-    /// Bytes this message costs in history: payload plus a fixed overhead for the entry itself.
+    /// Bytes this message costs while kept, as the history budget counts them: its slot in a
+    /// history ring and in the eviction order (with the rings' growth slack of at most a quarter), the payload and the
+    /// topic (a payload read from a socket is a slice of the frame it arrived in), and its own
+    /// metadata. Provenance-only metadata is shared between messages and not counted per message.
+    /// The same message always costs the same.
     #[must_use]
     pub fn cost_bytes(&self) -> usize {
-        const ENTRY_OVERHEAD: usize = 96;
-        let meta = self.meta.as_ref().map_or(0, |m| {
-            m.content_type.as_ref().map_or(0, String::len)
+        /// A `(u64, Message)` ring slot and a `(u32, u64)` eviction entry, plus a quarter for growth slack.
+        const ENTRY_OVERHEAD: usize = (size_of::<(u64, Message)>() + 16) * 5 / 4;
+        let meta = self.meta.as_ref().filter(|m| m.has_properties()).map_or(0, |m| {
+            size_of::<MessageMeta>()
+                + m.content_type.as_ref().map_or(0, String::len)
                 + m.response_topic.as_ref().map_or(0, String::len)
                 + m.correlation_data.as_ref().map_or(0, Bytes::len)
                 + m.user_properties.iter().map(|(k, v)| k.len() + v.len() + 48).sum::<usize>()
-                + 128
         });
-        self.payload.len() + ENTRY_OVERHEAD + meta
+        self.payload.len() + self.topic.len() + ENTRY_OVERHEAD + meta
     }
 }

@@ -323,11 +323,17 @@ impl TopicTree {
     }
 
     /// Ingest one message: create the path if new, update aggregates, keep it as the latest and push the previous latest into history.
-    pub fn insert(&mut self, msg: Message) -> NodeId {
+    pub fn insert(&mut self, mut msg: Message) -> NodeId {
         let id = match self.by_topic.get(&*msg.topic) {
             Some(&id) => id,
             None => self.create_topic(&msg.topic),
         };
+        // Kept messages share the node's topic string instead of each holding its own.
+        if let Some(topic) = &self.nodes[id.index()].topic
+            && !Arc::ptr_eq(topic, &msg.topic)
+        {
+            msg.topic = Arc::clone(topic);
+        }
         let sec = unix_secs(msg.received_at);
         let at = msg.received_at;
         self.used_bytes += msg.cost_bytes();
@@ -339,8 +345,8 @@ impl TopicTree {
         let retained_change = if msg.retain { Self::set_retained(node, !msg.payload.is_empty()) } else { 0 };
         if let Some(prev) = node.latest.replace(msg) {
             node.history_bytes += prev.cost_bytes();
-            node.history.push_back((seq, prev));
-            self.eviction_order.push_back((id, seq));
+            push_tight(&mut node.history, (seq, prev));
+            push_tight(&mut self.eviction_order, (id, seq));
             self.history_entries += 1;
         }
         let mut cur = id;
@@ -488,6 +494,16 @@ impl TopicTree {
         }
         self.used_bytes
     }
+}
+
+/// Push onto a ring that grows by a quarter at a time instead of doubling, so that its unused
+/// capacity stays within the slack [`Message::cost_bytes`] counts (a doubled ring of 10,000 topics
+/// × 129 messages would hold 10,000 × 256 slots of 88 bytes: 100 MB more than its messages).
+fn push_tight<T>(ring: &mut VecDeque<T>, item: T) {
+    if ring.len() == ring.capacity() {
+        ring.reserve_exact((ring.len() / 4).max(4));
+    }
+    ring.push_back(item);
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 use std::time::{Duration, SystemTime};
 
 use super::*;
-use crate::model::message::QoS;
+use crate::model::message::{MessageMeta, QoS};
 
 fn msg(topic: &str, payload: &str, at_secs: u64) -> Message {
     Message::new(topic, payload.as_bytes().to_vec(), QoS::AtMostOnce, false, SystemTime::UNIX_EPOCH + Duration::from_secs(at_secs))
@@ -166,4 +166,26 @@ fn per_topic_bytes_bound_a_chatty_big_topic() {
     }
     assert_eq!(t.node(t.find("big").expect("big")).kept_count(), 4, "3 older + the latest");
     assert_eq!(t.node(t.find("small").expect("small")).kept_count(), 10);
+}
+
+#[test]
+fn kept_messages_share_their_node_topic_and_cost_what_they_hold() {
+    let mut t = TopicTree::default();
+    for i in 0..3 {
+        // Each message arrives with its own topic string, as from the broker or a client.
+        t.insert(msg("a/b", &i.to_string(), i));
+    }
+    let id = t.find("a/b").expect("topic");
+    let node = t.node(id);
+    let topic = node.topic().expect("topic");
+    assert!(node.messages().all(|m| Arc::ptr_eq(&m.topic, topic)), "one topic string per node");
+    let plain = msg("a/b", "xy", 9);
+    assert!(plain.cost_bytes() >= size_of::<(u64, Message)>() + "a/b".len() + 2);
+    // Provenance alone is shared between messages and not counted per message; properties are.
+    let mut with_provenance = plain.clone();
+    with_provenance.meta = Some(Arc::new(MessageMeta { publisher: Some("p".into()), ..MessageMeta::default() }));
+    assert_eq!(with_provenance.cost_bytes(), plain.cost_bytes());
+    let mut with_props = plain.clone();
+    with_props.meta = Some(Arc::new(MessageMeta { content_type: Some("text/plain".into()), ..MessageMeta::default() }));
+    assert!(with_props.cost_bytes() >= plain.cost_bytes() + size_of::<MessageMeta>() + "text/plain".len());
 }

@@ -65,6 +65,9 @@ pub struct TopicTreePanel {
     filter_error: Option<String>,
     /// Flash rows when they update.
     pub flash: bool,
+    /// Longest wait before the next frame while a flash fades, set by the app each frame
+    /// ([`crate::app::frame_interval`]): no extra frames while messages stream in.
+    pub frame_interval: Duration,
     /// Move the keyboard focus to the filter box next frame.
     focus_filter: bool,
     /// Scroll so that this row index is visible.
@@ -86,6 +89,7 @@ impl Default for TopicTreePanel {
             retained_only: false,
             filter_error: None,
             flash: true,
+            frame_interval: crate::app::DATA_FRAME_INTERVAL,
             focus_filter: false,
             scroll_to_row: None,
             shown_rows: 0..0,
@@ -222,7 +226,7 @@ impl TopicTreePanel {
             }
         }
         if flashing {
-            ui.ctx().request_repaint_after(Duration::from_millis(30));
+            ui.ctx().request_repaint_after(self.frame_interval);
         }
         action
     }

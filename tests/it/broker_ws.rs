@@ -58,7 +58,7 @@ impl WsClient {
             reconnect_max_secs: 1,
             ..Profile::default()
         };
-        let (sink, events) = EventSink::channel(Arc::new(|| {}));
+        let (sink, events) = EventSink::channel(Arc::new(|_| {}));
         let mut sessions = ClientSessions::new(sink);
         sessions.connect(CONN, profile);
         let mut client = Self { sessions, events };
@@ -133,7 +133,7 @@ async fn mqscope_client_over_websocket_meets_tcp_clients_in_both_versions() {
 async fn the_windows_embedded_broker_serves_websocket_when_asked() {
     let ws_addr = std::net::TcpListener::bind("127.0.0.1:0").expect("free port").local_addr().expect("addr");
     let (commands, cmd_rx) = mpsc::channel(COMMAND_CAPACITY);
-    let (sink, mut events) = EventSink::channel(Arc::new(|| {}));
+    let (sink, mut events) = EventSink::channel(Arc::new(|_| {}));
     let config = RuntimeConfig {
         bind: "127.0.0.1:0".parse().expect("addr"),
         ws_bind: Some(ws_addr),
@@ -156,7 +156,7 @@ async fn the_windows_embedded_broker_serves_websocket_when_asked() {
     })
     .await;
     assert_eq!(&seen.payload[..], b"seen from inside");
-    assert_eq!(seen.meta.and_then(|m| m.publisher).as_deref(), Some("mqscope-ws-V5"));
+    assert_eq!(seen.meta.and_then(|m| m.publisher.clone()).as_deref(), Some("mqscope-ws-V5"));
     commands.send(Command::Shutdown).await.expect("shutdown");
 }
 

@@ -26,7 +26,7 @@ fn msg(topic: &str, payload: &str, ago_secs: u64) -> Message {
 
 fn fixture(msgs: Vec<Message>) -> Fixture {
     let (cmd_tx, commands) = mpsc::channel(COMMAND_CAPACITY);
-    let (sink, ev_rx) = EventSink::channel(Arc::new(|| {}));
+    let (sink, ev_rx) = EventSink::channel(Arc::new(|_| {}));
     let mut app = ExplorerApp::new(cmd_tx, ev_rx);
     app.store.insert_messages(ConnId::LOCAL, msgs);
     app.tree.flash = false;

@@ -102,7 +102,7 @@ struct Client {
 }
 
 fn client(p: Profile) -> Client {
-    let (sink, events) = EventSink::channel(Arc::new(|| {}));
+    let (sink, events) = EventSink::channel(Arc::new(|_| {}));
     let mut sessions = ClientSessions::new(sink);
     sessions.connect(ConnId(1), p);
     Client { sessions, events }

@@ -30,7 +30,7 @@ fn msg(topic: &str, payload: impl Into<bytes::Bytes>, retain: bool, secs: u64) -
 
 fn fixture(msgs: Vec<Message>, allow_tofu: bool) -> Fixture {
     let (cmd_tx, commands) = mpsc::channel(COMMAND_CAPACITY);
-    let (sink, ev_rx) = EventSink::channel(Arc::new(|| {}));
+    let (sink, ev_rx) = EventSink::channel(Arc::new(|_| {}));
     let mut app = ExplorerApp::new(cmd_tx, ev_rx);
     app.store.insert_messages(ConnId::LOCAL, msgs);
     app.tree.flash = false;

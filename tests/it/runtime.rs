@@ -22,7 +22,7 @@ struct Running {
 
 async fn start(bind: SocketAddr) -> Running {
     let (commands, cmd_rx) = mpsc::channel(COMMAND_CAPACITY);
-    let (sink, mut events) = EventSink::channel(Arc::new(|| {}));
+    let (sink, mut events) = EventSink::channel(Arc::new(|_| {}));
     let config_dir = std::env::temp_dir().join(format!("mqscope-runtime-{}-{}", std::process::id(), bind.port()));
     let config = RuntimeConfig {
         bind,

@@ -30,7 +30,7 @@ fn fresh_dir() -> PathBuf {
 fn explorer_in(config_dir: &Path) -> (tokio::runtime::Runtime, Harness<'static, ExplorerApp>) {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("tokio");
     let (cmd_tx, cmd_rx) = mpsc::channel(COMMAND_CAPACITY);
-    let (sink, ev_rx) = EventSink::channel(Arc::new(|| {}));
+    let (sink, ev_rx) = EventSink::channel(Arc::new(|_| {}));
     let config = RuntimeConfig {
         bind: "127.0.0.1:0".parse().expect("addr"),
         ws_bind: None,
