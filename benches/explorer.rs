@@ -7,7 +7,8 @@
 //! 3. Chart: one chart of 1M points over 24 h in the dock, following live (new points every frame):
 //!    decimation alone, and the whole frame (run_ui) and its tessellation; p50/p99.
 //!
-//! Prints figures; asserts nothing about time (these machines are shared and noisy).
+//! Prints figures; asserts nothing about time (these machines are shared and noisy). Uses the
+//! allocator the `mqscope` binary ships with (mimalloc).
 //! Pick one with a filter: `cargo bench --bench explorer -- chart`.
 
 use std::sync::Arc;
@@ -16,6 +17,9 @@ use std::time::{Duration, Instant, SystemTime};
 use mqscope::app::ExplorerApp;
 use mqscope::model::{HistoryLimits, Message, QoS, TopicTree};
 use mqscope::protocol::{COMMAND_CAPACITY, EventSink};
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const TOPICS: usize = 100_000;
 

@@ -121,14 +121,14 @@ impl Message {
     }
 
     /// Bytes this message costs while kept, as the history budget counts them: its slot in a
-    /// history ring and in the eviction order (with the rings' growth slack of at most a quarter), the payload and the
+    /// history ring and in the eviction order (with the rings' growth slack: they grow by half), the payload and the
     /// topic (a payload read from a socket is a slice of the frame it arrived in), and its own
     /// metadata. Provenance-only metadata is shared between messages and not counted per message.
     /// The same message always costs the same.
     #[must_use]
     pub fn cost_bytes(&self) -> usize {
-        /// A `(u64, Message)` ring slot and a `(u32, u64)` eviction entry, plus a quarter for growth slack.
-        const ENTRY_OVERHEAD: usize = (size_of::<(u64, Message)>() + 16) * 5 / 4;
+        /// A `(u64, Message)` ring slot and a `(u32, u64)` eviction entry, plus a third for growth slack.
+        const ENTRY_OVERHEAD: usize = (size_of::<(u64, Message)>() + 16) * 4 / 3;
         let meta = self.meta.as_ref().filter(|m| m.has_properties()).map_or(0, |m| {
             size_of::<MessageMeta>()
                 + m.content_type.as_ref().map_or(0, String::len)
