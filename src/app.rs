@@ -31,9 +31,9 @@ pub const DATA_FRAME_INTERVAL: Duration = Duration::from_millis(40);
 /// While the window is backlogged (more arrives than it folds in, [`crate::protocol::BACKLOG`]),
 /// frames asked for by data come at most this often ...
 pub const BACKLOGGED_FRAME_INTERVAL: Duration = Duration::from_millis(120);
-/// ... and each folds messages for this long (unless it answers input): the same sixth of a core
-/// as [`DRAIN_BUDGET`] per [`DATA_FRAME_INTERVAL`] (so a backlog never starves folding further), in
-/// fewer frames; what does not fit is dropped and counted. A frame also costs several
+/// ... and each folds messages for this long (unless it answers input): a sixth of a core, close to
+/// the fifth of [`DRAIN_BUDGET`] per [`DATA_FRAME_INTERVAL`] (so a backlog does not starve folding
+/// further), in fewer frames; what does not fit is dropped and counted. A frame also costs several
 /// milliseconds of CPU to draw on a software renderer; under a flood, the embedded broker in the
 /// same process needs those cores more. Measured with `scripts/bench-window.sh` (README, "Performance").
 const BACKLOGGED_DRAIN_BUDGET: Duration = Duration::from_millis(20);

@@ -67,9 +67,15 @@ pub struct Delivery {
 
 /// The retained messages one new subscription is owed (MQTT-3.8.4-4 / 5.0 §3.3.1.3), sent from the
 /// store's own copies as the client takes them: a `#` over a million retained topics costs 8 bytes
-/// per message here, and never goes through (or overflows) the session's queue.
+/// per message here, and never goes through (or overflows) the session's queue. It goes after the
+/// messages queued before the SUBSCRIBE and before those queued after it, so that every topic's
+/// messages keep their order (MQTT-4.6.0-5, -6).
 #[derive(Debug)]
 pub struct Replay {
+    /// The filter subscribed to: an UNSUBSCRIBE or a new SUBSCRIBE of it replaces what is owed.
+    pub filter: String,
+    /// Messages of the queue to send before this replay (those queued before the SUBSCRIBE).
+    pub ahead: usize,
     /// Messages not yet sent.
     pub msgs: std::vec::IntoIter<Retained>,
     /// QoS granted to the subscription; each message goes at min(published, granted).
@@ -157,30 +163,62 @@ impl SessionData {
         self.replay.iter().map(|r| r.msgs.len()).sum()
     }
 
-    /// QoS of the next message to send (the retained replay first), if any.
+    /// The replay whose turn it is, if one is: the first, once the queued messages ahead of it are gone.
+    fn replay_due(&self) -> Option<&Replay> {
+        self.replay.front().filter(|r| r.ahead == 0 || self.queue.is_empty())
+    }
+
+    /// QoS of the next message to send, if any.
     #[must_use]
     pub fn peek_qos(&self) -> Option<QoS> {
-        match self.replay.front() {
-            Some(r) => r.msgs.as_slice().first().map(|m| m.qos().min(r.qos)),
+        match self.replay_due().and_then(|r| r.msgs.as_slice().first().map(|m| (m, r.qos))) {
+            Some((m, granted)) => Some(m.qos().min(granted)),
             None => self.queue.front().map(|d| d.qos),
         }
     }
 
-    /// Take the next message to send: the retained replay first, then the queue.
+    /// Take the next message to send: from the queue, or from the replay whose turn it is.
     pub fn pop_next(&mut self) -> Option<Delivery> {
-        while let Some(r) = self.replay.front_mut() {
-            if let Some(m) = r.msgs.next() {
-                let d = Delivery { msg: m.to_routed(), qos: m.qos().min(r.qos), retain: true, sub_ids: r.sub_ids.clone(), share: None };
-                if r.msgs.len() == 0 {
-                    self.replay.pop_front();
-                }
-                return Some(d);
+        if self.replay_due().is_some()
+            && let Some(r) = self.replay.front_mut()
+        {
+            let m = r.msgs.next();
+            let d =
+                m.map(|m| Delivery { msg: m.to_routed(), qos: m.qos().min(r.qos), retain: true, sub_ids: r.sub_ids.clone(), share: None });
+            if r.msgs.len() == 0 {
+                self.replay.pop_front();
             }
-            self.replay.pop_front();
+            if d.is_some() {
+                return d;
+            }
         }
         let d = self.queue.pop_front()?;
         self.queued_bytes = self.queued_bytes.saturating_sub(d.msg.cost());
+        for r in &mut self.replay {
+            r.ahead = r.ahead.saturating_sub(1);
+        }
         Some(d)
+    }
+
+    /// Keep only the queued messages `keep` accepts (in order); the replays keep their places
+    /// among those left. Returns how many went.
+    pub fn retain_queue(&mut self, mut keep: impl FnMut(&Delivery) -> bool) -> u64 {
+        let flags: Vec<bool> = self.queue.iter().map(&mut keep).collect();
+        self.requeue_kept(&flags);
+        let mut i = 0;
+        self.queue.retain(|_| {
+            i += 1;
+            flags[i - 1]
+        });
+        self.queued_bytes = self.queue.iter().map(|d| d.msg.cost()).sum();
+        flags.iter().filter(|k| !**k).count() as u64
+    }
+
+    /// The queue was reduced to the messages flagged `true` (in order): move each replay's place to match.
+    pub fn requeue_kept(&mut self, flags: &[bool]) {
+        for r in &mut self.replay {
+            r.ahead = flags.iter().take(r.ahead).filter(|k| **k).count();
+        }
     }
 
     /// Next free packet id for an outgoing message (never 0, never one in flight).
@@ -277,14 +315,16 @@ impl SessionCell {
         congested
     }
 
-    /// Owe a new subscription its retained messages. At most `room` messages may be owed at once
-    /// (a client that subscribes `#` again and again without reading must not grow this without
-    /// bound); the rest are dropped and counted.
-    pub fn push_replay(&self, mut msgs: Vec<Retained>, qos: QoS, sub_id: Option<u32>, room: usize) {
+    /// Owe a new subscription of `filter` its retained messages, after what is queued now (call with
+    /// the router's state locked, so that nothing routed to the subscription is queued before this).
+    /// What was still owed to an earlier subscription of the same filter is replaced. At most `room`
+    /// messages may be owed at once; the rest are dropped and counted.
+    pub fn push_replay(&self, filter: &str, mut msgs: Vec<Retained>, qos: QoS, sub_id: Option<u32>, room: usize) {
+        let mut data = self.lock();
+        data.replay.retain(|r| r.filter != filter);
         if msgs.is_empty() {
             return;
         }
-        let mut data = self.lock();
         let keep = room.saturating_sub(data.replay_len());
         if msgs.len() > keep {
             let lost = (msgs.len() - keep) as u64;
@@ -292,7 +332,14 @@ impl SessionCell {
             self.count_dropped(&mut data, lost);
         }
         if !msgs.is_empty() {
-            data.replay.push_back(Replay { msgs: msgs.into_iter(), qos, sub_ids: sub_id.into_iter().collect() });
+            let ahead = data.queue.len();
+            data.replay.push_back(Replay {
+                filter: filter.to_owned(),
+                ahead,
+                msgs: msgs.into_iter(),
+                qos,
+                sub_ids: sub_id.into_iter().collect(),
+            });
         }
         let online = data.connection.is_some();
         drop(data);
@@ -337,37 +384,65 @@ mod tests {
         })
     }
 
-    #[test]
-    fn replay_goes_first_at_min_qos_and_is_bounded() {
-        let total = Arc::new(AtomicU64::new(0));
-        let cell = SessionCell::new("c".into(), ProtocolVersion::V5, Arc::clone(&total));
-        let live = Delivery {
-            msg: retained("live", QoS::AtMostOnce).to_routed(),
+    fn live(topic: &str) -> Delivery {
+        Delivery {
+            msg: retained(topic, QoS::AtMostOnce).to_routed(),
             qos: QoS::AtMostOnce,
             retain: false,
             sub_ids: Vec::new(),
             share: None,
-        };
+        }
+    }
+
+    fn order(data: &mut SessionData) -> Vec<(String, QoS, bool, Vec<u32>)> {
+        std::iter::from_fn(|| data.pop_next()).map(|d| (d.msg.topic.to_string(), d.qos, d.retain, d.sub_ids)).collect()
+    }
+
+    #[test]
+    fn replay_goes_between_what_was_queued_before_and_after_at_min_qos_and_is_bounded() {
+        let total = Arc::new(AtomicU64::new(0));
+        let cell = SessionCell::new("c".into(), ProtocolVersion::V5, Arc::clone(&total));
         let limits = QueueLimits { max_messages: 10, max_bytes: usize::MAX, queue_qos0_offline: true, high_water: 10 };
-        cell.enqueue(live, &limits);
-        cell.push_replay(vec![retained("a", QoS::ExactlyOnce), retained("b", QoS::AtMostOnce)], QoS::AtLeastOnce, Some(7), 3);
+        cell.enqueue(live("before"), &limits);
+        cell.push_replay("a/#", vec![retained("a", QoS::ExactlyOnce), retained("b", QoS::AtMostOnce)], QoS::AtLeastOnce, Some(7), 3);
         // Room for 3 owed messages: the second replay keeps one of its two.
-        cell.push_replay(vec![retained("c", QoS::AtLeastOnce), retained("d", QoS::AtLeastOnce)], QoS::AtLeastOnce, None, 3);
+        cell.push_replay("c/#", vec![retained("c", QoS::AtLeastOnce), retained("d", QoS::AtLeastOnce)], QoS::AtLeastOnce, None, 3);
         assert_eq!(total.load(Relaxed), 1, "the one past the bound is counted");
+        cell.enqueue(live("after"), &limits);
         let mut data = cell.lock();
         assert_eq!(data.replay_len(), 3);
-        assert_eq!(data.peek_qos(), Some(QoS::AtLeastOnce), "min(published 2, granted 1)");
-        let order: Vec<(String, QoS, bool, Vec<u32>)> =
-            std::iter::from_fn(|| data.pop_next()).map(|d| (d.msg.topic.to_string(), d.qos, d.retain, d.sub_ids)).collect();
+        assert_eq!(data.peek_qos(), Some(QoS::AtMostOnce), "what was queued first goes first");
         assert_eq!(
-            order,
+            order(&mut data),
             [
+                ("before".into(), QoS::AtMostOnce, false, vec![]),
                 ("a".into(), QoS::AtLeastOnce, true, vec![7]),
                 ("b".into(), QoS::AtMostOnce, true, vec![7]),
                 ("c".into(), QoS::AtLeastOnce, true, vec![]),
-                ("live".into(), QoS::AtMostOnce, false, vec![]),
-            ]
+                ("after".into(), QoS::AtMostOnce, false, vec![]),
+            ],
+            "min(published, granted) and the subscription identifier per replay"
         );
         assert_eq!((data.replay_len(), data.queue.len(), data.queued_bytes), (0, 0, 0));
+    }
+
+    #[test]
+    fn a_replay_keeps_its_place_when_the_queue_shrinks_and_a_new_one_replaces_the_old() {
+        let cell = SessionCell::new("c".into(), ProtocolVersion::V5, Arc::new(AtomicU64::new(0)));
+        let limits = QueueLimits { max_messages: 10, max_bytes: usize::MAX, queue_qos0_offline: true, high_water: 10 };
+        for t in ["q0", "x", "q1"] {
+            cell.enqueue(live(t), &limits);
+        }
+        cell.push_replay("r", vec![retained("r", QoS::AtMostOnce)], QoS::AtMostOnce, None, 10);
+        cell.enqueue(live("later"), &limits);
+        let mut data = cell.lock();
+        assert_eq!(data.retain_queue(|d| &*d.msg.topic != "x"), 1);
+        let topics: Vec<String> = order(&mut data).into_iter().map(|(t, ..)| t).collect();
+        assert_eq!(topics, ["q0", "q1", "r", "later"]);
+        drop(data);
+        cell.push_replay("s", vec![retained("s1", QoS::AtMostOnce)], QoS::AtMostOnce, None, 10);
+        cell.push_replay("s", vec![retained("s2", QoS::AtMostOnce)], QoS::AtMostOnce, None, 10);
+        let topics: Vec<String> = order(&mut cell.lock()).into_iter().map(|(t, ..)| t).collect();
+        assert_eq!(topics, ["s2"], "a new subscription of a filter replaces what its predecessor was owed");
     }
 }

@@ -42,10 +42,15 @@ struct Header {
 #[derive(Clone, Debug)]
 pub struct Retained(ThinArc<Header, u8>);
 
-/// The instant retained expiry deadlines are counted from.
+/// The instant retained expiry deadlines are counted from: well before any deadline, also of a
+/// runtime whose clock is paused (tests) and started after the first one.
 fn epoch() -> Instant {
     static EPOCH: OnceLock<Instant> = OnceLock::new();
-    *EPOCH.get_or_init(Instant::now)
+    *EPOCH.get_or_init(|| {
+        // The monotonic clock starts at boot: go back as far as it allows, up to an hour.
+        let now = Instant::now();
+        [3600, 60, 1].into_iter().find_map(|secs| now.checked_sub(Duration::from_secs(secs))).unwrap_or(now)
+    })
 }
 
 impl Retained {
@@ -53,8 +58,9 @@ impl Retained {
     #[must_use]
     pub fn new(msg: &Routed) -> Self {
         let expires = msg.expires_at.map(|at| {
-            let ms = u64::try_from(at.saturating_duration_since(epoch()).as_millis()).unwrap_or(u64::MAX - 1);
-            NonZeroU64::MIN.saturating_add(ms)
+            // Rounded up: a message never counts as expired before its time.
+            let ms = at.saturating_duration_since(epoch()).as_micros().div_ceil(1000);
+            NonZeroU64::MIN.saturating_add(u64::try_from(ms).unwrap_or(u64::MAX - 1))
         });
         let header = Header {
             publisher: Arc::clone(&msg.publisher),

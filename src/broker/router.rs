@@ -222,7 +222,8 @@ pub fn publish_sys(shared: &Shared, topic: Arc<str>, payload: Bytes, qos: QoS, r
 }
 
 /// Add one subscription of `cell`, and owe it the retained messages it should receive (sent after
-/// the SUBACK, before anything queued later). Returns the SUBACK code: the granted QoS or a failure reason.
+/// the SUBACK and after what was queued before it, before anything queued later). Returns the
+/// SUBACK code: the granted QoS or a failure reason.
 pub fn subscribe(shared: &Shared, cell: &Arc<SessionCell>, filter: &str, options: SubscriptionOptions, id: Option<u32>) -> u8 {
     let (client_id, version) = {
         let data = cell.lock();
@@ -262,10 +263,9 @@ pub fn subscribe(shared: &Shared, cell: &Arc<SessionCell>, filter: &str, options
             state.retained.remove(msg.topic());
         }
         let room = shared.config.max_queued_messages.max(state.retained.len());
-        drop(state);
-        // The replay is sent before anything queued, so a message routed to the new subscription
-        // meanwhile still arrives after the retained value it replaces.
-        cell.push_replay(owed, options.qos, id, room);
+        // With the state still locked: nothing routed to the new subscription is queued before the
+        // retained values it follows (lock order: state, then session).
+        cell.push_replay(filter, owed, options.qos, id, room);
     }
     options.qos as u8
 }
@@ -275,6 +275,10 @@ pub fn unsubscribe(shared: &Shared, cell: &Arc<SessionCell>, filter: &str) -> u8
     let client_id = Arc::clone(&cell.lock().client_id);
     let Ok(mut state) = shared.state.lock() else { return reason::UNSPECIFIED_ERROR };
     let existed = state.remove_subscription(&client_id, filter);
-    cell.lock().subscriptions.remove(filter);
+    let mut data = cell.lock();
+    data.subscriptions.remove(filter);
+    // What was still owed to the subscription goes with it.
+    data.replay.retain(|r| r.filter != filter);
+    drop(data);
     if existed { reason::SUCCESS } else { reason::NO_SUBSCRIPTION_EXISTED }
 }

@@ -191,11 +191,8 @@ impl Session {
         let will = data.will.take().filter(|_| exit == Exit::WithWill);
         let expiry = data.expiry_secs;
         if !limits.queue_qos0_offline {
-            let before = data.queue.len();
-            data.queue.retain(|d| d.qos != QoS::AtMostOnce);
-            let lost = (before - data.queue.len()) as u64;
+            let lost = data.retain_queue(|d| d.qos != QoS::AtMostOnce);
             self.cell.count_dropped(&mut data, lost);
-            data.queued_bytes = data.queue.iter().map(|d| d.msg.cost()).sum();
             let before = data.replay_len();
             data.replay.retain(|r| r.qos != QoS::AtMostOnce);
             for r in &mut data.replay {

@@ -133,20 +133,23 @@ const BATCH: usize = 4096;
 pub async fn forward(tap: Arc<Tap>, sink: EventSink) {
     let mut reported_drops = 0;
     loop {
-        if tap.ui_full.load(Relaxed) {
-            // Nothing is buffered meanwhile: look again when the UI may have caught up.
+        if tap.ui_full.load(Relaxed) || tap.dropped.load(Relaxed) != reported_drops {
+            // Nothing is buffered meanwhile, or drops are still to be reported: look again soon,
+            // whether or not a message arrives.
             tokio::time::sleep(Duration::from_millis(15)).await;
         } else {
             tap.notify.notified().await;
             tokio::time::sleep(Duration::from_millis(15)).await;
         }
-        let mut msgs = tap.take();
+        let mut msgs = tap.take().into_iter();
         let mut dropped = 0;
-        while msgs.len() > BATCH {
-            let rest = msgs.split_off(BATCH);
-            dropped += sink.messages(ConnId::LOCAL, std::mem::replace(&mut msgs, rest));
+        loop {
+            let batch: Vec<Message> = msgs.by_ref().take(BATCH).collect();
+            if batch.is_empty() {
+                break;
+            }
+            dropped += sink.messages(ConnId::LOCAL, batch);
         }
-        dropped += sink.messages(ConnId::LOCAL, msgs);
         tap.ui_full.store(sink.in_flight() + TAP_CAPACITY > MAX_MESSAGES_IN_FLIGHT, Relaxed);
         let tap_dropped = tap.dropped.load(Relaxed);
         dropped += tap_dropped - reported_drops;

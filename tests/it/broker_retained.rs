@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use mqscope::broker::codec::{
-    Packet, Properties,
+    Disconnect, Packet, Properties,
     ProtocolVersion::{V5, V311},
     Publish, QoS, RetainHandling, SubscriptionOptions,
 };
@@ -12,7 +12,7 @@ use mqscope::broker::codec::{
 use mqscope::broker::BrokerConfig;
 
 use crate::common::{start_broker, start_broker_with};
-use crate::raw::{Raw, publish, qos};
+use crate::raw::{Raw, ack as ack_of, connect_packet, publish, qos};
 
 fn retained(topic: &str, payload: &'static [u8]) -> Packet {
     let mut p: Publish = publish(topic, QoS::AtLeastOnce, 1, payload);
@@ -137,4 +137,44 @@ async fn every_retained_message_reaches_a_new_subscriber_before_what_follows_eve
     assert_eq!(seen.len(), topics.len(), "each retained topic once");
     let live = s.expect_publish().await;
     assert_eq!((live.topic.as_str(), live.retain), ("many/live", false));
+}
+
+#[tokio::test]
+async fn a_resubscribed_retained_value_follows_the_backlog_queued_before_it() {
+    // MQTT-4.6.0-5/-6 (ordered topics) with MQTT-3.3.1-9: a resumed session's backlog on a topic is
+    // delivered before the retained value a new SUBSCRIBE re-sends, which is the newest of them.
+    let (addr, _b) = start_broker().await;
+    let persistent = || {
+        let mut c = connect_packet(V5, "ord-sub", false, 60);
+        c.properties.session_expiry_interval = Some(300);
+        // One QoS 1 message in flight at a time: the rest of the backlog waits in the queue.
+        c.properties.receive_maximum = Some(1);
+        c
+    };
+    let (mut s, _) = Raw::connect(addr, persistent()).await;
+    s.subscribe(1, "ord/t", qos(QoS::AtLeastOnce)).await;
+    s.send(&Packet::Disconnect(Disconnect { code: 0, properties: Properties::default() })).await;
+    drop(s);
+    let mut p = Raw::connected(addr, V5, "ord-pub").await;
+    for (pkid, value) in [(1, &b"1"[..]), (2, b"2"), (3, b"3")] {
+        let mut m = publish("ord/t", QoS::AtLeastOnce, pkid, b"");
+        m.payload = bytes::Bytes::from_static(value);
+        m.retain = true;
+        publish_acked(&mut p, &Packet::Publish(m)).await;
+    }
+    let (mut s, ack) = Raw::connect(addr, persistent()).await;
+    assert!(ack.session_present);
+    let first = s.expect_publish().await;
+    assert_eq!(&first.payload[..], b"1");
+    // Subscribe again while "2" and "3" still wait behind the window of one.
+    s.send(&crate::raw::subscribe(2, "ord/t", qos(QoS::AtLeastOnce))).await;
+    assert!(matches!(s.expect("SUBACK").await, Packet::SubAck(_)));
+    s.send(&Packet::PubAck(ack_of(first.pkid))).await;
+    let mut seen = Vec::new();
+    for _ in 0..3 {
+        let m = s.expect_publish().await;
+        seen.push((String::from_utf8_lossy(&m.payload).into_owned(), m.retain));
+        s.send(&Packet::PubAck(ack_of(m.pkid))).await;
+    }
+    assert_eq!(seen, [("2".to_owned(), false), ("3".to_owned(), false), ("3".to_owned(), true)]);
 }

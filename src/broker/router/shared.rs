@@ -96,7 +96,8 @@ pub(super) fn redistribute(state: &mut State, limits: &QueueLimits, cell: &Arc<S
         (queued, unacked)
     };
     // Decide in queue order, so that what stays keeps its order (MQTT-4.6.0-6).
-    let kept: Vec<Delivery> = queued.into_iter().filter(|d| !forward(state, limits, cell, d)).collect();
+    let flags: Vec<bool> = queued.iter().map(|d| !forward(state, limits, cell, d)).collect();
+    let kept: Vec<Delivery> = queued.into_iter().zip(&flags).filter_map(|(d, keep)| keep.then_some(d)).collect();
     let mut back_inflight = Vec::new();
     for (pkid, out) in unacked {
         if let Outgoing::Publish(d, _) = &out
@@ -107,7 +108,9 @@ pub(super) fn redistribute(state: &mut State, limits: &QueueLimits, cell: &Arc<S
         back_inflight.push((pkid, out));
     }
     let mut data = cell.lock();
-    // The state lock is held, so nothing was queued meanwhile; `kept` goes back in front anyway.
+    // The state lock is held, so nothing was queued meanwhile; `kept` goes back in front anyway,
+    // and what is owed to new subscriptions keeps its place among it.
+    data.requeue_kept(&flags);
     for d in kept.into_iter().rev() {
         data.queued_bytes += d.msg.cost();
         data.queue.push_front(d);
