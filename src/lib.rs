@@ -24,4 +24,5 @@ pub mod model;
 pub mod protocol;
 pub mod runtime;
 pub mod storage;
+pub mod topic;
 pub mod ui;

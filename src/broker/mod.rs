@@ -26,7 +26,8 @@ pub mod router;
 pub mod session;
 pub mod stats;
 pub mod tap;
-pub mod topic;
+/// Topic rules and the two tries live at the crate root (the explorer's model uses the rules too).
+pub use crate::topic;
 pub mod ws;
 
 use std::future::Future;

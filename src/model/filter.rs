@@ -70,7 +70,7 @@ impl TreeFilter {
             }
             _ => None,
         };
-        if mode == FilterMode::Wildcard && !text.is_empty() && !wildcard_valid(text) {
+        if mode == FilterMode::Wildcard && !text.is_empty() && crate::topic::validate_topic_filter(text).is_err() {
             return Err(FilterError::Wildcard);
         }
         let text = if mode == FilterMode::Substring { text.to_lowercase() } else { text.to_owned() };
@@ -105,7 +105,7 @@ impl TreeFilter {
     fn matches_text(&self, s: &str, is_topic: bool) -> bool {
         match self.mode {
             FilterMode::Substring => contains_ignore_case(s, &self.text),
-            FilterMode::Wildcard if is_topic => wildcard_matches(&self.text, s),
+            FilterMode::Wildcard if is_topic => crate::topic::matches(&self.text, s),
             FilterMode::Wildcard => s.contains(&self.text),
             FilterMode::Regex => self.regex.as_ref().is_some_and(|r| r.is_match(s)),
         }
@@ -120,39 +120,6 @@ fn contains_ignore_case(haystack: &str, needle_lower: &str) -> bool {
     } else {
         haystack.to_lowercase().contains(needle_lower)
     }
-}
-
-fn wildcard_valid(filter: &str) -> bool {
-    let levels: Vec<&str> = filter.split('/').collect();
-    levels.iter().enumerate().all(|(i, l)| match *l {
-        "#" => i == levels.len() - 1,
-        "+" => true,
-        l => !l.contains(['+', '#']),
-    })
-}
-
-/// MQTT matching, including the rule that `+`/`#` at the first level do not match `$` topics (MQTT-4.7.2-1).
-fn wildcard_matches(filter: &str, topic: &str) -> bool {
-    if topic.starts_with('$') && (filter.starts_with('+') || filter.starts_with('#')) {
-        return false;
-    }
-    let mut t = topic.split('/');
-    for f in filter.split('/') {
-        match f {
-            "#" => return true,
-            "+" => {
-                if t.next().is_none() {
-                    return false;
-                }
-            }
-            f => {
-                if t.next() != Some(f) {
-                    return false;
-                }
-            }
-        }
-    }
-    t.next().is_none()
 }
 
 /// Marks (by node index) every node that matches `filter`, and every ancestor of one, so that matches keep their path.

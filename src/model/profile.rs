@@ -259,27 +259,8 @@ pub struct FieldError {
     pub message: String,
 }
 
-fn filter_problem(filter: &str) -> Option<&'static str> {
-    let inner = match filter.strip_prefix("$share/") {
-        Some(rest) => match rest.split_once('/') {
-            Some((group, f)) if !group.is_empty() && !group.contains(['+', '#']) => f,
-            _ => return Some("a shared subscription is $share/<group>/<filter>, with a group name free of + and #"),
-        },
-        None => filter,
-    };
-    if inner.is_empty() {
-        return Some("a filter cannot be empty");
-    }
-    let levels: Vec<&str> = inner.split('/').collect();
-    for (i, level) in levels.iter().enumerate() {
-        if level.contains('#') && (*level != "#" || i != levels.len() - 1) {
-            return Some("'#' must be the last level and alone in it");
-        }
-        if level.contains('+') && *level != "+" {
-            return Some("'+' must be alone in its level");
-        }
-    }
-    None
+fn filter_problem(filter: &str) -> Option<crate::topic::TopicError> {
+    crate::topic::validate_subscription(filter).err()
 }
 
 impl Profile {
@@ -319,8 +300,10 @@ impl Profile {
         if self.tls.client_cert_file.is_empty() != self.tls.client_key_file.is_empty() {
             err("Client key", "A client certificate needs its key, and a key needs its certificate.".into());
         }
-        if !self.will.topic.is_empty() && self.will.topic.contains(['+', '#']) {
-            err("Will topic", "A will topic cannot contain the wildcards + or #.".into());
+        if !self.will.topic.is_empty()
+            && let Err(problem) = crate::topic::validate_topic_name(&self.will.topic)
+        {
+            err("Will topic", format!("Not a topic name: {problem}."));
         }
         if self.subscriptions.is_empty() {
             err("Subscriptions", "Subscribe to at least one filter (e.g. #) to see topics.".into());

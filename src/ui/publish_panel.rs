@@ -42,17 +42,14 @@ pub struct PublishPanel {
 /// Why a topic cannot be published to, if it cannot (MQTT-4.7.3-1, MQTT-3.3.2-2).
 #[must_use]
 pub fn topic_problem(topic: &str) -> Option<&'static str> {
-    if topic.is_empty() {
-        Some("Enter a topic.")
-    } else if topic.contains(['+', '#']) {
-        Some("A topic name cannot contain the wildcards + or #.")
-    } else if topic.len() > 65_535 {
-        Some("A topic is at most 65,535 bytes.")
-    } else if topic.contains('\0') {
-        Some("A topic cannot contain the null character.")
-    } else {
-        None
-    }
+    use crate::topic::TopicError;
+    crate::topic::validate_topic_name(topic).err().map(|err| match err {
+        TopicError::Empty => "Enter a topic.",
+        TopicError::WildcardInTopicName => "A topic name cannot contain the wildcards + or #.",
+        TopicError::TooLong => "A topic is at most 65,535 bytes.",
+        TopicError::NullCharacter => "A topic cannot contain the null character.",
+        TopicError::InvalidWildcard | TopicError::InvalidShareName => "This is not a valid topic name.",
+    })
 }
 
 /// Next-level completions for a partly typed topic: children of the typed parent that start with the last level.

@@ -1,42 +1,19 @@
 //! Topic Name and Topic Filter syntax (5.0 §4.7, 3.1.1 §4.7).
 
 /// A Topic Name (PUBLISH, Will Topic): at least one character (MQTT-4.7.3-1) and no wildcard
-/// characters `+` or `#` (MQTT-3.3.2-2, MQTT-4.7.1-1).
+/// characters `+` or `#` (MQTT-3.3.2-2, MQTT-4.7.1-1). The rules are [`crate::topic`]'s.
 #[must_use]
 pub fn is_valid_topic_name(topic: &str) -> bool {
-    !topic.is_empty() && !topic.bytes().any(|b| b == b'+' || b == b'#')
+    crate::topic::validate_topic_name(topic).is_ok()
 }
 
 /// A Topic Filter (SUBSCRIBE, UNSUBSCRIBE): at least one character (MQTT-4.7.3-1), `#` only as
 /// the whole last level (MQTT-4.7.1-2), `+` only as a whole level (MQTT-4.7.1-3). A shared
 /// subscription `$share/{ShareName}/{filter}` needs a non-empty `ShareName` without `/`, `+`, `#`
-/// followed by a valid filter (5.0 §4.8.2).
+/// followed by a valid filter (5.0 §4.8.2). The rules are [`crate::topic`]'s.
 #[must_use]
 pub fn is_valid_topic_filter(filter: &str) -> bool {
-    if let Some(rest) = filter.strip_prefix("$share/") {
-        let Some((share_name, inner)) = rest.split_once('/') else {
-            return false;
-        };
-        return !share_name.is_empty() && !share_name.contains(['+', '#']) && plain_filter_ok(inner);
-    }
-    plain_filter_ok(filter)
-}
-
-fn plain_filter_ok(filter: &str) -> bool {
-    if filter.is_empty() {
-        return false;
-    }
-    let mut levels = filter.split('/').peekable();
-    while let Some(level) = levels.next() {
-        let last = levels.peek().is_none();
-        match level {
-            "+" => {}
-            "#" if last => {}
-            _ if level.contains(['+', '#']) => return false,
-            _ => {}
-        }
-    }
-    true
+    crate::topic::validate_subscription(filter).is_ok()
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! MQTT topic names and topic filters: validation, wildcard matching and the two indexes the
-//! broker routes with.
+//! broker routes with. Plain data and rules, no I/O: the broker, its codec and the explorer's model
+//! (filters, profiles, the publish form) all check topics here.
 //!
 //! This module owns the rules of OASIS MQTT 5.0 §4.7 / §4.8.2 and MQTT 3.1.1 §4.7:
 //!
@@ -134,6 +135,18 @@ pub fn matches(filter: &str, topic: &str) -> bool {
             (Some(fl), Some(tl)) if fl == tl => {}
             _ => return false,
         }
+    }
+}
+
+/// Checks a filter as a SUBSCRIBE carries it: a topic filter, or a shared subscription
+/// `$share/{ShareName}/{filter}` with a valid share name and filter (§4.8.2).
+///
+/// # Errors
+/// As [`parse_shared`] and [`validate_topic_filter`].
+pub fn validate_subscription(filter: &str) -> Result<(), TopicError> {
+    match parse_shared(filter)? {
+        Some(_) => Ok(()),
+        None => validate_topic_filter(filter),
     }
 }
 

@@ -1,7 +1,7 @@
 //! Tests of validation, `matches` and `parse_shared` against the examples and normative statements
 //! of MQTT 5.0 §4.7 / §4.8.2 and MQTT 3.1.1 §4.7.
 
-use super::{MAX_TOPIC_LEN, TopicError, matches, parse_shared, validate_topic_filter, validate_topic_name};
+use super::{MAX_TOPIC_LEN, TopicError, matches, parse_shared, validate_subscription, validate_topic_filter, validate_topic_name};
 
 #[test]
 fn topic_name_must_not_be_empty_mqtt_4_7_3_1() {
@@ -189,4 +189,16 @@ fn shared_subscription_parsing_mqtt_4_8_2_1_and_2() {
 fn errors_display_their_rule() {
     assert_eq!(TopicError::Empty.to_string(), "topic must be at least one character long");
     assert!(TopicError::InvalidShareName.to_string().contains("$share/{ShareName}/{filter}"));
+}
+
+#[test]
+fn a_subscription_is_a_filter_or_a_well_formed_shared_one_mqtt_4_8_2_1_and_2() {
+    for ok in ["#", "a/+/b", "$share/g/a/#", "$SYS/#"] {
+        assert_eq!(validate_subscription(ok), Ok(()), "{ok}");
+    }
+    assert_eq!(validate_subscription("a/#/b"), Err(TopicError::InvalidWildcard));
+    assert_eq!(validate_subscription("$share//a"), Err(TopicError::InvalidShareName));
+    assert_eq!(validate_subscription("$share/g/a+"), Err(TopicError::InvalidWildcard));
+    assert_eq!(validate_subscription("$share/g/"), Err(TopicError::Empty));
+    assert_eq!(validate_subscription(""), Err(TopicError::Empty));
 }
