@@ -60,14 +60,8 @@ watchdog() {
 watchdog &
 WATCHDOG_PID=$!
 
-wait_port() {
-  for _ in $(seq 100); do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
-    sleep 0.05
-  done
-  echo "broker did not open port $1" >&2
-  return 1
-}
+# shellcheck source=scripts/lib.sh
+. scripts/lib.sh # wait_port
 
 start_broker() { # $1 = ours | mosquitto
   PORT=$((PORT + 1)) # a fresh port each time: no TIME_WAIT surprises

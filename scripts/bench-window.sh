@@ -39,14 +39,8 @@ trap cleanup EXIT
 export DISPLAY="$DISP" LIBGL_ALWAYS_SOFTWARE=1 XDG_RUNTIME_DIR="$WORK" MQSCOPE_CONFIG_DIR="$WORK/config"
 sleep 1
 
-wait_port() {
-  for _ in $(seq 200); do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
-    sleep 0.05
-  done
-  echo "nothing listens on port $1" >&2
-  return 1
-}
+# shellcheck source=scripts/lib.sh
+. scripts/lib.sh # wait_port
 
 start() { # $1 = headless | window
   PORT=$((PORT + 1))

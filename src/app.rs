@@ -298,10 +298,9 @@ impl ExplorerApp {
 
     /// One frame: drain events, then draw every panel.
     pub fn ui(&mut self, ui: &mut egui::Ui) {
-        let backlogged = self.events.in_flight() > crate::protocol::BACKLOG;
         let input = ui.input(|i| !i.events.is_empty());
-        let more = self.drain_events_for(if backlogged && !input { BACKLOGGED_DRAIN_BUDGET } else { DRAIN_BUDGET });
-        self.tree.frame_interval = frame_interval(self.events.in_flight() > crate::protocol::BACKLOG);
+        let more = self.drain_events_for(if self.events.backlogged() && !input { BACKLOGGED_DRAIN_BUDGET } else { DRAIN_BUDGET });
+        self.tree.frame_interval = frame_interval(self.events.backlogged());
         if more {
             ui.ctx().request_repaint_after(self.tree.frame_interval);
         }

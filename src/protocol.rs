@@ -349,6 +349,12 @@ impl EventReceiver {
     pub fn in_flight(&self) -> usize {
         self.in_flight.load(Ordering::Relaxed)
     }
+
+    /// More than [`BACKLOG`] messages wait for the UI.
+    #[must_use]
+    pub fn backlogged(&self) -> bool {
+        self.in_flight() > BACKLOG
+    }
 }
 
 impl std::fmt::Debug for EventSink {
@@ -385,7 +391,7 @@ impl EventSink {
         }
         match self.tx.try_send(Event::Messages { conn_id, msgs }) {
             Ok(()) => {
-                (self.waker)(self.in_flight.load(Ordering::Relaxed) > BACKLOG);
+                (self.waker)(self.backlogged());
                 0
             }
             Err(TrySendError::Full(_)) => {
@@ -402,7 +408,7 @@ impl EventSink {
     /// Rare control events must not be lost: wait for room.
     pub async fn control(&self, event: Event) {
         if self.tx.send(event).await.is_ok() {
-            (self.waker)(self.in_flight() > BACKLOG);
+            (self.waker)(self.backlogged());
         }
     }
 
@@ -410,6 +416,12 @@ impl EventSink {
     #[must_use]
     pub fn in_flight(&self) -> usize {
         self.in_flight.load(Ordering::Relaxed)
+    }
+
+    /// More than [`BACKLOG`] messages wait for the UI.
+    #[must_use]
+    pub fn backlogged(&self) -> bool {
+        self.in_flight() > BACKLOG
     }
 
     /// True once the UI has gone away.

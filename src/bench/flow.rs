@@ -122,13 +122,7 @@ pub async fn run(opts: &BenchOptions, ctx: &Ctx) -> Result<Report, BenchError> {
         };
         pub_tasks.push(tokio::spawn(publisher::run(link, plan, ctx.clock, Arc::clone(&ctx.progress))));
     }
-    let mut published = Vec::with_capacity(pubs);
-    for task in pub_tasks {
-        published.push(
-            task.await
-                .unwrap_or_else(|err| PublisherResult { error: Some(format!("publisher task: {err}")), ..PublisherResult::default() }),
-        );
-    }
+    let published = publisher::join(pub_tasks).await;
     let publish_secs = t0.elapsed().as_secs_f64();
     let total_sent: u64 = published.iter().map(|p| p.sent).sum();
     let mut expected = Vec::with_capacity(subs.len());

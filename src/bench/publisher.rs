@@ -261,3 +261,15 @@ fn on_ack(frame: &Frame<'_>, wbuf: &mut bytes::BytesMut, window: &mut Window, ou
     }
     Ok(())
 }
+
+/// Wait for every publisher task; a task that panicked counts as a publisher that failed.
+pub async fn join(tasks: Vec<tokio::task::JoinHandle<PublisherResult>>) -> Vec<PublisherResult> {
+    let mut results = Vec::with_capacity(tasks.len());
+    for task in tasks {
+        results.push(
+            task.await
+                .unwrap_or_else(|err| PublisherResult { error: Some(format!("publisher task: {err}")), ..PublisherResult::default() }),
+        );
+    }
+    results
+}

@@ -12,7 +12,7 @@ use tokio::time::Instant;
 
 use super::link::Link;
 use super::procstat::Target;
-use super::publisher::{self, Prefixes, PublisherPlan, PublisherResult};
+use super::publisher::{self, Prefixes, PublisherPlan};
 use super::report::{ProcessCost, Report, RetainedFigures};
 use super::subscriber::{self, SubscriberPlan};
 use super::{BenchError, BenchOptions, CONNECT_TIMEOUT, Ctx, GRACE, flow};
@@ -51,13 +51,7 @@ pub async fn run(opts: &BenchOptions, ctx: &Ctx) -> Result<Report, BenchError> {
         };
         tasks.push(tokio::spawn(publisher::run(link, plan, ctx.clock, Arc::clone(&ctx.progress))));
     }
-    let mut published = Vec::with_capacity(pubs);
-    for task in tasks {
-        published.push(
-            task.await
-                .unwrap_or_else(|err| PublisherResult { error: Some(format!("publisher task: {err}")), ..PublisherResult::default() }),
-        );
-    }
+    let published = publisher::join(tasks).await;
     let store_secs = t0.elapsed().as_secs_f64();
     let stored: u64 = published.iter().map(|p| p.sent).sum();
     let broker_mid = ctx.broker.and_then(Target::read);

@@ -214,6 +214,21 @@ impl SessionData {
         flags.iter().filter(|k| !**k).count() as u64
     }
 
+    /// Forget every QoS 0 message waiting to be sent, queued or owed (for a session going offline);
+    /// returns how many went.
+    pub fn drop_qos0(&mut self) -> u64 {
+        let mut lost = self.retain_queue(|d| d.qos != QoS::AtMostOnce);
+        let before = self.replay_len();
+        self.replay.retain(|r| r.qos != QoS::AtMostOnce);
+        for r in &mut self.replay {
+            let kept: Vec<Retained> = r.msgs.by_ref().filter(|m| m.qos() != QoS::AtMostOnce).collect();
+            r.msgs = kept.into_iter();
+        }
+        self.replay.retain(|r| r.msgs.len() > 0);
+        lost += (before - self.replay_len()) as u64;
+        lost
+    }
+
     /// The queue was reduced to the messages flagged `true` (in order): move each replay's place to match.
     pub fn requeue_kept(&mut self, flags: &[bool]) {
         for r in &mut self.replay {

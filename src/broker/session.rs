@@ -15,7 +15,7 @@ use tokio::time::Instant;
 
 use super::Shared;
 use super::client_state::SessionCell;
-use super::codec::{Disconnect, Packet, Properties, ProtocolVersion, QoS, reason};
+use super::codec::{Disconnect, Packet, Properties, ProtocolVersion, reason};
 use super::connection::Connection;
 use super::router;
 
@@ -191,16 +191,7 @@ impl Session {
         let will = data.will.take().filter(|_| exit == Exit::WithWill);
         let expiry = data.expiry_secs;
         if !limits.queue_qos0_offline {
-            let lost = data.retain_queue(|d| d.qos != QoS::AtMostOnce);
-            self.cell.count_dropped(&mut data, lost);
-            let before = data.replay_len();
-            data.replay.retain(|r| r.qos != QoS::AtMostOnce);
-            for r in &mut data.replay {
-                let kept: Vec<_> = r.msgs.by_ref().filter(|m| m.qos() != QoS::AtMostOnce).collect();
-                r.msgs = kept.into_iter();
-            }
-            data.replay.retain(|r| r.msgs.len() > 0);
-            let lost = (before - data.replay_len()) as u64;
+            let lost = data.drop_qos0();
             self.cell.count_dropped(&mut data, lost);
         }
         data.expires_at = (expiry != u32::MAX).then(|| Instant::now() + Duration::from_secs(u64::from(expiry)));

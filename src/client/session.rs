@@ -25,7 +25,8 @@ pub async fn run(conn_id: ConnId, profile: Profile, publishes: mpsc::Receiver<Pu
         sink.control(Event::ConnStatus { conn_id, status }).await;
         return;
     }
-    let conn = Link { conn_id, sink, batch: Vec::new(), backoff: Backoff::new(profile.reconnect_max_secs) };
+    let conn =
+        Link { conn_id, sink, batch: Vec::new(), flush_at: tokio::time::Instant::now(), backoff: Backoff::new(profile.reconnect_max_secs) };
     match profile.version {
         MqttVersion::V311 => v4::run(conn, &profile, publishes).await,
         MqttVersion::V5 => v5::run(conn, &profile, publishes).await,
@@ -66,6 +67,8 @@ pub struct Link {
     pub sink: EventSink,
     /// Messages not yet sent to the UI.
     pub batch: Vec<Message>,
+    /// When the batch goes to the UI at the latest ([`BATCH_DELAY`] after its first message).
+    pub flush_at: tokio::time::Instant,
     /// Reconnect delays.
     pub backoff: Backoff,
 }
@@ -76,10 +79,15 @@ impl Link {
         self.sink.control(Event::ConnStatus { conn_id: self.conn_id, status }).await;
     }
 
-    /// Queue a received message; true when the batch should be flushed now.
-    pub fn push(&mut self, msg: Message) -> bool {
+    /// Queue a received message, and send the batch once it is full (else by [`Self::flush_at`]).
+    pub async fn push(&mut self, msg: Message) {
+        if self.batch.is_empty() {
+            self.flush_at = tokio::time::Instant::now() + BATCH_DELAY;
+        }
         self.batch.push(msg);
-        self.batch.len() >= BATCH
+        if self.batch.len() >= BATCH {
+            self.flush().await;
+        }
     }
 
     /// Send the batch to the UI, counting what a full channel dropped.

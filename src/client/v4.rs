@@ -9,7 +9,7 @@ use rumqttc::{
 };
 use tokio::sync::mpsc;
 
-use super::session::{BATCH_DELAY, Link};
+use super::session::Link;
 use crate::model::profile::{Profile, Transport as T};
 use crate::model::{ConnStatus, Message, QoS};
 use crate::protocol::PublishRequest;
@@ -88,7 +88,6 @@ pub(super) async fn run(mut link: Link, p: &Profile, mut publishes: mpsc::Receiv
     eventloop.network_options.set_connection_timeout(u64::from(p.connect_timeout_secs.max(1)));
     link.status(ConnStatus::Connecting).await;
     let filters: Vec<SubscribeFilter> = p.subscriptions.iter().map(|s| SubscribeFilter::new(s.filter.clone(), qos(s.qos))).collect();
-    let mut flush_at = tokio::time::Instant::now();
     loop {
         tokio::select! {
             polled = eventloop.poll() => match polled {
@@ -111,12 +110,7 @@ pub(super) async fn run(mut link: Link, p: &Profile, mut publishes: mpsc::Receiv
                 Ok(MqttEvent::Incoming(Packet::Publish(pb))) => {
                     let mut msg = Message::new(Arc::<str>::from(pb.topic.as_str()), pb.payload, from_qos(pb.qos), pb.retain, SystemTime::now());
                     msg.dup = pb.dup;
-                    if link.batch.is_empty() {
-                        flush_at = tokio::time::Instant::now() + BATCH_DELAY;
-                    }
-                    if link.push(msg) {
-                        link.flush().await;
-                    }
+                    link.push(msg).await;
                 }
                 Ok(_) => {}
                 Err(err) => {
@@ -144,7 +138,7 @@ pub(super) async fn run(mut link: Link, p: &Profile, mut publishes: mpsc::Receiv
                         link.sink.control(crate::protocol::Event::Error(format!("publish failed: {err}"))).await;
                     }
             }
-            () = tokio::time::sleep_until(flush_at), if !link.batch.is_empty() => link.flush().await,
+            () = tokio::time::sleep_until(link.flush_at), if !link.batch.is_empty() => link.flush().await,
         }
     }
 }

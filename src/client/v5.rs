@@ -11,7 +11,7 @@ use rumqttc::v5::mqttbytes::v5::{
 use rumqttc::v5::{AsyncClient, ConnectionError, Event as MqttEvent, MqttOptions};
 use tokio::sync::mpsc;
 
-use super::session::{BATCH_DELAY, Link};
+use super::session::Link;
 use crate::model::profile::{Profile, RetainHandling};
 use crate::model::{ConnStatus, Message, MessageMeta, QoS};
 use crate::protocol::{Event, PublishRequest};
@@ -172,7 +172,6 @@ pub(super) async fn run(mut link: Link, p: &Profile, mut publishes: mpsc::Receiv
     let subs = filters(p);
     // Topic aliases the broker set for us (server → client).
     let mut aliases: std::collections::HashMap<u16, Arc<str>> = std::collections::HashMap::new();
-    let mut flush_at = tokio::time::Instant::now();
     loop {
         tokio::select! {
             polled = eventloop.poll() => match polled {
@@ -207,12 +206,7 @@ pub(super) async fn run(mut link: Link, p: &Profile, mut publishes: mpsc::Receiv
                         }
                         t
                     };
-                    if link.batch.is_empty() {
-                        flush_at = tokio::time::Instant::now() + BATCH_DELAY;
-                    }
-                    if link.push(to_message(pb, topic)) {
-                        link.flush().await;
-                    }
+                    link.push(to_message(pb, topic)).await;
                 }
                 Ok(_) => {}
                 Err(err) => {
@@ -251,7 +245,7 @@ pub(super) async fn run(mut link: Link, p: &Profile, mut publishes: mpsc::Receiv
                         link.sink.control(Event::Error(format!("publish failed: {err}"))).await;
                     }
             }
-            () = tokio::time::sleep_until(flush_at), if !link.batch.is_empty() => link.flush().await,
+            () = tokio::time::sleep_until(link.flush_at), if !link.batch.is_empty() => link.flush().await,
         }
     }
 }
