@@ -1,19 +1,23 @@
 //! The UI ↔ runtime protocol: [`Command`]s go down, [`Event`]s come up, over bounded channels.
 //!
-//! Owns: the message types and [`EventSink`], the runtime's only way to reach the UI. The high-rate
-//! path never waits for the UI: a full channel counts as dropped messages, reported later as
-//! [`Event::Dropped`]. Must not touch: egui (the UI is woken through a plain [`Waker`] closure).
+//! Owns: the message types, [`EventSink`] (the runtime's only way to reach the UI) and [`Feed`],
+//! one connection's message stream into it. The high-rate path never waits for the UI and never
+//! drops: when the UI has no room, a [`Feed`] coalesces per topic (latest message and counters) and
+//! hands the runs over as soon as there is room again. Must not touch: egui (the UI is woken
+//! through a plain [`Waker`] closure).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use bytes::Bytes;
+use tokio::sync::Notify;
 use tokio::sync::mpsc::{self, error::TrySendError};
 
 use crate::model::profile::{Profile, ProfileFile};
 use crate::model::publish::TemplateFile;
-use crate::model::{BrokerStats, ConnId, ConnStatus, Message, MessageMeta, QoS, Store};
+use crate::model::{BrokerStats, Coalesced, Coalescer, ConnId, ConnStatus, Message, MessageMeta, QoS, Store};
 
 /// Capacity of the command channel (UI → runtime).
 pub const COMMAND_CAPACITY: usize = 64;
@@ -89,6 +93,8 @@ pub enum Command {
     LoadPayloadFile,
     /// Save the publish templates to the config dir.
     SaveTemplates(TemplateFile),
+    /// Append a line to the stats file (`mqscope --stats-file`, for scripts measuring the window).
+    AppendStats(String),
     /// Stop everything and exit.
     Shutdown,
 }
@@ -152,19 +158,21 @@ pub enum Event {
         /// The messages.
         msgs: Vec<Message>,
     },
+    /// Messages that arrived while the UI had no room, coalesced per topic: each run is a topic's
+    /// latest message and the count of those before it (after every earlier batch of the connection,
+    /// before every later one).
+    Coalesced {
+        /// Where they came from.
+        conn_id: ConnId,
+        /// One run per topic.
+        runs: Vec<Coalesced>,
+    },
     /// These topics no longer have a retained value.
     RetainedDeleted {
         /// Connection.
         conn_id: ConnId,
         /// The topics.
         topics: Vec<Arc<str>>,
-    },
-    /// Messages lost because the UI channel was full.
-    Dropped {
-        /// Where they were lost.
-        conn_id: ConnId,
-        /// How many.
-        count: u64,
     },
     /// A subscription was refused by the broker.
     SubscribeFailed {
@@ -212,6 +220,17 @@ pub enum Event {
 }
 
 impl Event {
+    /// The messages a [`Event::Messages`] carries, or the latest messages of a [`Event::Coalesced`]
+    /// (for headless users and tests); `None` for other events.
+    #[must_use]
+    pub fn into_messages(self) -> Option<(ConnId, Vec<Message>)> {
+        match self {
+            Self::Messages { conn_id, msgs } => Some((conn_id, msgs)),
+            Self::Coalesced { conn_id, runs } => Some((conn_id, runs.into_iter().map(|r| r.latest).collect())),
+            _ => None,
+        }
+    }
+
     /// Fold this event into the store. Pure: no I/O, no clock.
     pub fn apply_to(self, store: &mut Store) {
         match self {
@@ -238,16 +257,12 @@ impl Event {
                 }
             }
             Self::Messages { conn_id, msgs } => store.insert_messages(conn_id, msgs),
+            Self::Coalesced { conn_id, runs } => store.insert_coalesced(conn_id, runs),
             Self::RetainedDeleted { conn_id, topics } => {
                 if let Some(conn) = store.conn_mut(conn_id) {
                     for topic in &topics {
                         conn.tree.clear_retained(topic);
                     }
-                }
-            }
-            Self::Dropped { conn_id, count } => {
-                if let Some(conn) = store.conn_mut(conn_id) {
-                    conn.dropped += count;
                 }
             }
             Self::SubscribeFailed { conn_id, filter, reason } => {
@@ -294,36 +309,58 @@ pub enum ProfilesOrigin {
 pub type Waker = Arc<dyn Fn(bool) + Send + Sync>;
 
 /// Messages waiting for the UI above which it counts as backlogged: it is not folding messages
-/// in as fast as they come, and should draw fewer frames so as not to starve the broker.
+/// in as fast as they come. It then draws fewer frames, and external connections pause reading.
 pub const BACKLOG: usize = 20_000;
 
-/// Most messages on their way to the UI at once (sent, not yet folded into the store). The channel is
-/// bounded in batches; this bounds it in messages, so a UI that falls behind costs counted drops,
-/// never unbounded memory.
+/// Most messages (or coalesced runs) on their way to the UI at once: sent, not yet folded into the
+/// store. The channel is bounded in batches; this bounds it in messages. Beyond it, a [`Feed`]
+/// coalesces per topic instead of sending, so a UI that falls behind costs thinned history, never
+/// unbounded memory and never a topic or a latest value.
 pub const MAX_MESSAGES_IN_FLIGHT: usize = 150_000;
+
+/// Most messages or runs in one event: the UI checks its per-frame time budget between events.
+pub const BATCH: usize = 4096;
+
+/// What the sending and receiving ends share.
+#[derive(Debug)]
+struct Shared {
+    /// Messages and runs sent and not yet received.
+    in_flight: AtomicUsize,
+    /// Most messages and runs in flight ([`MAX_MESSAGES_IN_FLIGHT`] but in tests).
+    max_in_flight: usize,
+    /// Notified when `in_flight` falls to [`BACKLOG`] or below, for [`EventSink::room`].
+    room: Notify,
+}
 
 /// The runtime's sending end of the event channel. Cheap to clone.
 #[derive(Clone)]
 pub struct EventSink {
-    /// Bounded: a slow UI costs dropped messages, never a stalled broker.
+    /// Bounded: a slow UI costs coalesced history, never a stalled broker.
     tx: mpsc::Sender<Event>,
     /// Called after each successful send to schedule a repaint.
     waker: Waker,
-    /// Messages sent and not yet received, shared with the [`EventReceiver`].
-    in_flight: Arc<AtomicUsize>,
+    /// Shared with the [`EventReceiver`].
+    shared: Arc<Shared>,
 }
 
 /// The UI's receiving end: counts messages off as they are received.
 #[derive(Debug)]
 pub struct EventReceiver {
     rx: mpsc::Receiver<Event>,
-    in_flight: Arc<AtomicUsize>,
+    shared: Arc<Shared>,
 }
 
 impl EventReceiver {
     fn account(&self, event: &Event) {
-        if let Event::Messages { msgs, .. } = event {
-            self.in_flight.fetch_sub(msgs.len(), Ordering::Relaxed);
+        let n = match event {
+            Event::Messages { msgs, .. } => msgs.len(),
+            Event::Coalesced { runs, .. } => runs.len(),
+            _ => return,
+        };
+        let before = self.shared.in_flight.fetch_sub(n, Ordering::Relaxed);
+        let backlog = self.shared.backlog();
+        if before > backlog && before - n <= backlog {
+            self.shared.room.notify_waiters();
         }
     }
 
@@ -347,13 +384,20 @@ impl EventReceiver {
     /// Messages sent but not yet received.
     #[must_use]
     pub fn in_flight(&self) -> usize {
-        self.in_flight.load(Ordering::Relaxed)
+        self.shared.in_flight.load(Ordering::Relaxed)
     }
 
-    /// More than [`BACKLOG`] messages wait for the UI.
+    /// More than [`BACKLOG`] messages (or a third of the bound, if less) wait for the UI.
     #[must_use]
     pub fn backlogged(&self) -> bool {
-        self.in_flight() > BACKLOG
+        self.in_flight() > self.shared.backlog()
+    }
+}
+
+impl Shared {
+    /// In flight above this, the UI counts as backlogged.
+    fn backlog(&self) -> usize {
+        BACKLOG.min(self.max_in_flight / 3)
     }
 }
 
@@ -364,45 +408,72 @@ impl std::fmt::Debug for EventSink {
 }
 
 impl EventSink {
-    /// Wrap a channel and a waker.
-    #[must_use]
-    fn new(tx: mpsc::Sender<Event>, waker: Waker, in_flight: Arc<AtomicUsize>) -> Self {
-        Self { tx, waker, in_flight }
-    }
-
     /// A channel pair with [`EVENT_CAPACITY`], for the app and tests.
     #[must_use]
     pub fn channel(waker: Waker) -> (Self, EventReceiver) {
-        let (tx, rx) = mpsc::channel(EVENT_CAPACITY);
-        let in_flight = Arc::new(AtomicUsize::new(0));
-        (Self::new(tx, waker, Arc::clone(&in_flight)), EventReceiver { rx, in_flight })
+        Self::channel_bounded(waker, MAX_MESSAGES_IN_FLIGHT)
     }
 
-    /// High-rate path: never waits. Returns how many messages were dropped (0 on success).
-    pub fn messages(&self, conn_id: ConnId, msgs: Vec<Message>) -> u64 {
-        if msgs.is_empty() {
-            return 0;
+    /// A channel pair that holds at most `max_in_flight` messages (or runs) on their way to the UI:
+    /// tests use a small bound to see coalescing without millions of messages.
+    #[must_use]
+    pub fn channel_bounded(waker: Waker, max_in_flight: usize) -> (Self, EventReceiver) {
+        let (tx, rx) = mpsc::channel(EVENT_CAPACITY);
+        let shared = Arc::new(Shared { in_flight: AtomicUsize::new(0), max_in_flight, room: Notify::new() });
+        (Self { tx, waker, shared: Arc::clone(&shared) }, EventReceiver { rx, shared })
+    }
+
+    /// Send `n` messages or runs as `event` if the UI has room for them; else give the event back.
+    fn try_send_counted(&self, n: usize, event: Event) -> Result<(), Event> {
+        let in_flight = &self.shared.in_flight;
+        if in_flight.fetch_add(n, Ordering::Relaxed) + n > self.shared.max_in_flight {
+            in_flight.fetch_sub(n, Ordering::Relaxed);
+            return Err(event);
         }
-        let n = msgs.len();
-        let count = n as u64;
-        if self.in_flight.fetch_add(n, Ordering::Relaxed) + n > MAX_MESSAGES_IN_FLIGHT {
-            self.in_flight.fetch_sub(n, Ordering::Relaxed);
-            return count;
-        }
-        match self.tx.try_send(Event::Messages { conn_id, msgs }) {
+        match self.tx.try_send(event) {
             Ok(()) => {
                 (self.waker)(self.backlogged());
-                0
+                Ok(())
             }
-            Err(TrySendError::Full(_)) => {
-                self.in_flight.fetch_sub(n, Ordering::Relaxed);
-                count
+            Err(TrySendError::Full(event)) => {
+                in_flight.fetch_sub(n, Ordering::Relaxed);
+                Err(event)
             }
+            // The UI is gone and shutdown follows: nothing is left to show them to.
             Err(TrySendError::Closed(_)) => {
-                self.in_flight.fetch_sub(n, Ordering::Relaxed);
-                0
+                in_flight.fetch_sub(n, Ordering::Relaxed);
+                Ok(())
             }
         }
+    }
+
+    /// High-rate path: never waits. Sends the batch if the UI has room for it, else gives it back
+    /// (to be coalesced: see [`Feed`]).
+    ///
+    /// # Errors
+    /// The batch itself, when the UI has no room for it.
+    pub fn try_messages(&self, conn_id: ConnId, msgs: Vec<Message>) -> Result<(), Vec<Message>> {
+        if msgs.is_empty() {
+            return Ok(());
+        }
+        self.try_send_counted(msgs.len(), Event::Messages { conn_id, msgs }).map_err(|event| match event {
+            Event::Messages { msgs, .. } => msgs,
+            _ => Vec::new(),
+        })
+    }
+
+    /// Like [`Self::try_messages`], for coalesced runs.
+    ///
+    /// # Errors
+    /// The runs themselves, when the UI has no room for them.
+    pub fn try_coalesced(&self, conn_id: ConnId, runs: Vec<Coalesced>) -> Result<(), Vec<Coalesced>> {
+        if runs.is_empty() {
+            return Ok(());
+        }
+        self.try_send_counted(runs.len(), Event::Coalesced { conn_id, runs }).map_err(|event| match event {
+            Event::Coalesced { runs, .. } => runs,
+            _ => Vec::new(),
+        })
     }
 
     /// Rare control events must not be lost: wait for room.
@@ -412,22 +483,134 @@ impl EventSink {
         }
     }
 
+    /// Wait until the UI is no longer backlogged, or for at most `max`. A connection that waits here
+    /// before reading on lets TCP flow control slow its broker down, instead of thinning history.
+    pub async fn room(&self, max: Duration) {
+        let notified = self.shared.room.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        if self.backlogged() && !self.is_closed() {
+            tokio::time::timeout(max, notified).await.ok();
+        }
+    }
+
     /// Messages sent and not yet taken by the UI.
     #[must_use]
     pub fn in_flight(&self) -> usize {
-        self.in_flight.load(Ordering::Relaxed)
+        self.shared.in_flight.load(Ordering::Relaxed)
     }
 
-    /// More than [`BACKLOG`] messages wait for the UI.
+    /// More than [`BACKLOG`] messages (or a third of the bound, if less) wait for the UI.
     #[must_use]
     pub fn backlogged(&self) -> bool {
-        self.in_flight() > BACKLOG
+        self.in_flight() > self.backlog()
+    }
+
+    fn backlog(&self) -> usize {
+        self.shared.backlog()
+    }
+
+    /// Most messages or runs in flight at once.
+    #[must_use]
+    pub fn max_in_flight(&self) -> usize {
+        self.shared.max_in_flight
+    }
+
+    /// Room for more messages or runs before the bound.
+    #[must_use]
+    pub fn room_left(&self) -> usize {
+        self.shared.max_in_flight.saturating_sub(self.in_flight())
     }
 
     /// True once the UI has gone away.
     #[must_use]
     pub fn is_closed(&self) -> bool {
         self.tx.is_closed()
+    }
+}
+
+/// One connection's stream of messages into the [`EventSink`]: batches in order while the UI has
+/// room; when it has none, per-topic coalescing, handed over as the UI makes room. Never drops.
+///
+/// Order holds per topic: once a batch was coalesced, later messages are coalesced too until every
+/// run went to the UI, so a run always follows the batches sent before it and precedes those after.
+#[derive(Debug)]
+pub struct Feed {
+    sink: EventSink,
+    conn_id: ConnId,
+    /// What the UI had no room for yet. Bounded by the number of topics (one run each).
+    overflow: Coalescer,
+}
+
+impl Feed {
+    /// A feed for connection `conn_id`.
+    #[must_use]
+    pub fn new(sink: EventSink, conn_id: ConnId) -> Self {
+        Self { sink, conn_id, overflow: Coalescer::default() }
+    }
+
+    /// The sink it feeds.
+    #[must_use]
+    pub fn sink(&self) -> &EventSink {
+        &self.sink
+    }
+
+    /// Messages that arrived after everything given before: sent as they are, or coalesced.
+    pub fn send(&mut self, msgs: Vec<Message>) {
+        if msgs.is_empty() {
+            return;
+        }
+        let msgs = if self.overflow.is_empty() {
+            match self.sink.try_messages(self.conn_id, msgs) {
+                Ok(()) => return,
+                Err(msgs) => msgs,
+            }
+        } else {
+            msgs
+        };
+        for msg in msgs {
+            self.overflow.push(msg);
+        }
+        self.flush();
+    }
+
+    /// Runs coalesced elsewhere (the broker's tap), which followed everything given before.
+    pub fn absorb(&mut self, runs: Coalescer) {
+        if runs.is_empty() {
+            return;
+        }
+        self.overflow.merge(runs);
+        self.flush();
+    }
+
+    /// Hand coalesced runs to the UI as far as it has room. True when none are left.
+    pub fn flush(&mut self) -> bool {
+        while !self.overflow.is_empty() {
+            let room = self.sink.room_left();
+            if room == 0 {
+                return false;
+            }
+            let runs = self.overflow.take_some(room.min(BATCH));
+            if let Err(runs) = self.sink.try_coalesced(self.conn_id, runs) {
+                for run in runs {
+                    self.overflow.push_entry(run);
+                }
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Runs are waiting for room: call [`Self::flush`] again soon, even if no message arrives.
+    #[must_use]
+    pub fn is_coalescing(&self) -> bool {
+        !self.overflow.is_empty()
+    }
+
+    /// Messages waiting as coalesced runs.
+    #[must_use]
+    pub fn coalesced_messages(&self) -> u64 {
+        self.overflow.messages()
     }
 }
 
@@ -442,15 +625,72 @@ mod tests {
     }
 
     #[test]
-    fn messages_in_flight_to_the_ui_are_bounded_and_drops_counted() {
+    fn messages_in_flight_to_the_ui_are_bounded_and_the_batch_given_back() {
         let (sink, mut rx) = EventSink::channel(Arc::new(|_| {}));
         let half = MAX_MESSAGES_IN_FLIGHT / 2;
-        assert_eq!(sink.messages(ConnId::LOCAL, batch(half)), 0);
-        assert_eq!(sink.messages(ConnId::LOCAL, batch(half)), 0);
-        assert_eq!(sink.messages(ConnId::LOCAL, batch(10)), 10, "over the bound: dropped and counted");
+        assert!(sink.try_messages(ConnId::LOCAL, batch(half)).is_ok());
+        assert!(sink.try_messages(ConnId::LOCAL, batch(half)).is_ok());
+        assert_eq!(sink.try_messages(ConnId::LOCAL, batch(10)).map_err(|b| b.len()), Err(10), "over the bound: given back");
         assert_eq!(rx.in_flight(), 2 * half);
         assert!(matches!(rx.try_recv(), Ok(Event::Messages { .. })));
         assert_eq!(rx.in_flight(), half, "receiving frees room");
-        assert_eq!(sink.messages(ConnId::LOCAL, batch(10)), 0);
+        assert!(sink.try_messages(ConnId::LOCAL, batch(10)).is_ok());
+    }
+
+    /// Everything the receiver got, folded into a store.
+    fn fold(rx: &mut EventReceiver, store: &mut Store) {
+        while let Ok(event) = rx.try_recv() {
+            event.apply_to(store);
+        }
+    }
+
+    #[test]
+    fn a_feed_without_room_coalesces_and_loses_no_topic_nor_latest_value() {
+        let (sink, mut rx) = EventSink::channel(Arc::new(|_| {}));
+        let mut feed = Feed::new(sink, ConnId::LOCAL);
+        let topics = 50_000;
+        let rounds = 6;
+        for round in 0..rounds {
+            let msgs = (0..topics)
+                .map(|i| Message::new(format!("t/{i}"), format!("{round}"), QoS::AtMostOnce, round == 0, SystemTime::UNIX_EPOCH))
+                .collect::<Vec<_>>();
+            for chunk in msgs.chunks(BATCH) {
+                feed.send(chunk.to_vec());
+            }
+        }
+        assert!(feed.is_coalescing(), "300k messages with nobody reading cannot all be in flight");
+        assert!(rx.in_flight() <= MAX_MESSAGES_IN_FLIGHT);
+        let mut store = Store::default();
+        while feed.is_coalescing() {
+            fold(&mut rx, &mut store);
+            feed.flush();
+        }
+        fold(&mut rx, &mut store);
+        let tree = &store.conn(ConnId::LOCAL).expect("local").tree;
+        assert_eq!(tree.topic_count(), topics);
+        assert_eq!(tree.message_count(), (topics * rounds) as u64, "every message counted");
+        assert!(tree.thinned() > 0);
+        for i in 0..topics {
+            let node = tree.node(tree.find(&format!("t/{i}")).expect("every topic"));
+            assert_eq!(&node.latest().expect("latest").payload[..], format!("{}", rounds - 1).as_bytes());
+            assert_eq!(node.msg_count(), rounds as u64);
+            assert!(node.is_retained(), "the retained value of round 0 is still stored");
+            assert_eq!(node.kept_count() as u64 + node.thinned(), rounds as u64, "kept or counted as thinned");
+        }
+    }
+
+    #[tokio::test]
+    async fn room_returns_once_the_ui_catches_up() {
+        let (sink, mut rx) = EventSink::channel(Arc::new(|_| {}));
+        sink.try_messages(ConnId::LOCAL, batch(BACKLOG + 1)).expect("room");
+        assert!(sink.backlogged());
+        let waiter = {
+            let sink = sink.clone();
+            tokio::spawn(async move { sink.room(Duration::from_hours(1)).await })
+        };
+        tokio::task::yield_now().await;
+        assert!(!waiter.is_finished());
+        rx.recv().await.expect("the batch");
+        waiter.await.expect("woken when the UI took the batch");
     }
 }

@@ -1,6 +1,10 @@
 //! One connection to an external broker through rumqttc (MQTT 3.1.1 or 5.0; TCP, TLS or
 //! WebSocket), with capped back-off reconnects. Received messages go to the UI in batches; state
 //! changes, CONNACK refusals and SUBACK failures as control events.
+//!
+//! When the UI falls behind, a connection first stops reading for a while (TCP flow control slows
+//! the broker down, and history stays whole); if the UI is still behind, its messages are coalesced
+//! per topic ([`Feed`]). Nothing is dropped inside mqscope.
 
 use std::time::Duration;
 
@@ -9,12 +13,13 @@ use tokio::sync::mpsc;
 use super::{v4, v5};
 use crate::model::profile::{MqttVersion, Profile};
 use crate::model::{ConnId, ConnStatus, Message};
-use crate::protocol::{Event, EventSink, PublishRequest};
+use crate::protocol::{BATCH, Event, EventSink, Feed, PublishRequest};
 
-/// Most messages per batch sent to the UI.
-pub const BATCH: usize = 4096;
 /// Longest a received message waits in a batch.
 pub const BATCH_DELAY: Duration = Duration::from_millis(15);
+/// Longest a connection stops reading while the UI is backlogged, at most a quarter of its keep-alive
+/// (rumqttc sends its pings while it is polled).
+const MAX_READ_PAUSE: Duration = Duration::from_secs(1);
 
 /// Drive one connection until the publish channel closes (the connection was removed).
 pub async fn run(conn_id: ConnId, profile: Profile, publishes: mpsc::Receiver<PublishRequest>, sink: EventSink) {
@@ -25,8 +30,15 @@ pub async fn run(conn_id: ConnId, profile: Profile, publishes: mpsc::Receiver<Pu
         sink.control(Event::ConnStatus { conn_id, status }).await;
         return;
     }
-    let conn =
-        Link { conn_id, sink, batch: Vec::new(), flush_at: tokio::time::Instant::now(), backoff: Backoff::new(profile.reconnect_max_secs) };
+    let conn = Link {
+        conn_id,
+        sink: sink.clone(),
+        feed: Feed::new(sink, conn_id),
+        batch: Vec::new(),
+        flush_at: tokio::time::Instant::now(),
+        read_pause: MAX_READ_PAUSE.min(Duration::from_secs(u64::from(profile.keep_alive_secs.max(1))) / 4),
+        backoff: Backoff::new(profile.reconnect_max_secs),
+    };
     match profile.version {
         MqttVersion::V311 => v4::run(conn, &profile, publishes).await,
         MqttVersion::V5 => v5::run(conn, &profile, publishes).await,
@@ -63,12 +75,17 @@ impl Backoff {
 pub struct Link {
     /// Which connection.
     pub conn_id: ConnId,
-    /// To the UI.
+    /// To the UI, for control events.
     pub sink: EventSink,
+    /// To the UI, for messages.
+    feed: Feed,
     /// Messages not yet sent to the UI.
-    pub batch: Vec<Message>,
-    /// When the batch goes to the UI at the latest ([`BATCH_DELAY`] after its first message).
-    pub flush_at: tokio::time::Instant,
+    batch: Vec<Message>,
+    /// When the batch goes to the UI at the latest ([`BATCH_DELAY`] after its first message), or
+    /// when coalesced runs are offered to the UI again.
+    flush_at: tokio::time::Instant,
+    /// How long to stop reading while the UI is backlogged.
+    read_pause: Duration,
     /// Reconnect delays.
     pub backoff: Backoff,
 }
@@ -79,29 +96,47 @@ impl Link {
         self.sink.control(Event::ConnStatus { conn_id: self.conn_id, status }).await;
     }
 
-    /// Queue a received message, and send the batch once it is full (else by [`Self::flush_at`]).
+    /// Queue a received message, and send the batch once it is full (else at [`Self::flush_at`]).
+    /// While the UI is backlogged, wait a little for it before reading on; once even that was not
+    /// enough (it is coalescing), read on at full speed: a UI that does not fold at all (hidden,
+    /// stuck) must not starve the connection of its pings nor leave the broker to drop for us.
     pub async fn push(&mut self, msg: Message) {
         if self.batch.is_empty() {
             self.flush_at = tokio::time::Instant::now() + BATCH_DELAY;
         }
         self.batch.push(msg);
         if self.batch.len() >= BATCH {
-            self.flush().await;
+            self.flush();
+            if !self.feed.is_coalescing() {
+                self.sink.room(self.read_pause).await;
+            }
         }
     }
 
-    /// Send the batch to the UI, counting what a full channel dropped.
-    pub async fn flush(&mut self) {
-        let dropped = self.sink.messages(self.conn_id, std::mem::take(&mut self.batch));
-        if dropped > 0 {
-            self.sink.control(Event::Dropped { conn_id: self.conn_id, count: dropped }).await;
+    /// True when [`Self::flush`] has work: a batch to send or runs to offer.
+    #[must_use]
+    pub fn flush_due(&self) -> bool {
+        !self.batch.is_empty() || self.feed.is_coalescing()
+    }
+
+    /// When [`Self::flush`] is due.
+    #[must_use]
+    pub fn flush_at(&self) -> tokio::time::Instant {
+        self.flush_at
+    }
+
+    /// Send the batch to the UI (coalesced if it has no room), and offer waiting runs again.
+    pub fn flush(&mut self) {
+        self.feed.send(std::mem::take(&mut self.batch));
+        if !self.feed.flush() {
+            self.flush_at = tokio::time::Instant::now() + BATCH_DELAY;
         }
     }
 
     /// A failed attempt or a lost session: report it, then wait (or give up when auto-reconnect is off).
     /// Returns false when the loop should end.
     pub async fn failed(&mut self, error: String, auto_reconnect: bool) -> bool {
-        self.flush().await;
+        self.flush();
         if !auto_reconnect {
             self.status(ConnStatus::Disconnected { error: Some(error) }).await;
             return false;

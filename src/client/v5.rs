@@ -245,7 +245,7 @@ pub(super) async fn run(mut link: Link, p: &Profile, mut publishes: mpsc::Receiv
                         link.sink.control(Event::Error(format!("publish failed: {err}"))).await;
                     }
             }
-            () = tokio::time::sleep_until(link.flush_at), if !link.batch.is_empty() => link.flush().await,
+            () = tokio::time::sleep_until(link.flush_at()), if link.flush_due() => link.flush(),
         }
     }
 }

@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use super::coalesce::Coalesced;
 use super::message::Message;
 use super::rate::Rate;
 
@@ -64,6 +65,9 @@ pub struct Node {
     /// Bytes of `history`.
     history_bytes: usize,
     msg_count: u64,
+    /// Messages on exactly this topic counted but not kept as history: the UI was behind (or
+    /// paused) and they were coalesced into a later one.
+    thinned: u64,
     msgs_below: u64,
     topics_below: u32,
     updated_at: Option<SystemTime>,
@@ -86,6 +90,7 @@ impl Node {
             history: VecDeque::new(),
             history_bytes: 0,
             msg_count: 0,
+            thinned: 0,
             msgs_below: 0,
             topics_below: 0,
             updated_at: None,
@@ -136,6 +141,12 @@ impl Node {
     pub fn msg_count(&self) -> u64 {
         self.msg_count
     }
+    /// Messages on exactly this topic that were counted but not kept as history (coalesced while
+    /// the window was behind or paused).
+    #[must_use]
+    pub fn thinned(&self) -> u64 {
+        self.thinned
+    }
     /// Messages received on this topic and every topic below it.
     #[must_use]
     pub fn msgs_below(&self) -> u64 {
@@ -155,6 +166,11 @@ impl Node {
     #[must_use]
     pub fn rate_per_sec(&self, now: SystemTime) -> f64 {
         self.rate.per_sec(unix_secs(now))
+    }
+    /// Payload bytes per second here and below, as of `now`.
+    #[must_use]
+    pub fn bytes_per_sec(&self, now: SystemTime) -> f64 {
+        self.rate.bytes_per_sec(unix_secs(now))
     }
     /// True if this node has child levels.
     #[must_use]
@@ -201,6 +217,8 @@ pub struct TopicTree {
     next_seq: u64,
     used_bytes: usize,
     evicted: u64,
+    /// Messages counted but not kept as history (see [`Node::thinned`]).
+    thinned: u64,
     topic_count: usize,
     message_count: u64,
     structure_version: u64,
@@ -225,6 +243,7 @@ impl TopicTree {
             next_seq: 0,
             used_bytes: 0,
             evicted: 0,
+            thinned: 0,
             topic_count: 0,
             message_count: 0,
             structure_version: 0,
@@ -301,6 +320,11 @@ impl TopicTree {
     pub fn evicted(&self) -> u64 {
         self.evicted
     }
+    /// Messages counted but not kept as history: coalesced while the window was behind or paused.
+    #[must_use]
+    pub fn thinned(&self) -> u64 {
+        self.thinned
+    }
     /// The limits in force.
     #[must_use]
     pub fn limits(&self) -> HistoryLimits {
@@ -323,7 +347,19 @@ impl TopicTree {
     }
 
     /// Ingest one message: create the path if new, update aggregates, keep it as the latest and push the previous latest into history.
-    pub fn insert(&mut self, mut msg: Message) -> NodeId {
+    pub fn insert(&mut self, msg: Message) -> NodeId {
+        self.insert_run(msg, 0, 0, None)
+    }
+
+    /// Ingest a coalesced run of messages on one topic: every message is counted (topic, subtree and
+    /// rates), the latest is kept exactly as [`Self::insert`] keeps it, the retained state is the
+    /// one the whole run left, and the thinned messages are counted as such, not kept.
+    pub fn insert_coalesced(&mut self, run: Coalesced) -> NodeId {
+        let Coalesced { latest, thinned, thinned_bytes, retain_state } = run;
+        self.insert_run(latest, thinned, thinned_bytes, retain_state)
+    }
+
+    fn insert_run(&mut self, mut msg: Message, thinned: u64, thinned_bytes: u64, retain_state: Option<bool>) -> NodeId {
         let id = match self.by_topic.get(&*msg.topic) {
             Some(&id) => id,
             None => self.create_topic(&msg.topic),
@@ -336,13 +372,24 @@ impl TopicTree {
         }
         let sec = unix_secs(msg.received_at);
         let at = msg.received_at;
+        let msgs = thinned + 1;
+        let bytes = thinned_bytes + msg.payload.len() as u64;
         self.used_bytes += msg.cost_bytes();
-        self.message_count += 1;
+        self.message_count += msgs;
+        self.thinned += thinned;
         let seq = self.next_seq;
         self.next_seq += 1;
         let node = &mut self.nodes[id.index()];
-        node.msg_count += 1;
-        let retained_change = if msg.retain { Self::set_retained(node, !msg.payload.is_empty()) } else { 0 };
+        node.msg_count += msgs;
+        node.thinned += thinned;
+        let retained_before = node.retained;
+        if let Some(state) = retain_state {
+            node.retained = state;
+        }
+        if msg.retain {
+            node.retained = !msg.payload.is_empty();
+        }
+        let retained_change = i32::from(node.retained) - i32::from(retained_before);
         if let Some(prev) = node.latest.replace(msg) {
             node.history_bytes += prev.cost_bytes();
             push_tight(&mut node.history, (seq, prev));
@@ -352,9 +399,9 @@ impl TopicTree {
         let mut cur = id;
         loop {
             let n = &mut self.nodes[cur.index()];
-            n.msgs_below += 1;
+            n.msgs_below += msgs;
             n.retained_below = n.retained_below.saturating_add_signed(retained_change);
-            n.rate.record(sec);
+            n.rate.record_run(sec, msgs, bytes);
             if n.updated_at.is_none_or(|t| t < at) {
                 n.updated_at = Some(at);
             }
@@ -391,6 +438,11 @@ impl TopicTree {
             }
             cur = n.parent;
         }
+    }
+
+    /// Every node but the root, in creation order.
+    pub fn node_ids(&self) -> impl Iterator<Item = NodeId> + use<> {
+        (1..u32::try_from(self.nodes.len()).unwrap_or(u32::MAX)).map(NodeId)
     }
 
     /// Every topic that received messages, with its node, in no particular order.

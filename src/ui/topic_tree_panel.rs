@@ -68,6 +68,8 @@ pub struct TopicTreePanel {
     /// Longest wait before the next frame while a flash fades, set by the app each frame
     /// ([`crate::app::frame_interval`]): no extra frames while messages stream in.
     pub frame_interval: Duration,
+    /// While the view is paused, rates are shown as of this time (the pause), set by the app.
+    pub rates_at: Option<SystemTime>,
     /// Move the keyboard focus to the filter box next frame.
     focus_filter: bool,
     /// Scroll so that this row index is visible.
@@ -89,7 +91,8 @@ impl Default for TopicTreePanel {
             retained_only: false,
             filter_error: None,
             flash: true,
-            frame_interval: crate::app::DATA_FRAME_INTERVAL,
+            frame_interval: super::DATA_FRAME_INTERVAL,
+            rates_at: None,
             focus_filter: false,
             scroll_to_row: None,
             shown_rows: 0..0,
@@ -336,9 +339,11 @@ impl TopicTreePanel {
             if node.has_children() {
                 ui.weak(format!("{} t · {} m", format::count(node.topics_below().into()), format::count(node.msgs_below())));
             }
-            let rate = node.rate_per_sec(now);
+            let rates_at = self.rates_at.unwrap_or(now);
+            let rate = node.rate_per_sec(rates_at);
             if rate > 0.0 {
-                ui.weak(format::rate(rate));
+                ui.weak(format!("{} · {}", format::rate(rate), format::byte_rate(node.bytes_per_sec(rates_at))))
+                    .on_hover_text("Messages and payload bytes per second, here and below");
             }
         });
         (clicked, action, flashing)
