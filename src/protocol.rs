@@ -648,8 +648,8 @@ mod tests {
     fn a_feed_without_room_coalesces_and_loses_no_topic_nor_latest_value() {
         let (sink, mut rx) = EventSink::channel(Arc::new(|_| {}));
         let mut feed = Feed::new(sink, ConnId::LOCAL);
-        let topics = 50_000;
-        let rounds = 6;
+        let topics = 100_000;
+        let rounds = 10;
         for round in 0..rounds {
             let msgs = (0..topics)
                 .map(|i| Message::new(format!("t/{i}"), format!("{round}"), QoS::AtMostOnce, round == 0, SystemTime::UNIX_EPOCH))
@@ -658,7 +658,7 @@ mod tests {
                 feed.send(chunk.to_vec());
             }
         }
-        assert!(feed.is_coalescing(), "300k messages with nobody reading cannot all be in flight");
+        assert!(feed.is_coalescing(), "1M messages with nobody reading cannot all be in flight");
         assert!(rx.in_flight() <= MAX_MESSAGES_IN_FLIGHT);
         let mut store = Store::default();
         while feed.is_coalescing() {
