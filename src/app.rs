@@ -12,9 +12,9 @@ use tokio::sync::mpsc;
 use crate::model::charts::{ChartDef, PALETTE};
 use crate::model::payload::JsonPath;
 use crate::model::profile::{Profile, ProfileFile};
-use crate::model::{Batch, ConnId, ConnStatus, Held, SeriesDef, Store, format};
+use crate::model::{Batch, ConnId, Held, SeriesDef, Store, format};
 use crate::protocol::{BATCH, Command, Event, EventReceiver, ProfilesOrigin, RgbaImage};
-use crate::ui::connection_panel::{ConnAction, ConnectionPanel};
+use crate::ui::connection_panel::ConnectionPanel;
 use crate::ui::message_panel::{InspectorAction, MessagePanel};
 use crate::ui::plot_panel::{ChartAction, PlotPanel};
 use crate::ui::publish_panel::PublishPanel;
@@ -22,6 +22,8 @@ use crate::ui::settings_panel::{self, Settings};
 use crate::ui::status_bar;
 use crate::ui::talkers_panel::{RateSparkline, TalkersPanel};
 use crate::ui::topic_tree_panel::{TopicTreePanel, TreeAction};
+
+mod chrome;
 
 /// Longest time spent folding events per frame; the rest waits for the next frame.
 const DRAIN_BUDGET: Duration = Duration::from_millis(8);
@@ -540,105 +542,6 @@ impl ExplorerApp {
             && let Some(conn) = self.store.conn(self.current)
         {
             self.tree.reveal(&conn.tree, id);
-        }
-    }
-
-    /// One tab per connection (the embedded broker first), with its state; and the manager button.
-    fn tabs_ui(&mut self, ui: &mut egui::Ui) {
-        let mut close = None;
-        ui.horizontal_wrapped(|ui| {
-            for conn in &self.store.conns {
-                let (color, state) = match &conn.status {
-                    ConnStatus::Connected => (egui::Color32::from_rgb(0x3c, 0xb3, 0x71), "connected".to_owned()),
-                    ConnStatus::Connecting | ConnStatus::Idle => (crate::ui::RETAINED_COLOR, "connecting…".to_owned()),
-                    ConnStatus::Reconnecting { in_secs, error } => {
-                        (crate::ui::RETAINED_COLOR, format!("reconnecting in {in_secs} s: {error}"))
-                    }
-                    ConnStatus::Disconnected { error: Some(e) } => (crate::ui::ALERT_COLOR, format!("disconnected: {e}")),
-                    ConnStatus::Disconnected { error: None } => (egui::Color32::GRAY, "disconnected".to_owned()),
-                };
-                let mut hover = format!("{} — {state}", conn.address);
-                for (filter, reason) in &conn.sub_failures {
-                    hover.push_str("\nsubscription ");
-                    hover.push_str(filter);
-                    hover.push_str(" refused: ");
-                    hover.push_str(reason);
-                }
-                ui.label(RichText::new("●").monospace().color(color));
-                let text = if conn.sub_failures.is_empty() {
-                    conn.name.clone()
-                } else {
-                    format!("{} ({} refused)", conn.name, conn.sub_failures.len())
-                };
-                if ui.selectable_label(self.current == conn.id, text).on_hover_text(hover).clicked() {
-                    self.current = conn.id;
-                }
-                if let ConnStatus::Reconnecting { in_secs, .. } = &conn.status {
-                    ui.weak(format!("reconnecting in {in_secs} s"));
-                }
-                if conn.id != ConnId::LOCAL {
-                    let name = format!("Close {}", conn.name);
-                    let r = ui.small_button("x").on_hover_text(&name);
-                    r.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, true, &name));
-                    if r.clicked() {
-                        close = Some(conn.id);
-                    }
-                }
-                ui.separator();
-            }
-            if ui.button("Connections…").on_hover_text("Saved connections: add, edit, connect").clicked() {
-                self.connections.open = !self.connections.open;
-                if self.connections.profiles.is_empty() && self.connections.editing.host.is_empty() {
-                    self.connections.new_profile(crate::ui::clock_seed());
-                }
-            }
-        });
-        if let Some(id) = close {
-            self.send(Command::Disconnect { conn_id: id });
-            self.store.close_conn(id);
-            if self.current == id {
-                self.current = ConnId::LOCAL;
-            }
-        }
-    }
-
-    /// The connection manager window and what it asks for.
-    fn connections_ui(&mut self, ctx: &egui::Context) {
-        let Some(action) = self.connections.ui(ctx, crate::ui::clock_seed()) else { return };
-        match action {
-            ConnAction::Save { file, check } => self.send(Command::SaveProfiles { file, check: Some(check) }),
-            ConnAction::Connect(profile) => self.connect(*profile),
-            ConnAction::PickFile(field) => self.send(Command::PickFile { field }),
-            ConnAction::Export(file) => self.send(Command::ExportProfiles(file)),
-            ConnAction::Import => self.send(Command::ImportProfiles),
-        }
-    }
-
-    /// The confirmation dialog for a destructive action.
-    fn confirm_ui(&mut self, ctx: &egui::Context) {
-        let Some(confirm) = &self.confirm else { return };
-        let mut answer = None;
-        let modal = egui::Modal::new(egui::Id::unique("confirm")).show(ctx, |ui| {
-            ui.set_max_width(420.0);
-            ui.label(&confirm.text);
-            ui.add_space(8.0);
-            ui.horizontal(|ui| {
-                if ui.button("Delete").clicked() {
-                    answer = Some(true);
-                }
-                if ui.button("Cancel").clicked() {
-                    answer = Some(false);
-                }
-            });
-        });
-        if modal.should_close() {
-            answer = answer.or(Some(false));
-        }
-        if let Some(yes) = answer
-            && let Some(confirm) = self.confirm.take()
-            && yes
-        {
-            self.send(confirm.command);
         }
     }
 }
