@@ -240,8 +240,11 @@ fn rss_bytes() -> usize {
     pages * 4096
 }
 
+/// A topic shape: its name and the topic of message `i`.
+type Shape = (&'static str, fn(usize) -> String);
+
 /// The topic shapes of the memory figure.
-const SHAPES: [(&str, fn(usize) -> String); 3] = [
+const SHAPES: [Shape; 3] = [
     ("m/{i}", |i| format!("m/{i}")),
     ("sensors/{i}/temp", |i| format!("sensors/{i}/temp")),
     ("site/{i%100}/line/{i%1000}/dev/{i}/temp", |i| format!("site/{}/line/{}/dev/{i}/temp", i % 100, i % 1000)),

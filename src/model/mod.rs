@@ -21,6 +21,7 @@ pub mod rate;
 pub mod series;
 pub mod talkers;
 pub mod time_axis;
+pub mod topic_node;
 pub mod topic_tree;
 
 use std::net::SocketAddr;
@@ -30,7 +31,7 @@ pub use coalesce::{Coalesced, Coalescer};
 pub use held::{Batch, Held};
 pub use message::{Message, MessageMeta, QoS};
 pub use series::{Series, SeriesDef};
-pub use topic_tree::{HistoryLimits, Node, NodeId, TopicTree};
+pub use topic_tree::{HistoryLimits, NodeId, NodeRef, TopicTree};
 
 /// Identifies one broker connection; [`ConnId::LOCAL`] is the embedded broker.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]

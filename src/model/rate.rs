@@ -9,8 +9,8 @@ const ALPHA: f32 = 0.5;
 /// Messages and payload bytes per second, EWMA over whole seconds.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Rate {
-    /// Second (Unix time) the open bucket counts.
-    sec: u64,
+    /// Second (Unix time) the open bucket counts (u32: good until 2106, and 4 bytes less per node).
+    sec: u32,
     /// Messages in the open bucket.
     count: u32,
     /// Payload bytes in the open bucket (saturating: 4 GiB in one second of one subtree is beyond loopback).
@@ -29,9 +29,10 @@ impl Rate {
 
     /// Count `msgs` messages with `bytes` payload bytes in all, the last received at `sec`.
     pub fn record_run(&mut self, sec: u64, msgs: u64, bytes: u64) {
+        let sec = u32::try_from(sec).unwrap_or(u32::MAX);
         if sec > self.sec {
-            self.ewma = Self::rolled(self.ewma, self.count, self.sec, sec);
-            self.bytes_ewma = Self::rolled(self.bytes_ewma, self.bytes, self.sec, sec);
+            self.ewma = Self::rolled(self.ewma, self.count, self.sec, u64::from(sec));
+            self.bytes_ewma = Self::rolled(self.bytes_ewma, self.bytes, self.sec, u64::from(sec));
             self.sec = sec;
             self.count = 0;
             self.bytes = 0;
@@ -42,7 +43,8 @@ impl Rate {
 
     /// An EWMA as it stands at the start of second `now_sec`, with the open bucket (`count` in
     /// second `sec`) closed if `now_sec` is past it.
-    fn rolled(ewma: f32, count: u32, sec: u64, now_sec: u64) -> f32 {
+    fn rolled(ewma: f32, count: u32, sec: u32, now_sec: u64) -> f32 {
+        let sec = u64::from(sec);
         if now_sec <= sec {
             return ewma;
         }

@@ -58,13 +58,11 @@ fn completions(tree: &TopicTree, typed: &str, limit: usize) -> Vec<String> {
     let parent_id = if parent.is_empty() && !typed.contains('/') { Some(NodeId::ROOT) } else { tree.find_path(parent) };
     let Some(parent_id) = parent_id else { return Vec::new() };
     let prefix = if typed.contains('/') { format!("{parent}/") } else { String::new() };
-    tree.node(parent_id)
-        .children()
-        .map(|c| tree.node(c))
-        .filter(|n| n.name().starts_with(last) && n.name() != last)
-        .take(limit)
-        .map(|n| format!("{prefix}{}{}", n.name(), if n.has_children() { "/" } else { "" }))
-        .collect()
+    let mut matches: Vec<_> =
+        tree.node(parent_id).children().map(|c| tree.node(c)).filter(|n| n.name().starts_with(last) && n.name() != last).collect();
+    matches.sort_by_key(crate::model::NodeRef::name);
+    matches.truncate(limit);
+    matches.into_iter().map(|n| format!("{prefix}{}{}", n.name(), if n.has_children() { "/" } else { "" })).collect()
 }
 
 /// A small button whose accessible name (and hover text) says more than its caption.

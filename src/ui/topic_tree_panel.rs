@@ -66,7 +66,7 @@ pub struct TopicTreePanel {
     /// Flash rows when they update.
     pub flash: bool,
     /// Longest wait before the next frame while a flash fades, set by the app each frame
-    /// ([`crate::app::frame_interval`]): no extra frames while messages stream in.
+    /// (`app::frame_interval`): no extra frames while messages stream in.
     pub frame_interval: Duration,
     /// While the view is paused, rates are shown as of this time (the pause), set by the app.
     pub rates_at: Option<SystemTime>,
@@ -274,7 +274,9 @@ impl TopicTreePanel {
         }
         if right && node.has_children() {
             if self.rows.is_expanded(id) {
-                self.selected = node.children().next().or(Some(id));
+                // Its first child as shown (in the sort order in force): the next row.
+                let next = self.rows.position(id).and_then(|p| self.rows.rows().get(p + 1)).filter(|r| r.depth > node.depth());
+                self.selected = next.map(|r| r.id).or(Some(id));
             } else {
                 self.rows.set_expanded(id, true);
             }
