@@ -1,0 +1,307 @@
+//! The UI ↔ runtime protocol: [`Command`]s go down, [`Event`]s come up, over bounded channels.
+//!
+//! Owns: the message types, [`EventSink`] (the runtime's only way to reach the UI) and [`Feed`],
+//! one connection's message stream into it. The high-rate path never waits for the UI and never
+//! drops: when the UI has no room, a [`Feed`] coalesces per topic (latest message and counters) and
+//! hands the runs over as soon as there is room again. Must not touch: egui (the UI is woken
+//! through a plain [`Waker`] closure).
+
+mod channel;
+mod feed;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+pub use channel::{BACKLOG, BATCH, EventReceiver, EventSink, MAX_MESSAGES_IN_FLIGHT, Waker};
+pub use feed::Feed;
+
+use crate::model::profile::{Profile, ProfileFile};
+use crate::model::publish::TemplateFile;
+use crate::model::{BrokerStats, Coalesced, ConnId, ConnStatus, Message, MessageMeta, QoS, Store};
+
+/// Capacity of the command channel (UI → runtime).
+pub const COMMAND_CAPACITY: usize = 64;
+/// Capacity of the event channel (runtime → UI), in events; messages travel in batches, so this is many messages.
+pub const EVENT_CAPACITY: usize = 8192;
+
+/// What the UI asks the runtime for. Answered only through [`Event`]s.
+#[derive(Debug)]
+pub enum Command {
+    /// Publish on a connection (the embedded broker for [`ConnId::LOCAL`]).
+    Publish(PublishRequest),
+    /// Delete retained values: straight from the embedded broker's store for [`ConnId::LOCAL`], or by
+    /// publishing an empty retained message to each topic on an external broker.
+    DeleteRetained {
+        /// Connection.
+        conn_id: ConnId,
+        /// Topics whose retained value goes.
+        topics: Vec<Arc<str>>,
+    },
+    /// Open a connection to an external broker (the UI has added its [`crate::model::Conn`]).
+    Connect {
+        /// Id the UI gave it.
+        conn_id: ConnId,
+        /// Where and how.
+        profile: Box<Profile>,
+    },
+    /// Save the connection profiles; `check` (the one just edited) has its certificate files checked first,
+    /// and nothing is written if they are unusable.
+    SaveProfiles {
+        /// Every profile.
+        file: ProfileFile,
+        /// The profile to check.
+        check: Option<Box<Profile>>,
+    },
+    /// Ask for a file (off the UI thread) for a profile field.
+    PickFile {
+        /// Which field it is for.
+        field: FileField,
+    },
+    /// Export profiles to a file the user picks.
+    ExportProfiles(ProfileFile),
+    /// Import profiles from a file the user picks.
+    ImportProfiles,
+    /// Close a connection; its tree stays.
+    Disconnect {
+        /// Which one.
+        conn_id: ConnId,
+    },
+    /// Ask the user for a file name (off the UI thread) and save these bytes there.
+    SavePayload {
+        /// The bytes.
+        bytes: Bytes,
+        /// File name to suggest.
+        suggested_name: String,
+    },
+    /// Ask the user for a file name (off the UI thread) and save these bytes there (chart CSV, …).
+    SaveFile {
+        /// The bytes.
+        bytes: Bytes,
+        /// File name to suggest.
+        suggested_name: String,
+        /// Title of the dialog.
+        title: String,
+    },
+    /// Encode this image as PNG (off the UI thread), ask for a file name and save it.
+    SavePng {
+        /// The pixels.
+        image: RgbaImage,
+        /// File name to suggest.
+        suggested_name: String,
+    },
+    /// Ask the user for a file (off the UI thread) whose bytes become the publish payload.
+    LoadPayloadFile,
+    /// Save the publish templates to the config dir.
+    SaveTemplates(TemplateFile),
+    /// Append a line to the stats file (`mqscope --stats-file`, for scripts measuring the window).
+    AppendStats(String),
+    /// Stop everything and exit.
+    Shutdown,
+}
+
+/// An image as 8-bit sRGBA rows, top to bottom (for [`Command::SavePng`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RgbaImage {
+    /// Pixels per row.
+    pub width: u32,
+    /// Rows.
+    pub height: u32,
+    /// `width * height * 4` bytes.
+    pub rgba: Vec<u8>,
+}
+
+/// A message to publish, as typed in the publish panel.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PublishRequest {
+    /// Connection to publish on.
+    pub conn_id: ConnId,
+    /// Topic name.
+    pub topic: String,
+    /// Payload bytes.
+    pub payload: Bytes,
+    /// QoS to publish with.
+    pub qos: QoS,
+    /// Retain flag.
+    pub retain: bool,
+    /// MQTT 5 properties (ignored on 3.1.1 connections).
+    pub meta: MessageMeta,
+}
+
+/// Facts from the runtime, folded into the [`Store`] by [`Event::apply_to`].
+#[derive(Debug)]
+pub enum Event {
+    /// The embedded broker listens at `local_addr`; `note` says why not where asked, if so.
+    BrokerStarted {
+        /// Bound address.
+        local_addr: SocketAddr,
+        /// E.g. "port 1883 is in use (…); using 38211".
+        note: Option<String>,
+    },
+    /// The embedded broker stopped; `error` if it failed.
+    BrokerStopped {
+        /// Why, if not on request.
+        error: Option<String>,
+    },
+    /// Periodic counters of the embedded broker.
+    BrokerStats(BrokerStats),
+    /// A connection changed state.
+    ConnStatus {
+        /// Which one.
+        conn_id: ConnId,
+        /// New state.
+        status: ConnStatus,
+    },
+    /// A batch of received messages, in arrival order.
+    Messages {
+        /// Where they came from.
+        conn_id: ConnId,
+        /// The messages.
+        msgs: Vec<Message>,
+    },
+    /// Messages that arrived while the UI had no room, coalesced per topic: each run is a topic's
+    /// latest message and the count of those before it (after every earlier batch of the connection,
+    /// before every later one).
+    Coalesced {
+        /// Where they came from.
+        conn_id: ConnId,
+        /// One run per topic.
+        runs: Vec<Coalesced>,
+    },
+    /// These topics no longer have a retained value.
+    RetainedDeleted {
+        /// Connection.
+        conn_id: ConnId,
+        /// The topics.
+        topics: Vec<Arc<str>>,
+    },
+    /// A subscription was refused by the broker.
+    SubscribeFailed {
+        /// Connection.
+        conn_id: ConnId,
+        /// The filter.
+        filter: String,
+        /// The broker's reason.
+        reason: String,
+    },
+    /// Profiles read at start, saved, or imported (handled by the app).
+    Profiles {
+        /// The profiles.
+        file: ProfileFile,
+        /// What happened, for the user.
+        origin: ProfilesOrigin,
+    },
+    /// A profile was not saved: a field is unusable (handled by the app).
+    ProfileRejected {
+        /// The field.
+        field: &'static str,
+        /// Why.
+        message: String,
+    },
+    /// A file was picked for a profile field (handled by the app).
+    FilePicked {
+        /// The field.
+        field: FileField,
+        /// The path.
+        path: String,
+    },
+    /// A file was read for the publish payload (handled by the app).
+    PayloadFile {
+        /// File name, for display.
+        name: String,
+        /// Its bytes.
+        bytes: Bytes,
+    },
+    /// Saved publish templates, read at start (handled by the app, not the store).
+    TemplatesLoaded(TemplateFile),
+    /// A command failed; shown to the user (handled by the app, not the store).
+    Error(String),
+    /// An action finished; shown to the user (handled by the app, not the store).
+    Notice(String),
+}
+
+impl Event {
+    /// The messages a [`Event::Messages`] carries, or the latest messages of a [`Event::Coalesced`]
+    /// (for headless users and tests); `None` for other events.
+    #[must_use]
+    pub fn into_messages(self) -> Option<(ConnId, Vec<Message>)> {
+        match self {
+            Self::Messages { conn_id, msgs } => Some((conn_id, msgs)),
+            Self::Coalesced { conn_id, runs } => Some((conn_id, runs.into_iter().map(|r| r.latest).collect())),
+            _ => None,
+        }
+    }
+
+    /// Fold this event into the store. Pure: no I/O, no clock.
+    pub fn apply_to(self, store: &mut Store) {
+        match self {
+            Self::BrokerStarted { local_addr, note } => {
+                store.broker.local_addr = Some(local_addr);
+                store.broker.note = note;
+                store.broker.running = true;
+                if let Some(local) = store.conn_mut(ConnId::LOCAL) {
+                    local.address = local_addr.to_string();
+                    local.status = ConnStatus::Connected;
+                }
+            }
+            Self::BrokerStopped { error } => {
+                store.broker.running = false;
+                store.broker.note.clone_from(&error);
+                if let Some(local) = store.conn_mut(ConnId::LOCAL) {
+                    local.status = ConnStatus::Disconnected { error };
+                }
+            }
+            Self::BrokerStats(stats) => store.broker.stats = stats,
+            Self::ConnStatus { conn_id, status } => {
+                if let Some(conn) = store.conn_mut(conn_id) {
+                    conn.status = status;
+                }
+            }
+            Self::Messages { conn_id, msgs } => store.insert_messages(conn_id, msgs),
+            Self::Coalesced { conn_id, runs } => store.insert_coalesced(conn_id, runs),
+            Self::RetainedDeleted { conn_id, topics } => {
+                if let Some(conn) = store.conn_mut(conn_id) {
+                    for topic in &topics {
+                        conn.tree.clear_retained(topic);
+                    }
+                }
+            }
+            Self::SubscribeFailed { conn_id, filter, reason } => {
+                if let Some(conn) = store.conn_mut(conn_id) {
+                    conn.sub_failures.retain(|(f, _)| *f != filter);
+                    conn.sub_failures.push((filter, reason));
+                }
+            }
+            Self::Error(_)
+            | Self::Notice(_)
+            | Self::TemplatesLoaded(_)
+            | Self::Profiles { .. }
+            | Self::ProfileRejected { .. }
+            | Self::FilePicked { .. }
+            | Self::PayloadFile { .. } => {}
+        }
+    }
+}
+
+/// A profile field that takes a file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FileField {
+    /// TLS CA certificate.
+    CaFile,
+    /// TLS client certificate.
+    ClientCert,
+    /// TLS client key.
+    ClientKey,
+}
+
+/// Where a [`Event::Profiles`] came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProfilesOrigin {
+    /// Read at start.
+    Loaded,
+    /// Written after a save.
+    Saved,
+    /// Read from a file the user picked.
+    Imported,
+}
