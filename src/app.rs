@@ -150,7 +150,11 @@ impl ExplorerApp {
                         Event::Dropped { conn_id, count: msgs.len() as u64 }.apply_to(&mut self.store);
                     }
                 }
-                Event::TemplatesLoaded(file) => self.publish.templates = file.templates,
+                Event::TemplatesLoaded(file) => {
+                    self.publish.templates = file.templates;
+                    self.publish.history = file.history;
+                }
+                Event::PublishResult { id, outcome, .. } => self.publish.result(id, outcome),
                 Event::PayloadFile { name, bytes } => self.publish.file_payload = Some((name, bytes)),
                 Event::Profiles { file, origin } => self.profiles_event(file, origin),
                 Event::ProfileRejected { field, message } => self.connections.rejected(field, message),
@@ -293,7 +297,8 @@ impl ExplorerApp {
             self.send(Command::LoadPayloadFile);
         }
         if std::mem::take(&mut self.publish.templates_dirty) {
-            let file = crate::model::publish::TemplateFile { templates: self.publish.templates.clone() };
+            let file =
+                crate::model::publish::TemplateFile { templates: self.publish.templates.clone(), history: self.publish.history.clone() };
             self.send(Command::SaveTemplates(file));
         }
     }
@@ -334,7 +339,7 @@ impl ExplorerApp {
         });
         egui::Panel::bottom("status").show(ui, |ui| {
             ui.horizontal(|ui| {
-                status_bar::ui(ui, &self.store);
+                status_bar::ui(ui, &self.store, self.current);
                 if let Some((text, at)) = &self.toast {
                     if at.elapsed() < Duration::from_secs(6) {
                         ui.separator();
@@ -373,7 +378,7 @@ impl ExplorerApp {
             action = tree.ui(ui, conn.id, &conn.tree, now, &hint);
         });
         egui::Panel::right("publish").resizable(true).default_size(300.0).show(ui, |ui| {
-            publish.ui(ui, conn.id, &conn.tree, commands);
+            publish.ui(ui, conn, commands);
         });
         let mut inspector_action = None;
         egui::CentralPanel::default().show(ui, |ui| {

@@ -49,6 +49,8 @@ mod charts;
 mod client_mosquitto;
 /// The panels through egui_kittest with a fed store: filter, sort, keys, diff, publish, templates, bad input.
 mod explorer;
+/// The publish panel and sessions tell the truth: queued, sent, delivered, refused; confirm before a delete.
+mod publish_panel;
 /// `runtime::run` end to end: commands in, events out.
 mod runtime;
 /// The window through egui_kittest's accessibility tree, with the real runtime and broker behind it.
