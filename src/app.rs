@@ -352,11 +352,13 @@ impl ExplorerApp {
         });
         if self.dock_open {
             let mut chart_action = None;
-            let Self { plots, store, .. } = self;
+            let Self { plots, store, dock_open, .. } = self;
             egui::Panel::bottom("dock").resizable(true).default_size(340.0).show(ui, |ui| {
                 ui.horizontal(|ui| {
                     ui.strong("Charts");
-                    ui.weak("(bottom dock)");
+                    if ui.small_button("Hide charts").on_hover_text("The Charts button shows them again").clicked() {
+                        *dock_open = false;
+                    }
                 });
                 ui.separator();
                 chart_action = plots.ui(ui, &mut store.charts, now);
