@@ -206,7 +206,11 @@ impl ExplorerApp {
                     self.fold_held();
                     event.apply_to(&mut self.store);
                 }
-                Event::TemplatesLoaded(file) => self.publish.templates = file.templates,
+                Event::TemplatesLoaded(file) => {
+                    self.publish.templates = file.templates;
+                    self.publish.history = file.history;
+                }
+                Event::PublishResult { id, outcome, .. } => self.publish.result(id, outcome),
                 Event::PayloadFile { name, bytes } => self.publish.file_payload = Some((name, bytes)),
                 Event::Profiles { file, origin } => self.profiles_event(file, origin),
                 Event::ProfileRejected { field, message } => self.connections.rejected(field, message),
@@ -350,7 +354,8 @@ impl ExplorerApp {
             self.send(Command::LoadPayloadFile);
         }
         if std::mem::take(&mut self.publish.templates_dirty) {
-            let file = crate::model::publish::TemplateFile { templates: self.publish.templates.clone() };
+            let file =
+                crate::model::publish::TemplateFile { templates: self.publish.templates.clone(), history: self.publish.history.clone() };
             self.send(Command::SaveTemplates(file));
         }
     }
@@ -391,7 +396,7 @@ impl ExplorerApp {
         egui::Panel::top("toolbar").show(ui, |ui| self.toolbar_ui(ui));
         egui::Panel::bottom("status").show(ui, |ui| {
             ui.horizontal(|ui| {
-                status_bar::ui(ui, &self.store);
+                status_bar::ui(ui, &self.store, self.current);
                 if let Some((text, at)) = &self.toast {
                     if at.elapsed() < Duration::from_secs(6) {
                         ui.separator();
@@ -421,7 +426,7 @@ impl ExplorerApp {
             action = tree.ui(ui, conn.id, &conn.tree, now, &hint);
         });
         egui::Panel::right("publish").resizable(true).default_size(300.0).show(ui, |ui| {
-            publish.ui(ui, conn.id, &conn.tree, commands);
+            publish.ui(ui, conn, commands);
         });
         let mut inspector_action = None;
         egui::CentralPanel::default().show(ui, |ui| {
@@ -519,11 +524,15 @@ impl ExplorerApp {
     fn dock_ui(&mut self, ui: &mut egui::Ui, now: SystemTime) {
         let mut chart_action = None;
         let mut picked = None;
-        let Self { plots, talkers, store, dock_tab, current, paused_at, .. } = self;
+        let Self { plots, talkers, store, dock_tab, current, paused_at, dock_open, .. } = self;
         egui::Panel::bottom("dock").resizable(true).default_size(340.0).show(ui, |ui| {
             ui.horizontal(|ui| {
                 ui.selectable_value(dock_tab, DockTab::Charts, "Charts");
                 ui.selectable_value(dock_tab, DockTab::Talkers, "Top talkers");
+                ui.separator();
+                if ui.small_button("Hide").on_hover_text("Hide the dock; the Charts and Top talkers buttons show it again").clicked() {
+                    *dock_open = false;
+                }
             });
             ui.separator();
             match dock_tab {

@@ -13,7 +13,7 @@ use tokio::sync::mpsc;
 use crate::broker::{self, Broker, BrokerConfig, tap};
 use crate::client::ClientSessions;
 use crate::model::{BrokerStats, ConnId, MessageMeta, QoS};
-use crate::protocol::{Command, Event, EventSink, PublishRequest, RgbaImage};
+use crate::protocol::{Command, Event, EventSink, PublishOutcome, PublishRequest, RgbaImage};
 use crate::storage;
 
 mod profiles;
@@ -99,9 +99,12 @@ pub async fn run(config: RuntimeConfig, mut commands: mpsc::Receiver<Command>, s
     while let Some(command) = commands.recv().await {
         match command {
             Command::Publish(req) if req.conn_id == ConnId::LOCAL => {
-                if let Err(err) = broker.publish(&req) {
-                    sink.control(Event::Error(format!("cannot publish to '{}': {err}", req.topic))).await;
-                }
+                // The embedded broker takes the message here and now: that is its delivery.
+                let outcome = match broker.publish(&req) {
+                    Ok(()) => PublishOutcome::Delivered,
+                    Err(err) => PublishOutcome::Refused(err.to_string()),
+                };
+                sink.control(Event::PublishResult { id: req.id, conn_id: req.conn_id, outcome }).await;
             }
             Command::Publish(req) => clients.publish(req).await,
             Command::DeleteRetained { conn_id, topics } if conn_id == ConnId::LOCAL => {
@@ -112,6 +115,7 @@ pub async fn run(config: RuntimeConfig, mut commands: mpsc::Receiver<Command>, s
             Command::DeleteRetained { conn_id, topics } => {
                 for topic in &topics {
                     let req = PublishRequest {
+                        id: 0,
                         conn_id,
                         topic: topic.to_string(),
                         payload: bytes::Bytes::new(),

@@ -161,6 +161,7 @@ mod tests {
                     ..PublishForm::default()
                 },
             }],
+            history: vec![PublishForm { topic: "a/b".into(), payload: "line 1\nline 2".into(), ..PublishForm::default() }],
         };
         save_templates(&path, &file).expect("save");
         assert_eq!(load_templates(&path).expect("load"), file);

@@ -71,10 +71,17 @@ impl ExplorerApp {
 
     /// The connection manager window and what it asks for.
     pub(super) fn connections_ui(&mut self, ctx: &egui::Context) {
-        let Some(action) = self.connections.ui(ctx, crate::ui::clock_seed()) else { return };
+        let open: Vec<(String, ConnStatus)> =
+            self.store.conns.iter().filter(|c| c.id != ConnId::LOCAL).map(|c| (c.name.clone(), c.status.clone())).collect();
+        let Some(action) = self.connections.ui(ctx, crate::ui::clock_seed(), &open) else { return };
         match action {
             ConnAction::Save { file, check } => self.send(Command::SaveProfiles { file, check: Some(check) }),
             ConnAction::Connect(profile) => self.connect(*profile),
+            ConnAction::Show(name) => {
+                if let Some(conn) = self.store.conns.iter().find(|c| c.id != ConnId::LOCAL && c.name == name) {
+                    self.current = conn.id;
+                }
+            }
             ConnAction::PickFile(field) => self.send(Command::PickFile { field }),
             ConnAction::Export(file) => self.send(Command::ExportProfiles(file)),
             ConnAction::Import => self.send(Command::ImportProfiles),

@@ -19,7 +19,7 @@ use tokio::sync::mpsc;
 
 use crate::model::profile::Profile;
 use crate::model::{ConnId, ConnStatus};
-use crate::protocol::{Event, EventSink, PublishRequest};
+use crate::protocol::{Event, EventSink, PublishOutcome, PublishRequest};
 
 /// Open connections, by id.
 #[derive(Debug)]
@@ -58,14 +58,20 @@ impl ClientSessions {
         self.sink.control(Event::ConnStatus { conn_id, status: ConnStatus::Disconnected { error: None } }).await;
     }
 
-    /// Publish on an open connection; an error event if it is not open.
+    /// Publish on an open connection; refused (an [`Event::PublishResult`]) if it is not open.
     pub async fn publish(&mut self, req: PublishRequest) {
+        let (id, conn_id) = (req.id, req.conn_id);
         let error = match self.sessions.get(&req.conn_id) {
             None => Some("connection is not open".to_owned()),
             Some((tx, _)) => tx.send(req).await.err().map(|_| "connection closed".to_owned()),
         };
         if let Some(error) = error {
-            self.sink.control(Event::Error(format!("cannot publish: {error}"))).await;
+            let event = if id == 0 {
+                Event::Error(format!("cannot publish: {error}"))
+            } else {
+                Event::PublishResult { id, conn_id, outcome: PublishOutcome::Refused(error) }
+            };
+            self.sink.control(event).await;
         }
     }
 

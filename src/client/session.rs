@@ -6,14 +6,15 @@
 //! the broker down, and history stays whole); if the UI is still behind, its messages are coalesced
 //! per topic ([`Feed`]). Nothing is dropped inside mqscope.
 
+use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
 
 use tokio::sync::mpsc;
 
 use super::{v4, v5};
 use crate::model::profile::{MqttVersion, Profile};
-use crate::model::{ConnId, ConnStatus, Message};
-use crate::protocol::{BATCH, Event, EventSink, Feed, PublishRequest};
+use crate::model::{ConnId, ConnStatus, Message, QoS};
+use crate::protocol::{BATCH, Event, EventSink, Feed, PublishId, PublishOutcome, PublishRequest};
 
 /// Longest a received message waits in a batch.
 pub const BATCH_DELAY: Duration = Duration::from_millis(15);
@@ -154,6 +155,73 @@ impl Link {
     }
 }
 
+/// The user's publishes on their way through rumqttc, to report each one's outcome truthfully:
+/// ids in the order they were handed over and not yet written, then (QoS 1/2) by packet id until
+/// the broker acknowledges them. rumqttc writes requests in order, so the n-th
+/// `Outgoing::Publish` of a new packet is the n-th request; a retransmission reuses a known packet id.
+#[derive(Debug, Default)]
+pub struct Outbox {
+    /// Handed to rumqttc, not yet written.
+    unwritten: VecDeque<(PublishId, QoS)>,
+    /// Written with QoS 1 or 2, waiting for PUBACK or PUBCOMP.
+    unacked: HashMap<u16, PublishId>,
+}
+
+impl Outbox {
+    /// A request was handed to rumqttc.
+    pub fn handed_over(&mut self, id: PublishId, qos: QoS) {
+        self.unwritten.push_back((id, qos));
+    }
+
+    /// rumqttc wrote a PUBLISH with this packet id (0 for QoS 0). The outcome, if this settles one.
+    pub fn written(&mut self, pkid: u16) -> Option<(PublishId, PublishOutcome)> {
+        if pkid != 0 && self.unacked.contains_key(&pkid) {
+            return None; // A retransmission after a reconnect.
+        }
+        let (id, qos) = self.unwritten.pop_front()?;
+        if qos == QoS::AtMostOnce {
+            return Some((id, PublishOutcome::Sent));
+        }
+        self.unacked.insert(pkid, id);
+        None
+    }
+
+    /// The broker acknowledged (PUBACK, PUBCOMP) or refused (an MQTT 5 reason code) this packet id.
+    pub fn acknowledged(&mut self, pkid: u16, refusal: Option<String>) -> Option<(PublishId, PublishOutcome)> {
+        let id = self.unacked.remove(&pkid)?;
+        Some((id, refusal.map_or(PublishOutcome::Delivered, PublishOutcome::Refused)))
+    }
+}
+
+/// After rumqttc's `try_publish`: remember the request, and say "queued" if the connection is down;
+/// or say why it was not taken.
+pub async fn handed_over<E: std::fmt::Display>(
+    link: &Link,
+    outbox: &mut Outbox,
+    (id, qos): (PublishId, QoS),
+    connected: bool,
+    result: Result<(), E>,
+) {
+    match result {
+        Ok(()) => {
+            outbox.handed_over(id, qos);
+            if !connected {
+                report(&link.sink, link.conn_id, Some((id, PublishOutcome::Queued))).await;
+            }
+        }
+        Err(err) => report(&link.sink, link.conn_id, Some((id, PublishOutcome::Refused(format!("not sent: {err}"))))).await,
+    }
+}
+
+/// Tell the UI what became of a publish (nothing for id 0: nobody waits for it).
+pub async fn report(sink: &EventSink, conn_id: ConnId, settled: Option<(PublishId, PublishOutcome)>) {
+    if let Some((id, outcome)) = settled
+        && id != 0
+    {
+        sink.control(Event::PublishResult { id, conn_id, outcome }).await;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -165,5 +233,20 @@ mod tests {
         assert_eq!(secs, [1, 2, 4, 5, 5]);
         b.reset();
         assert_eq!(b.next_delay().as_secs(), 1);
+    }
+
+    #[test]
+    fn outbox_settles_each_request_by_its_own_acknowledgement() {
+        let mut o = Outbox::default();
+        o.handed_over(1, QoS::AtLeastOnce);
+        o.handed_over(2, QoS::AtMostOnce);
+        o.handed_over(3, QoS::ExactlyOnce);
+        assert_eq!(o.written(7), None, "QoS 1 waits for its PUBACK");
+        assert_eq!(o.written(0), Some((2, PublishOutcome::Sent)));
+        assert_eq!(o.written(8), None);
+        assert_eq!(o.written(7), None, "a retransmission is not a new request");
+        assert_eq!(o.acknowledged(8, None), Some((3, PublishOutcome::Delivered)));
+        assert_eq!(o.acknowledged(7, Some("not authorized".into())), Some((1, PublishOutcome::Refused("not authorized".into()))));
+        assert_eq!(o.acknowledged(7, None), None, "settled once");
     }
 }

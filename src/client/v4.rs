@@ -9,7 +9,7 @@ use rumqttc::{
 };
 use tokio::sync::mpsc;
 
-use super::session::Link;
+use super::session::{Link, Outbox, handed_over, report};
 use crate::model::profile::{Profile, Transport as T};
 use crate::model::{ConnStatus, Message, QoS};
 use crate::protocol::PublishRequest;
@@ -88,11 +88,15 @@ pub(super) async fn run(mut link: Link, p: &Profile, mut publishes: mpsc::Receiv
     eventloop.network_options.set_connection_timeout(u64::from(p.connect_timeout_secs.max(1)));
     link.status(ConnStatus::Connecting).await;
     let filters: Vec<SubscribeFilter> = p.subscriptions.iter().map(|s| SubscribeFilter::new(s.filter.clone(), qos(s.qos))).collect();
+    let mut outbox = Outbox::default();
+    // Up between CONNACK and the next error; a publish handed over while down is queued by rumqttc.
+    let mut connected = false;
     loop {
         tokio::select! {
             polled = eventloop.poll() => match polled {
                 Ok(MqttEvent::Incoming(Packet::ConnAck(_))) => {
                     link.backoff.reset();
+                    connected = true;
                     link.status(ConnStatus::Connected).await;
                     if let Err(err) = client.try_subscribe_many(filters.clone()) {
                         for sub in &p.subscriptions {
@@ -112,8 +116,12 @@ pub(super) async fn run(mut link: Link, p: &Profile, mut publishes: mpsc::Receiv
                     msg.dup = pb.dup;
                     link.push(msg).await;
                 }
+                Ok(MqttEvent::Outgoing(rumqttc::Outgoing::Publish(pkid))) => report(&link.sink, link.conn_id, outbox.written(pkid)).await,
+                Ok(MqttEvent::Incoming(Packet::PubAck(ack))) => report(&link.sink, link.conn_id, outbox.acknowledged(ack.pkid, None)).await,
+                Ok(MqttEvent::Incoming(Packet::PubComp(comp))) => report(&link.sink, link.conn_id, outbox.acknowledged(comp.pkid, None)).await,
                 Ok(_) => {}
                 Err(err) => {
+                    connected = false;
                     if !link.failed(describe(&err), p.auto_reconnect).await {
                         return;
                     }
@@ -134,9 +142,9 @@ pub(super) async fn run(mut link: Link, p: &Profile, mut publishes: mpsc::Receiv
                     tokio::time::timeout(Duration::from_secs(1), goodbye).await.ok();
                     return;
                 };
-                    if let Err(err) = client.try_publish(req.topic, qos(req.qos), req.retain, req.payload) {
-                        link.sink.control(crate::protocol::Event::Error(format!("publish failed: {err}"))).await;
-                    }
+                let request = (req.id, req.qos);
+                let result = client.try_publish(req.topic, qos(req.qos), req.retain, req.payload);
+                handed_over(&link, &mut outbox, request, connected, result).await;
             }
             () = tokio::time::sleep_until(link.flush_at()), if link.flush_due() => link.flush(),
         }

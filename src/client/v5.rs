@@ -6,15 +6,16 @@ use std::time::{Duration, SystemTime};
 
 use rumqttc::v5::mqttbytes::QoS as RQoS;
 use rumqttc::v5::mqttbytes::v5::{
-    ConnectReturnCode, Filter, LastWill, LastWillProperties, Packet, PublishProperties, RetainForwardRule, SubscribeReasonCode,
+    ConnectReturnCode, Filter, LastWill, LastWillProperties, Packet, PubAckReason, PubCompReason, PubRecReason, PublishProperties,
+    RetainForwardRule, SubscribeReasonCode,
 };
 use rumqttc::v5::{AsyncClient, ConnectionError, Event as MqttEvent, MqttOptions};
 use tokio::sync::mpsc;
 
-use super::session::Link;
+use super::session::{Link, Outbox, handed_over, report};
 use crate::model::profile::{Profile, RetainHandling};
 use crate::model::{ConnStatus, Message, MessageMeta, QoS};
-use crate::protocol::{Event, PublishRequest};
+use crate::protocol::PublishRequest;
 
 fn qos(q: QoS) -> RQoS {
     match q {
@@ -157,6 +158,25 @@ fn to_message(pb: rumqttc::v5::mqttbytes::v5::Publish, topic: Arc<str>) -> Messa
     msg
 }
 
+/// What an acknowledgement settles: (packet id, the refusal if it is one). A successful PUBREC
+/// settles nothing (PUBCOMP follows); "no matching subscribers" is a success.
+fn acknowledgement(packet: &Packet) -> Option<(u16, Option<String>)> {
+    match packet {
+        Packet::PubAck(ack) => Some((
+            ack.pkid,
+            (ack.reason != PubAckReason::Success && ack.reason != PubAckReason::NoMatchingSubscribers)
+                .then(|| format!("refused by the broker (PUBACK {:?})", ack.reason)),
+        )),
+        Packet::PubRec(rec) if rec.reason != PubRecReason::Success && rec.reason != PubRecReason::NoMatchingSubscribers => {
+            Some((rec.pkid, Some(format!("refused by the broker (PUBREC {:?})", rec.reason))))
+        }
+        Packet::PubComp(comp) => {
+            Some((comp.pkid, (comp.reason != PubCompReason::Success).then(|| format!("refused by the broker (PUBCOMP {:?})", comp.reason))))
+        }
+        _ => None,
+    }
+}
+
 /// Drive a 5.0 connection.
 pub(super) async fn run(mut link: Link, p: &Profile, mut publishes: mpsc::Receiver<PublishRequest>) {
     let (host, transport) = match super::v4::endpoint(p) {
@@ -172,11 +192,15 @@ pub(super) async fn run(mut link: Link, p: &Profile, mut publishes: mpsc::Receiv
     let subs = filters(p);
     // Topic aliases the broker set for us (server → client).
     let mut aliases: std::collections::HashMap<u16, Arc<str>> = std::collections::HashMap::new();
+    let mut outbox = Outbox::default();
+    // Up between CONNACK and the next error; a publish handed over while down is queued by rumqttc.
+    let mut connected = false;
     loop {
         tokio::select! {
             polled = eventloop.poll() => match polled {
                 Ok(MqttEvent::Incoming(Packet::ConnAck(_))) => {
                     link.backoff.reset();
+                    connected = true;
                     aliases.clear();
                     link.status(ConnStatus::Connected).await;
                     if let Err(err) = client.try_subscribe_many(subs.clone()) {
@@ -208,8 +232,15 @@ pub(super) async fn run(mut link: Link, p: &Profile, mut publishes: mpsc::Receiv
                     };
                     link.push(to_message(pb, topic)).await;
                 }
+                Ok(MqttEvent::Outgoing(rumqttc::Outgoing::Publish(pkid))) => report(&link.sink, link.conn_id, outbox.written(pkid)).await,
+                Ok(MqttEvent::Incoming(packet @ (Packet::PubAck(_) | Packet::PubRec(_) | Packet::PubComp(_)))) => {
+                    if let Some((pkid, refusal)) = acknowledgement(&packet) {
+                        report(&link.sink, link.conn_id, outbox.acknowledged(pkid, refusal)).await;
+                    }
+                }
                 Ok(_) => {}
                 Err(err) => {
+                    connected = false;
                     if !link.failed(describe(&err), p.auto_reconnect).await {
                         return;
                     }
@@ -241,9 +272,9 @@ pub(super) async fn run(mut link: Link, p: &Profile, mut publishes: mpsc::Receiv
                         subscription_identifiers: Vec::new(),
                         content_type: m.content_type.clone(),
                     };
-                    if let Err(err) = client.try_publish_with_properties(req.topic, qos(req.qos), req.retain, req.payload, props) {
-                        link.sink.control(Event::Error(format!("publish failed: {err}"))).await;
-                    }
+                let request = (req.id, req.qos);
+                let result = client.try_publish_with_properties(req.topic, qos(req.qos), req.retain, req.payload, props);
+                handed_over(&link, &mut outbox, request, connected, result).await;
             }
             () = tokio::time::sleep_until(link.flush_at()), if link.flush_due() => link.flush(),
         }

@@ -130,6 +130,35 @@ pub fn decimate(
     acc.finish()
 }
 
+/// Statistics of exactly the points of `points` (sorted by x) in `x_min..=x_max`.
+#[must_use]
+pub fn window_stats(points: &VecDeque<[f64; 2]>, x_min: f64, x_max: f64) -> Option<WindowStats> {
+    let lo = points.partition_point(|p| p[0] < x_min);
+    let hi = points.partition_point(|p| p[0] <= x_max).max(lo);
+    let mut acc = Acc::EMPTY;
+    for p in points.range(lo..hi) {
+        acc.add(p[1]);
+    }
+    acc.finish()
+}
+
+/// Where a drawn line breaks: index ranges of `drawn` (x-sorted) with no step longer than `max_gap`.
+#[must_use]
+pub fn segments(drawn: &[[f64; 2]], max_gap: f64) -> Vec<std::ops::Range<usize>> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    for (i, w) in drawn.windows(2).enumerate() {
+        if w[1][0] - w[0][0] > max_gap {
+            out.push(start..i + 1);
+            start = i + 1;
+        }
+    }
+    if start < drawn.len() {
+        out.push(start..drawn.len());
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
@@ -153,6 +182,19 @@ mod tests {
         let (out, stats) = run(&points, 20.0, 30.0, 100);
         assert_eq!((out, stats), (vec![[9.0, 81.0]], None), "only the last point before the range");
         assert_eq!(run(&VecDeque::new(), 0.0, 1.0, 10), (Vec::new(), None));
+    }
+
+    #[test]
+    fn window_stats_cover_exactly_the_range_and_lines_break_at_gaps() {
+        let points: VecDeque<[f64; 2]> = (0..10).map(|i| [f64::from(i), f64::from(i)]).collect();
+        let s = window_stats(&points, 2.0, 4.0).expect("in range");
+        assert_eq!((s.min, s.max, s.count), (2.0, 4.0, 3));
+        assert!((s.mean - 3.0).abs() < 1e-12);
+        assert_eq!(window_stats(&points, 9.5, 20.0), None);
+        let drawn = [[0.0, 1.0], [1.0, 1.0], [2.0, 1.0], [77.0, 1.0], [78.0, 1.0]];
+        assert_eq!(segments(&drawn, 10.0), [0..3, 3..5]);
+        assert_eq!(segments(&drawn, 100.0).len(), 1, "no gap that long");
+        assert!(segments(&[], 1.0).is_empty());
     }
 
     #[test]

@@ -160,6 +160,18 @@ pub fn value(v: f64) -> String {
     if text.contains('.') { text.trim_end_matches('0').trim_end_matches('.').to_owned() } else { text }
 }
 
+/// `v` with the same number of decimals as the most precise of `like` (as [`value`] writes them), so
+/// that a mean sits beside its min and max without a tail of digits.
+#[must_use]
+pub fn value_like(v: f64, like: &[f64]) -> String {
+    let texts: Vec<String> = like.iter().map(|&x| value(x)).collect();
+    if !v.is_finite() || texts.is_empty() || texts.iter().any(|t| t.contains('e')) {
+        return value(v);
+    }
+    let decimals = texts.iter().map(|t| t.split_once('.').map_or(0, |(_, f)| f.len())).max().unwrap_or(0);
+    format!("{v:.decimals$}")
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
@@ -298,5 +310,8 @@ mod tests {
         for (v, want) in cases {
             assert_eq!(value(v), want, "value({v})");
         }
+        assert_eq!(value_like(22.333_333, &[21.5, 23.25]), "22.33", "as precise as its neighbours");
+        assert_eq!(value_like(22.333_333, &[21.0, 23.0]), "22");
+        assert_eq!(value_like(2.0, &[1e12]), "2");
     }
 }

@@ -32,14 +32,14 @@ impl PayloadFormat {
         }
     }
 
-    /// Placeholder for the editor.
+    /// Placeholder for the editor: it must not look like a value (an empty box publishes 0 bytes).
     #[must_use]
     pub fn hint(self) -> &'static str {
         match self {
-            Self::Text => "21.5",
-            Self::Json => "{\"temperature\": 21.5}",
-            Self::Hex => "48 65 6c 6c 6f",
-            Self::Base64 => "SGVsbG8=",
+            Self::Text => "(empty: publishes 0 bytes) — type text, e.g. 21.5",
+            Self::Json => "(empty: publishes 0 bytes) — type JSON, e.g. {\"t\": 21.5}",
+            Self::Hex => "(empty: publishes 0 bytes) — type hex, e.g. 48 65 6c",
+            Self::Base64 => "(empty: publishes 0 bytes) — type Base64, e.g. SGVsbG8=",
         }
     }
 }
@@ -72,6 +72,12 @@ pub struct PublishForm {
     pub user_properties: Vec<(String, String)>,
 }
 
+/// serde_json's message without its trailing " at line L column C" (the caller says where).
+fn json_error_text(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    text.rfind(" at line ").map_or_else(|| text.clone(), |i| text[..i].to_owned())
+}
+
 /// A named, saved form.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Template {
@@ -87,6 +93,9 @@ pub struct TemplateFile {
     /// Saved templates.
     #[serde(default, rename = "template")]
     pub templates: Vec<Template>,
+    /// What was published, newest first (kept across restarts).
+    #[serde(default)]
+    pub history: Vec<PublishForm>,
 }
 
 impl PublishForm {
@@ -99,7 +108,7 @@ impl PublishForm {
             PayloadFormat::Text => Ok(self.payload.clone().into_bytes()),
             PayloadFormat::Json => serde_json::from_str::<serde_json::Value>(&self.payload)
                 .map(|_| self.payload.clone().into_bytes())
-                .map_err(|e| format!("Invalid JSON: {e}")),
+                .map_err(|e| format!("Invalid JSON at line {}, column {}: {}", e.line(), e.column(), json_error_text(&e))),
             PayloadFormat::Hex => payload::from_hex(&self.payload).map_err(|e| e.to_string()),
             PayloadFormat::Base64 => payload::from_base64(&self.payload).map_err(|e| e.to_string()),
         }
@@ -143,7 +152,8 @@ mod tests {
         assert_eq!(f.payload_bytes(), Ok(b"Hello".to_vec()));
         f.format = PayloadFormat::Json;
         f.payload = "{\"a\": ".into();
-        assert!(f.payload_bytes().unwrap_err().starts_with("Invalid JSON"));
+        assert!(f.payload_bytes().unwrap_err().starts_with("Invalid JSON at line 1, column 6"), "{:?}", f.payload_bytes());
+        assert!(PayloadFormat::ALL.iter().all(|f| f.hint().starts_with("(empty")), "a placeholder never looks like a value");
     }
 
     #[test]

@@ -104,6 +104,13 @@ pub fn tick_label(unix_secs: f64, step_secs: f64) -> String {
     t.format(format).to_string()
 }
 
+/// A tick label as precise as the visible range needs (`visible_secs` wide, about six labels), the
+/// same precision for every tick: never `14:13` next to `14:12:50`.
+#[must_use]
+pub fn tick_label_in(unix_secs: f64, visible_secs: f64) -> String {
+    tick_label(unix_secs, visible_secs / 6.0)
+}
+
 /// `unix_secs` as a `SystemTime` (clamped to the epoch; `None` if not finite).
 #[must_use]
 pub fn system_time(unix_secs: f64) -> Option<SystemTime> {
@@ -150,6 +157,8 @@ mod tests {
         assert!(tick_label(t, 0.1).ends_with(".250"));
         assert_eq!(tick_label(t, 86_400.0).len(), 11);
         assert_eq!(tick_label(f64::NAN, 1.0), "");
+        let (whole_minute, between) = (1_700_000_040.0, 1_700_000_050.0);
+        assert_eq!(tick_label_in(whole_minute, 300.0).len(), tick_label_in(between, 300.0).len(), "one precision per axis");
         assert_eq!(tick_label(1e300, 1.0), "");
         assert_eq!(system_time(-5.0), Some(UNIX_EPOCH));
         assert_eq!(system_time(f64::INFINITY), None);

@@ -112,9 +112,28 @@ pub struct RgbaImage {
     pub rgba: Vec<u8>,
 }
 
+/// Names one publish request, so that its outcome ([`Event::PublishResult`]) finds it; 0 for
+/// publishes nobody waits for (deleting retained values on an external broker).
+pub type PublishId = u64;
+
+/// What became of a [`PublishRequest`]; the publish panel says exactly this, nothing more.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PublishOutcome {
+    /// The connection is down: the message waits, and goes out once it is up again.
+    Queued,
+    /// QoS 0: written to the network (there is no acknowledgement to wait for).
+    Sent,
+    /// Acknowledged by the broker (PUBACK for QoS 1, PUBCOMP for QoS 2), or taken by the embedded broker.
+    Delivered,
+    /// Not published, and why.
+    Refused(String),
+}
+
 /// A message to publish, as typed in the publish panel.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PublishRequest {
+    /// Names this request in its [`Event::PublishResult`] (0: no result is wanted).
+    pub id: PublishId,
     /// Connection to publish on.
     pub conn_id: ConnId,
     /// Topic name.
@@ -168,6 +187,15 @@ pub enum Event {
         conn_id: ConnId,
         /// One run per topic.
         runs: Vec<Coalesced>,
+    },
+    /// What became of a publish request (handled by the app, not the store).
+    PublishResult {
+        /// The request's id.
+        id: PublishId,
+        /// Connection it was published on.
+        conn_id: ConnId,
+        /// What happened.
+        outcome: PublishOutcome,
     },
     /// These topics no longer have a retained value.
     RetainedDeleted {
@@ -275,6 +303,7 @@ impl Event {
             }
             Self::Error(_)
             | Self::Notice(_)
+            | Self::PublishResult { .. }
             | Self::TemplatesLoaded(_)
             | Self::Profiles { .. }
             | Self::ProfileRejected { .. }

@@ -7,6 +7,7 @@
 use egui::RichText;
 
 use super::connection_form;
+use crate::model::ConnStatus;
 use crate::model::profile::{FieldError, Profile, ProfileFile, generate_client_id};
 use crate::protocol::FileField;
 
@@ -22,6 +23,8 @@ pub enum ConnAction {
     },
     /// Connect with this profile (already saved).
     Connect(Box<Profile>),
+    /// Show the tab of this open connection (by profile name).
+    Show(String),
     /// Pick a file for a field.
     PickFile(FileField),
     /// Export all profiles.
@@ -116,13 +119,13 @@ impl ConnectionPanel {
         Some(ConnAction::Save { file: ProfileFile { profiles }, check: Box::new(self.editing.clone()) })
     }
 
-    /// Draw the window.
-    pub fn ui(&mut self, ctx: &egui::Context, seed: u64) -> Option<ConnAction> {
+    /// Draw the window; `open_conns` lists the connections open now (profile name, state).
+    pub fn ui(&mut self, ctx: &egui::Context, seed: u64, open_conns: &[(String, ConnStatus)]) -> Option<ConnAction> {
         let mut open = self.open;
         let mut action = None;
         egui::Window::new("Connections").open(&mut open).default_size([760.0, 560.0]).show(ctx, |ui| {
             egui::Panel::left("profile-list").resizable(true).default_size(200.0).show(ui, |ui| {
-                action = self.list_ui(ui, seed).or(action.take());
+                action = self.list_ui(ui, seed, open_conns).or(action.take());
             });
             // The actions stay in view however long the form is.
             egui::Panel::bottom("profile-actions").show(ui, |ui| {
@@ -155,7 +158,7 @@ impl ConnectionPanel {
         action
     }
 
-    fn list_ui(&mut self, ui: &mut egui::Ui, seed: u64) -> Option<ConnAction> {
+    fn list_ui(&mut self, ui: &mut egui::Ui, seed: u64, open: &[(String, ConnStatus)]) -> Option<ConnAction> {
         let mut action = None;
         ui.horizontal_wrapped(|ui| {
             if ui.button("New").clicked() {
@@ -194,9 +197,38 @@ impl ConnectionPanel {
             if r.on_hover_text(p.url()).clicked() {
                 pick = Some(i);
             }
-            if ui.small_button("Connect").on_hover_text(format!("Connect to {}", p.name)).clicked() {
-                action = Some(ConnAction::Connect(Box::new(p.clone())));
-            }
+            // The button says what is in force: an open connection is shown, not opened twice.
+            let state = open.iter().find(|(name, _)| *name == p.name).map(|(_, status)| status);
+            ui.horizontal(|ui| match state {
+                Some(status @ (ConnStatus::Connected | ConnStatus::Connecting | ConnStatus::Idle | ConnStatus::Reconnecting { .. })) => {
+                    let word = match status {
+                        ConnStatus::Connected => "connected".to_owned(),
+                        ConnStatus::Reconnecting { in_secs, .. } => format!("reconnecting in {in_secs} s"),
+                        _ => "connecting".to_owned(),
+                    };
+                    ui.weak(&word);
+                    let name = format!("Show {}", p.name);
+                    let r = ui.small_button("Show").on_hover_text(format!("{} is {word}: show its tab", p.name));
+                    r.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, true, &name));
+                    if r.clicked() {
+                        action = Some(ConnAction::Show(p.name.clone()));
+                    }
+                }
+                Some(ConnStatus::Disconnected { .. }) => {
+                    ui.weak("disconnected");
+                    let name = format!("Reconnect {}", p.name);
+                    let r = ui.small_button("Reconnect").on_hover_text(format!("Connect to {} again", p.name));
+                    r.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, true, &name));
+                    if r.clicked() {
+                        action = Some(ConnAction::Connect(Box::new(p.clone())));
+                    }
+                }
+                None => {
+                    if ui.small_button("Connect").on_hover_text(format!("Connect to {}", p.name)).clicked() {
+                        action = Some(ConnAction::Connect(Box::new(p.clone())));
+                    }
+                }
+            });
         }
         if let Some(i) = pick {
             self.selected = Some(i);

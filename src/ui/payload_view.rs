@@ -144,12 +144,12 @@ impl PayloadViewer {
     fn text_rows(&mut self, ui: &mut egui::Ui, bytes: &Bytes, view: PayloadView, height: f32) {
         if self.cache.text.as_ref().is_none_or(|(v, _, _)| *v != view) {
             let text: String = match view {
-                PayloadView::Json => self
-                    .cache
-                    .json
-                    .as_ref()
-                    .and_then(|j| serde_json::to_string_pretty(&**j).ok())
-                    .unwrap_or_else(|| "(not valid JSON)".to_owned()),
+                PayloadView::Json => self.cache.json.as_ref().and_then(|j| serde_json::to_string_pretty(&**j).ok()).unwrap_or_else(|| {
+                    match serde_json::from_slice::<serde::de::IgnoredAny>(bytes) {
+                        Err(e) => format!("(not valid JSON: line {}, column {}: {e})", e.line(), e.column()),
+                        Ok(_) => "(not valid JSON)".to_owned(),
+                    }
+                }),
                 PayloadView::Base64 => payload::to_base64(bytes),
                 _ => String::from_utf8_lossy(bytes).into_owned(),
             };

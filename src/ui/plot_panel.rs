@@ -101,7 +101,8 @@ impl PlotPanel {
         let index = self.current;
         let id = charts.charts().get(index).map(|c| c.id)?;
         let view = self.views.entry(id).or_default();
-        ui.horizontal(|ui| {
+        let (mut png_requested, mut close_requested) = (false, false);
+        ui.horizontal_wrapped(|ui| {
             let Some(chart) = charts.charts_mut().get_mut(index) else { return };
             egui::ComboBox::from_label("Window").selected_text(window_label(chart.window_secs)).show_ui(ui, |ui| {
                 for secs in WINDOWS_SECS {
@@ -111,15 +112,19 @@ impl PlotPanel {
                 }
             });
             let (text, hover) = if view.follow {
-                ("Pause", "Stop following: the view stays where it is (data keeps coming in)")
+                ("Pause chart", "Stop following: the view stays where it is (data keeps coming in)")
             } else {
                 ("Follow", "Follow live: the window ends now")
             };
             if ui.button(text).on_hover_text(hover).clicked() {
                 view.follow = !view.follow;
             }
-            if ui.button("Reset zoom").on_hover_text("Back to the live window (also: double-click the plot)").clicked() {
-                view.follow = true;
+            if ui
+                .button("Reset zoom")
+                .on_hover_text("Back to the live window, or to the newest data if it is older (also: double-click the plot)")
+                .clicked()
+            {
+                view.reset();
             }
             let l = ui.label("Unit");
             ui.add(egui::TextEdit::singleline(&mut chart.unit).desired_width(50.0).hint_text("°C")).labelled_by(l.id);
@@ -132,31 +137,42 @@ impl PlotPanel {
                     suggested_name: format!("{}.csv", file_stem(&chart.title)),
                 });
             }
+            png_requested = ui.button("Export PNG…").on_hover_text("Save a picture of this chart, with its title and legend").clicked();
+            close_requested = ui.button("Close chart").on_hover_text("Remove this chart and its series").clicked();
         });
-        let mut plot_rect = None;
+        let mut png_rect = None;
         let mut remove = None;
         ui.horizontal_top(|ui| {
             let legend_width = LEGEND_WIDTH.min(ui.available_width() * 0.5);
             let plot_size = egui::vec2(ui.available_width() - legend_width, ui.available_height());
             let Some(chart) = charts.charts().get(index) else { return };
-            ui.allocate_ui(plot_size, |ui| {
-                let scope = ui.scope(|ui| view.ui(ui, chart, now));
-                plot_rect = Some(scope.response.rect);
+            let scope = ui.allocate_ui(plot_size, |ui| {
+                ui.vertical(|ui| {
+                    // The title is part of the picture that Export PNG saves; it also says when nothing is in view.
+                    ui.horizontal(|ui| {
+                        ui.label(RichText::new(&chart.title).strong());
+                        if !chart.series.is_empty() && !view.has_data_in_view() {
+                            ui.weak("— no data in this time range (Reset zoom shows the newest)");
+                        }
+                    });
+                    view.ui(ui, chart, now);
+                })
             });
+            let chart_rect = scope.response.rect;
             ui.vertical(|ui| {
                 if let Some(chart) = charts.charts_mut().get_mut(index) {
-                    remove = legend_ui(ui, chart, &view.stats);
-                }
-                if ui.button("Export PNG…").on_hover_text("Save a picture of this chart").clicked()
-                    && let (Some(rect), Some(chart)) = (plot_rect, charts.charts().get(index))
-                {
-                    action = Some(ChartAction::SavePng { rect, suggested_name: format!("{}.png", file_stem(&chart.title)) });
-                }
-                if ui.button("Close chart").on_hover_text("Remove this chart and its series").clicked() {
-                    remove = Some(usize::MAX);
+                    let (asked, legend_rect) = legend_ui(ui, chart, &view.stats);
+                    remove = asked;
+                    png_rect = Some(chart_rect.union(legend_rect));
                 }
             });
         });
+        if png_requested && let (Some(rect), Some(chart)) = (png_rect, charts.charts().get(index)) {
+            action = Some(ChartAction::SavePng { rect, suggested_name: format!("{}.png", file_stem(&chart.title)) });
+        }
+        if close_requested {
+            remove = Some(usize::MAX);
+        }
         match remove {
             Some(usize::MAX) => charts.remove_chart(index),
             Some(series) => charts.remove_series(index, series),
@@ -179,21 +195,32 @@ fn short_label(label: &str) -> String {
     format!("…{tail}")
 }
 
-/// The legend and statistics table; returns the series to remove, if asked.
-fn legend_ui(ui: &mut egui::Ui, chart: &mut crate::model::Chart, stats: &[Option<crate::model::decimate::WindowStats>]) -> Option<usize> {
+/// The legend and statistics table; returns the series to remove, if asked, and the table's rect
+/// (part of the exported picture).
+fn legend_ui(
+    ui: &mut egui::Ui,
+    chart: &mut crate::model::Chart,
+    stats: &[Option<crate::model::decimate::WindowStats>],
+) -> (Option<usize>, Rect) {
     let mut remove = None;
     let unit = chart.unit.clone();
-    let with_unit = |v: f64| if unit.is_empty() { format::value(v) } else { format!("{} {unit}", format::value(v)) };
-    egui::ScrollArea::both().id_salt(("legend", chart.id)).max_height(ui.available_height() - 60.0).show(ui, |ui| {
+    let with_unit = |text: String| if unit.is_empty() { text } else { format!("{text} {unit}") };
+    let output = egui::ScrollArea::both().id_salt(("legend", chart.id)).max_height(ui.available_height() - 60.0).show(ui, |ui| {
         ui.style_mut().wrap_mode = Some(egui::TextWrapMode::Extend);
         egui::Grid::new(("legend-grid", chart.id)).striped(true).num_columns(7).show(ui, |ui| {
-            for title in ["Series", "", "Min", "Max", "Mean", "Last", ""] {
+            // Remove comes first, so that a narrow legend never hides it.
+            for title in ["", "Series", "", "Min", "Max", "Mean", "Last"] {
                 ui.label(RichText::new(title).strong());
             }
             ui.end_row();
             for (i, series) in chart.series.iter_mut().enumerate() {
                 let label = series.def.label();
                 let stat = stats.get(i).copied().flatten();
+                let response = ui.small_button("x").on_hover_text(format!("Remove {label} from this chart"));
+                response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, true, format!("Remove {label}")));
+                if response.clicked() {
+                    remove = Some(i);
+                }
                 ui.vertical(|ui| {
                     let text = RichText::new(short_label(&label)).monospace().color(color(series.def.color));
                     let response = ui.checkbox(&mut series.def.visible, text).on_hover_text(format!(
@@ -215,20 +242,24 @@ fn legend_ui(ui: &mut egui::Ui, chart: &mut crate::model::Chart, stats: &[Option
                 });
                 let colour = egui::color_picker::color_edit_button_srgb(ui, &mut series.def.color).on_hover_text("Line colour");
                 colour.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, true, format!("Colour of {label}")));
-                for v in [stat.map(|s| s.min), stat.map(|s| s.max), stat.map(|s| s.mean)] {
-                    ui.label(v.map_or_else(|| "-".to_owned(), with_unit)).on_hover_text("Of the points in view");
+                let last = series.last().map(|p| p[1]);
+                let texts = match stat {
+                    Some(s) => {
+                        // The mean as precise as the values beside it.
+                        let like: Vec<f64> = [Some(s.min), Some(s.max), last].into_iter().flatten().collect();
+                        [format::value(s.min), format::value(s.max), format::value_like(s.mean, &like)].map(&with_unit)
+                    }
+                    None => ["-".to_owned(), "-".to_owned(), "-".to_owned()],
+                };
+                for text in texts {
+                    ui.label(text).on_hover_text("Of the points in the visible time range");
                 }
-                ui.label(series.last().map_or_else(|| "-".to_owned(), |p| with_unit(p[1]))).on_hover_text("Newest value");
-                let response = ui.small_button("Remove").on_hover_text(format!("Remove {label} from this chart"));
-                response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, true, format!("Remove {label}")));
-                if response.clicked() {
-                    remove = Some(i);
-                }
+                ui.label(last.map_or_else(|| "-".to_owned(), |v| with_unit(format::value(v)))).on_hover_text("Newest value");
                 ui.end_row();
             }
         });
     });
-    remove
+    (remove, output.inner_rect)
 }
 
 #[cfg(test)]

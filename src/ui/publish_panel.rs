@@ -11,8 +11,8 @@ use tokio::sync::mpsc;
 
 use super::publish_form::properties_ui;
 use crate::model::publish::{PayloadFormat, PublishForm, Template};
-use crate::model::{ConnId, NodeId, QoS, TopicTree, payload};
-use crate::protocol::{Command, PublishRequest};
+use crate::model::{Conn, ConnId, ConnStatus, NodeId, QoS, TopicTree, payload};
+use crate::protocol::{Command, PublishId, PublishOutcome, PublishRequest};
 
 /// Most entries kept in the publish history.
 pub const HISTORY_LEN: usize = 100;
@@ -36,7 +36,42 @@ pub struct PublishPanel {
     template_name: String,
     topic_error: Option<String>,
     payload_error: Option<String>,
-    status: Option<String>,
+    /// What became of the latest publish (or why it was not sent).
+    status: Option<Status>,
+    /// Publishes sent to the runtime whose outcome has not come back (or that wait, queued).
+    pending: Vec<Pending>,
+    /// Id of the next request (ids start at 1; 0 means "no result wanted").
+    last_id: PublishId,
+    /// An empty retained publish waiting for the user's yes: it deletes the retained value.
+    confirm_empty: Option<(PublishRequest, PublishForm)>,
+    /// The payload format changed this frame (the payload is validated again).
+    format_changed: bool,
+}
+
+/// The line under the Publish button.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Status {
+    /// Under way or done.
+    Info(String),
+    /// Not published.
+    Error(String),
+}
+
+/// A publish the runtime has not answered yet.
+#[derive(Clone, Debug)]
+struct Pending {
+    id: PublishId,
+    conn_id: ConnId,
+    conn_name: String,
+    form: PublishForm,
+    bytes: usize,
+}
+
+impl Pending {
+    /// "4 bytes to home/t".
+    fn what(&self) -> String {
+        format!("{} to {}", crate::model::format::bytes(self.bytes as u64), self.form.topic)
+    }
 }
 
 /// Why a topic cannot be published to, if it cannot (MQTT-4.7.3-1, MQTT-3.3.2-2).
@@ -52,17 +87,29 @@ pub fn topic_problem(topic: &str) -> Option<&'static str> {
     })
 }
 
-/// Next-level completions for a partly typed topic: children of the typed parent that start with the last level.
-fn completions(tree: &TopicTree, typed: &str, limit: usize) -> Vec<String> {
-    let (parent, last) = typed.rsplit_once('/').map_or(("", typed), |(p, l)| (p, l));
-    let parent_id = if parent.is_empty() && !typed.contains('/') { Some(NodeId::ROOT) } else { tree.find_path(parent) };
+/// Completions of the level being typed: children of `parent` (a topic path, "" for the top
+/// level) whose name starts with `typed`; each inserts the name, with a `/` if it has children.
+fn completions(tree: &TopicTree, parent: Option<&str>, typed: &str, limit: usize) -> Vec<egui::Suggestion> {
+    let parent_id = match parent {
+        None => Some(NodeId::ROOT),
+        Some(path) => tree.find_path(path),
+    };
     let Some(parent_id) = parent_id else { return Vec::new() };
-    let prefix = if typed.contains('/') { format!("{parent}/") } else { String::new() };
-    let mut matches: Vec<_> =
-        tree.node(parent_id).children().map(|c| tree.node(c)).filter(|n| n.name().starts_with(last) && n.name() != last).collect();
+    let mut matches: Vec<_> = tree
+        .node(parent_id)
+        .children()
+        .map(|c| tree.node(c))
+        .filter(|n| n.name().starts_with(typed) && (n.name() != typed || n.has_children()))
+        .collect();
     matches.sort_by_key(crate::model::NodeRef::name);
     matches.truncate(limit);
-    matches.into_iter().map(|n| format!("{prefix}{}{}", n.name(), if n.has_children() { "/" } else { "" })).collect()
+    matches
+        .into_iter()
+        .map(|n| {
+            let insert = format!("{}{}", n.name(), if n.has_children() { "/" } else { "" });
+            egui::Suggestion::new(insert.clone()).content(RichText::new(insert).monospace())
+        })
+        .collect()
 }
 
 /// A small button whose accessible name (and hover text) says more than its caption.
@@ -70,6 +117,36 @@ fn named_button(ui: &mut egui::Ui, caption: &str, name: &str) -> egui::Response 
     let response = ui.small_button(caption).on_hover_text(name);
     response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, true, name));
     response
+}
+
+/// A connection's state in a few words.
+fn conn_state(status: &ConnStatus) -> String {
+    match status {
+        ConnStatus::Connected => "connected".to_owned(),
+        ConnStatus::Connecting | ConnStatus::Idle => "connecting".to_owned(),
+        ConnStatus::Reconnecting { in_secs, .. } => format!("reconnecting in {in_secs} s"),
+        ConnStatus::Disconnected { .. } => "disconnected".to_owned(),
+    }
+}
+
+/// One line of text that is always laid out (blank when there is nothing to say), so that text
+/// appearing there never moves the controls below; a long text is cut, in full on hover.
+fn status_line(ui: &mut egui::Ui, status: Option<&Status>) {
+    let (text, color) = match status {
+        Some(Status::Info(t)) => (t.as_str(), ui.visuals().weak_text_color()),
+        Some(Status::Error(t)) => (t.as_str(), super::ALERT_COLOR),
+        None => ("", ui.visuals().weak_text_color()),
+    };
+    error_line(ui, text, color);
+}
+
+/// A single line, always allocated; cut with … when too long, the full text on hover.
+pub fn error_line(ui: &mut egui::Ui, text: &str, color: egui::Color32) {
+    let label = egui::Label::new(RichText::new(if text.is_empty() { " " } else { text }).color(color)).truncate();
+    let response = ui.add(label);
+    if !text.is_empty() {
+        response.on_hover_text(text);
+    }
 }
 
 impl PublishPanel {
@@ -80,58 +157,144 @@ impl PublishPanel {
         self.form.format = PayloadFormat::Text;
     }
 
-    /// Draw the panel; publishes on `conn_id` through `commands`.
-    pub fn ui(&mut self, ui: &mut egui::Ui, conn_id: ConnId, tree: &TopicTree, commands: &mpsc::Sender<Command>) {
-        ui.heading("Publish");
+    /// The latest publish's status line, if any.
+    #[must_use]
+    pub fn status(&self) -> Option<&Status> {
+        self.status.as_ref()
+    }
+
+    /// The runtime's answer to a publish: say what happened, and file what went out in the history.
+    pub fn result(&mut self, id: PublishId, outcome: PublishOutcome) {
+        let Some(i) = self.pending.iter().position(|p| p.id == id) else { return };
+        let latest = id == self.last_id;
+        let p = if outcome == PublishOutcome::Queued { self.pending[i].clone() } else { self.pending.remove(i) };
+        // Filed in the history only once it really went out (a queued one, when it does).
+        let went_out = matches!(outcome, PublishOutcome::Sent | PublishOutcome::Delivered);
+        let status = match outcome {
+            PublishOutcome::Queued => Status::Info(format!("Queued: {} is not connected; {} goes out once it is.", p.conn_name, p.what())),
+            PublishOutcome::Sent => Status::Info(format!("Sent {} on {} (QoS 0: the broker does not acknowledge).", p.what(), p.conn_name)),
+            PublishOutcome::Delivered if p.conn_id == ConnId::LOCAL => {
+                Status::Info(format!("Published {} on {} (taken by the embedded broker).", p.what(), p.conn_name))
+            }
+            PublishOutcome::Delivered => {
+                let ack = if p.form.qos == QoS::ExactlyOnce { "PUBCOMP" } else { "PUBACK" };
+                Status::Info(format!("Delivered to the broker ({ack}): {} on {}.", p.what(), p.conn_name))
+            }
+            PublishOutcome::Refused(reason) => Status::Error(format!("Not published to {} on {}: {reason}", p.form.topic, p.conn_name)),
+        };
+        if went_out {
+            self.file(p.form);
+        }
+        if latest {
+            self.status = Some(status);
+        }
+    }
+
+    /// Put a sent form at the top of the history.
+    fn file(&mut self, form: PublishForm) {
+        self.history.retain(|h| h != &form);
+        self.history.insert(0, form);
+        self.history.truncate(HISTORY_LEN);
+        self.templates_dirty = true;
+    }
+
+    /// Draw the panel; publishes on `conn` through `commands`.
+    pub fn ui(&mut self, ui: &mut egui::Ui, conn: &Conn, commands: &mpsc::Sender<Command>) {
+        ui.horizontal(|ui| {
+            ui.heading("Publish");
+            ui.label(RichText::new(format!("to {}", conn.name)).strong()).on_hover_text(format!(
+                "{} — {}",
+                conn.address,
+                conn_state(&conn.status)
+            ));
+        });
+        if !conn.status.is_connected() {
+            ui.colored_label(
+                super::RETAINED_COLOR,
+                format!("{} is {}: messages wait until it connects.", conn.name, conn_state(&conn.status)),
+            );
+        }
         egui::ScrollArea::vertical().id_salt("publish-scroll").show(ui, |ui| {
-            self.form_ui(ui, tree);
+            self.form_ui(ui, &conn.tree);
             let shortcut = ui.input_mut(|i| i.consume_key(egui::Modifiers::COMMAND, egui::Key::Enter));
-            let clicked = ui.button("Publish").on_hover_text("Publish (Ctrl+Enter)").clicked();
+            let clicked = ui.button("Publish").on_hover_text(format!("Publish on {} (Ctrl+Enter)", conn.name)).clicked();
             if clicked || shortcut {
-                self.publish(conn_id, commands);
+                self.publish(conn, commands);
             }
-            if let Some(status) = &self.status {
-                ui.label(RichText::new(status).weak());
-            }
+            // One line, always there: a new status never moves what is below.
+            status_line(ui, self.status.as_ref());
             ui.separator();
             self.templates_ui(ui);
-            self.history_ui(ui, conn_id, commands);
+            self.history_ui(ui, conn, commands);
         });
+        self.confirm_ui(ui.ctx(), conn, commands);
+    }
+
+    /// Ask before an empty retained publish: it deletes the topic's retained value.
+    fn confirm_ui(&mut self, ctx: &egui::Context, conn: &Conn, commands: &mpsc::Sender<Command>) {
+        let Some((req, _)) = &self.confirm_empty else { return };
+        let text = format!(
+            "Publish an empty retained message to {} on {}? The broker then deletes that topic's retained value.",
+            req.topic, conn.name
+        );
+        let mut answer = None;
+        let modal = egui::Modal::new(egui::Id::unique("confirm-empty-retained")).show(ctx, |ui| {
+            ui.set_max_width(420.0);
+            ui.label(text);
+            ui.add_space(8.0);
+            ui.horizontal(|ui| {
+                if ui.button("Delete retained value").clicked() {
+                    answer = Some(true);
+                }
+                if ui.button("Cancel").clicked() {
+                    answer = Some(false);
+                }
+            });
+        });
+        if modal.should_close() {
+            answer = answer.or(Some(false));
+        }
+        if let Some(yes) = answer
+            && let Some((req, form)) = self.confirm_empty.take()
+        {
+            if yes {
+                self.send(req, form, conn, commands);
+            } else {
+                self.status = Some(Status::Info("Not published: the retained value stays.".to_owned()));
+            }
+        }
     }
 
     fn form_ui(&mut self, ui: &mut egui::Ui, tree: &TopicTree) {
         let f = &mut self.form;
         let topic_label = ui.label("Topic");
-        let topic_edit = ui
-            .add(
-                egui::TextEdit::singleline(&mut f.topic)
-                    .id_salt("publish-topic")
-                    .hint_text("home/kitchen/temp")
-                    .code_editor()
-                    .desired_width(f32::INFINITY),
-            )
-            .labelled_by(topic_label.id);
-        // Completions float below the field, so the form's layout never shifts under the pointer.
-        let options = if topic_edit.has_focus() && !f.topic.is_empty() { completions(tree, &f.topic, 8) } else { Vec::new() };
-        let popup =
-            egui::Popup::from_response(&topic_edit).open(!options.is_empty()).close_behavior(egui::PopupCloseBehavior::IgnoreClicks);
-        popup.show(|ui| {
-            for option in options {
-                if ui.button(RichText::new(&option).monospace()).on_hover_text("Complete the topic").clicked() {
-                    f.topic = option;
-                    topic_edit.request_focus();
+        // egui's completion popup: Enter, Tab or a click accepts; arrows move; Esc dismisses. It floats
+        // below the field, so the form's layout never shifts under the pointer.
+        let output = egui::CompletionPopup::new(egui::Id::unique("publish-topic")).word_boundary(|c| c == '/').show(
+            ui,
+            egui::TextEdit::singleline(&mut f.topic).hint_text("home/kitchen/temp").code_editor().desired_width(f32::INFINITY),
+            |query| {
+                if query.text.is_empty() {
+                    return Vec::new();
                 }
-            }
-        });
-        if let Some(err) = &self.topic_error {
-            ui.colored_label(super::ALERT_COLOR, err);
+                let before: String = query.text.chars().take(query.word_range.start.0).collect();
+                completions(tree, before.strip_suffix('/'), query.word, 8)
+            },
+        );
+        let topic_edit = output.text_edit.response.response.labelled_by(topic_label.id);
+        if topic_edit.changed() || output.accepted.is_some() {
+            // Validated as typed; "Enter a topic." only once Publish was pressed.
+            self.topic_error = if f.topic.is_empty() { None } else { topic_problem(&f.topic).map(str::to_owned) };
         }
+        error_line(ui, self.topic_error.as_deref().unwrap_or_default(), super::ALERT_COLOR);
         ui.horizontal(|ui| {
+            let before = f.format;
             egui::ComboBox::from_label("payload format").selected_text(f.format.label()).show_ui(ui, |ui| {
                 for format in PayloadFormat::ALL {
                     ui.selectable_value(&mut f.format, format, format.label());
                 }
             });
+            self.format_changed = before != f.format;
             if ui.small_button("From file…").on_hover_text("Publish a file's bytes as the payload").clicked() {
                 self.load_requested = true;
             }
@@ -180,48 +343,59 @@ impl PublishPanel {
                     .desired_width(f32::INFINITY),
             )
             .labelled_by(payload_label.id);
-        if edit.changed() {
+        if edit.changed() || self.format_changed {
             self.payload_error = f.payload_bytes().err();
         }
-        if let Some(err) = &self.payload_error {
-            ui.colored_label(super::ALERT_COLOR, err);
-        }
+        error_line(ui, self.payload_error.as_deref().unwrap_or_default(), super::ALERT_COLOR);
     }
 
-    /// Validate and send.
-    fn publish(&mut self, conn_id: ConnId, commands: &mpsc::Sender<Command>) {
+    /// Validate, ask before an empty retained publish, and send.
+    fn publish(&mut self, conn: &Conn, commands: &mpsc::Sender<Command>) {
         self.topic_error = topic_problem(&self.form.topic).map(str::to_owned);
         let payload = match &self.file_payload {
             Some((_, bytes)) => Ok(bytes.to_vec()),
             None => self.form.payload_bytes(),
         };
         self.payload_error = payload.as_ref().err().cloned();
-        let (None, Ok(payload)) = (&self.topic_error, payload) else { return };
-        let meta = match self.form.meta() {
-            Ok(meta) => meta,
-            Err(err) => {
-                self.payload_error = Some(err);
-                return;
-            }
+        let meta = self.form.meta();
+        if let Err(err) = &meta {
+            self.payload_error.get_or_insert_with(|| err.clone());
+        }
+        let (None, Ok(payload), Ok(meta)) = (&self.topic_error, payload, meta) else {
+            // An old "Published …" line next to a new error would be untrue.
+            self.status = Some(Status::Error("Not published: see the form.".to_owned()));
+            return;
         };
-        let len = payload.len();
         let req = PublishRequest {
-            conn_id,
+            id: 0,
+            conn_id: conn.id,
             topic: self.form.topic.clone(),
             payload: Bytes::from(payload),
             qos: self.form.qos,
             retain: self.form.retain,
             meta,
         };
+        if req.payload.is_empty() && req.retain {
+            self.confirm_empty = Some((req, self.form.clone()));
+            return;
+        }
+        let form = self.form.clone();
+        self.send(req, form, conn, commands);
+    }
+
+    /// Hand a request to the runtime; its outcome comes back through [`Self::result`].
+    fn send(&mut self, mut req: PublishRequest, form: PublishForm, conn: &Conn, commands: &mpsc::Sender<Command>) {
+        self.last_id += 1;
+        req.id = self.last_id;
+        let pending = Pending { id: req.id, conn_id: conn.id, conn_name: conn.name.clone(), form, bytes: req.payload.len() };
         self.status = Some(match commands.try_send(Command::Publish(req)) {
             Ok(()) => {
-                self.history.retain(|h| h != &self.form);
-                self.history.insert(0, self.form.clone());
-                self.history.truncate(HISTORY_LEN);
-                format!("Published {len} bytes to {}", self.form.topic)
+                let text = format!("Publishing {} on {}…", pending.what(), pending.conn_name);
+                self.pending.push(pending);
+                Status::Info(text)
             }
-            Err(mpsc::error::TrySendError::Full(_)) => "Busy: the runtime is behind; try again.".to_owned(),
-            Err(mpsc::error::TrySendError::Closed(_)) => "The runtime has stopped.".to_owned(),
+            Err(mpsc::error::TrySendError::Full(_)) => Status::Error("Not published: the runtime is busy; try again.".to_owned()),
+            Err(mpsc::error::TrySendError::Closed(_)) => Status::Error("Not published: the runtime has stopped.".to_owned()),
         });
     }
 
@@ -261,7 +435,7 @@ impl PublishPanel {
                             t.form.topic,
                             payload::preview(t.form.payload.as_bytes(), 80)
                         ));
-                        ui.weak(RichText::new(&t.form.topic).monospace());
+                        ui.label(RichText::new(&t.form.topic).monospace().weak());
                     });
                 }
                 if let Some(i) = remove {
@@ -272,7 +446,7 @@ impl PublishPanel {
         );
     }
 
-    fn history_ui(&mut self, ui: &mut egui::Ui, conn_id: ConnId, commands: &mpsc::Sender<Command>) {
+    fn history_ui(&mut self, ui: &mut egui::Ui, conn: &Conn, commands: &mpsc::Sender<Command>) {
         egui::CollapsingHeader::new(format!("History ({})", self.history.len())).id_salt("publish-history").show(ui, |ui| {
             let mut load = None;
             let mut resend = None;
@@ -286,14 +460,15 @@ impl PublishPanel {
                     }
                     super::qos_badge(ui, h.qos);
                     ui.label(RichText::new(&h.topic).monospace());
-                    ui.weak(payload::preview(h.payload.as_bytes(), 40));
+                    // The tree's font, so that ↵ and friends show the same here.
+                    ui.label(RichText::new(payload::preview(h.payload.as_bytes(), 40)).monospace().weak());
                 });
             }
             if let Some(i) = load.or(resend) {
                 self.form = self.history[i].clone();
             }
             if resend.is_some() {
-                self.publish(conn_id, commands);
+                self.publish(conn, commands);
             }
         });
     }

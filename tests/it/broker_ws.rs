@@ -95,6 +95,7 @@ impl WsClient {
 
     async fn publish(&mut self, topic: &str, payload: &'static [u8]) {
         let req = PublishRequest {
+            id: 0,
             conn_id: CONN,
             topic: topic.into(),
             payload: Bytes::from_static(payload),

@@ -61,7 +61,7 @@ fn plot_a_topic_from_the_context_menu_and_see_it_in_the_legend() {
     // Statistics of the points in view: min, max, mean and last; the bad payload is counted.
     h.get_by_label("21.5");
     assert_eq!(h.query_all_by_label("23.5").count(), 2, "max and last");
-    h.get_by_label("22.3333");
+    h.get_by_label("22.3"); // The mean as precise as its neighbours, not 22.3333.
     h.get_by_label("1 skipped");
     let chart = &h.state().store.charts.charts()[0];
     assert_eq!(chart.series[0].points().len(), 3, "filled from history");
@@ -150,4 +150,98 @@ fn saved_chart_definitions_are_restored_and_refill() {
     h.state_mut().store.insert_messages(ConnId::LOCAL, [msg("home/kitchen/temp", "19.75", 1)]);
     h.run();
     assert_eq!(h.query_all_by_label("19.75").count(), 4, "min, max, mean and last");
+}
+
+#[test]
+fn paused_statistics_cover_exactly_the_visible_range() {
+    let mut f = fixture(kitchen());
+    let h = &mut f.harness;
+    h.state_mut().plot("home/kitchen/temp".into(), None);
+    h.run();
+    h.get_by_label("Pause chart").click();
+    h.run();
+    h.get_by_label("Follow");
+    // A value arrives after the paused view's end: the table's Last shows it, the statistics do not.
+    h.state_mut().store.insert_messages(
+        ConnId::LOCAL,
+        [Message::new("home/kitchen/temp", "99", QoS::AtMostOnce, false, SystemTime::now() + Duration::from_secs(5))],
+    );
+    h.run();
+    h.run();
+    assert_eq!(h.query_all_by_label("99").count(), 1, "only Last");
+    assert_eq!(h.query_all_by_label("23.5").count(), 1, "Max is still of the view");
+    h.get_by_label("22.3");
+}
+
+#[test]
+fn the_wheel_zooms_time_and_reset_zoom_brings_old_data_back() {
+    // Data from 20 minutes ago: the live 5 min window is empty, and says so.
+    let old: Vec<Message> = [("21.5", 1210), ("23.5", 1200)].iter().map(|(v, ago)| msg("home/kitchen/temp", v, *ago)).collect();
+    let mut f = fixture(old);
+    let h = &mut f.harness;
+    h.state_mut().plot("home/kitchen/temp".into(), None);
+    h.run();
+    h.get_by_label_contains("no data in this time range");
+    h.get_by_label("Reset zoom").click();
+    h.run();
+    h.run();
+    assert!(h.query_by_label_contains("no data in this time range").is_none());
+    h.get_by_label("21.5");
+    h.get_by_label("22.5");
+    // The wheel over the plot zooms the time axis around the pointer: the view narrows, data stays.
+    let id = h.state().store.charts.charts()[0].id;
+    let before = h.state_mut().plots.view(id).drawn_x();
+    let title = h.query_all_by_label("Chart 1").map(|n| n.rect()).max_by(|a, b| a.min.y.total_cmp(&b.min.y)).expect("title");
+    let inside = title.left_bottom() + egui::vec2(150.0, 60.0);
+    h.hover_at(inside);
+    h.run();
+    for _ in 0..10 {
+        h.event(egui::Event::MouseWheel {
+            unit: egui::MouseWheelUnit::Point,
+            delta: egui::vec2(0.0, 60.0),
+            phase: egui::TouchPhase::Move,
+            source: egui::MouseWheelSource::Wheel,
+            modifiers: egui::Modifiers::NONE,
+        });
+        h.step();
+    }
+    h.run();
+    let after = h.state_mut().plots.view(id).drawn_x();
+    assert!(after.1 - after.0 < (before.1 - before.0) * 0.9, "zoomed in on time: {before:?} → {after:?}");
+    assert!(after.0 > before.0 - 1.0 && after.1 < before.1 + 1.0, "around the pointer, inside the old range");
+    h.get_by_label("Follow");
+}
+
+#[test]
+fn the_exported_picture_holds_the_title_and_the_legend() {
+    use mqscope::model::{Charts, SeriesDef};
+    use mqscope::ui::plot_panel::{ChartAction, PlotPanel};
+    let mut charts = Charts::default();
+    charts.add_series(None, SeriesDef::new(ConnId::LOCAL, "home/kitchen/temp", None, [0x3d, 0x8b, 0xfd]), None);
+    charts.charts_mut()[0].title = "Kitchen".into();
+    for (v, ago) in [("21.5", 20), ("22.5", 10)] {
+        charts.offer(ConnId::LOCAL, &msg("home/kitchen/temp", v, ago));
+    }
+    let state = (PlotPanel::default(), charts, None::<ChartAction>);
+    let mut h = Harness::builder().with_size([1000.0, 400.0]).build_ui_state(
+        |ui, (panel, charts, action): &mut (PlotPanel, Charts, Option<ChartAction>)| {
+            if let Some(a) = panel.ui(ui, charts, SystemTime::now()) {
+                *action = Some(a);
+            }
+        },
+        state,
+    );
+    h.run();
+    h.get_by_label("Export PNG…").click();
+    h.run();
+    let Some(ChartAction::SavePng { rect, suggested_name }) = h.state().2.clone() else { panic!("a SavePng action") };
+    assert_eq!(suggested_name, "Kitchen.png");
+    let title = h.query_all_by_label("Kitchen").map(|n| n.rect()).max_by(|a, b| a.min.y.total_cmp(&b.min.y)).expect("title");
+    let legend = h.get_by_role_and_label(Role::CheckBox, "home/kitchen/temp").rect();
+    let mean = h.get_by_label("22.0").rect();
+    for (what, r) in [("title", title), ("legend entry", legend), ("statistics", mean)] {
+        assert!(rect.contains_rect(r), "the picture {rect:?} holds the {what} {r:?}");
+    }
+    let export = h.get_by_label("Export PNG…").rect();
+    assert!(!rect.intersects(export), "but not the buttons");
 }

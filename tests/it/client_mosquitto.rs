@@ -318,6 +318,7 @@ async fn mqtt5_user_properties_round_trip() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     let meta = MessageMeta { user_properties: vec![("by".into(), "mqscope".into())], ..MessageMeta::default() };
     let req = PublishRequest {
+        id: 0,
         conn_id: ConnId(1),
         topic: "plant/cmd".into(),
         payload: "stop".into(),

@@ -49,6 +49,8 @@ mod charts;
 mod client_mosquitto;
 /// The panels through egui_kittest with a fed store: filter, sort, keys, diff, publish, templates, bad input.
 mod explorer;
+/// The publish panel and sessions tell the truth: queued, sent, delivered, refused; confirm before a delete.
+mod publish_panel;
 /// `runtime::run` end to end: commands in, events out.
 mod runtime;
 /// No topic and no latest value lost with a slow UI: external mosquitto and embedded broker bursts.

@@ -76,11 +76,12 @@ async fn routed_messages_reach_the_ui_with_their_provenance() {
 
 #[tokio::test]
 async fn publish_command_reaches_an_external_subscriber() {
-    let rt = start("127.0.0.1:0".parse().expect("addr")).await;
+    let mut rt = start("127.0.0.1:0".parse().expect("addr")).await;
     let (sub, mut sub_el) = client_v4(rt.addr, "listener", true).await;
     sub.subscribe("ui/#", rumqttc::QoS::AtLeastOnce).await.expect("subscribe");
     wait_v4(&mut sub_el, "SUBACK", |p| matches!(p, Packet::SubAck(_))).await;
     let req = PublishRequest {
+        id: 7,
         conn_id: ConnId::LOCAL,
         topic: "ui/hello".into(),
         payload: "world".into(),
@@ -91,6 +92,16 @@ async fn publish_command_reaches_an_external_subscriber() {
     rt.commands.send(Command::Publish(req)).await.expect("send");
     let p = next_publish_v4(&mut sub_el).await;
     assert_eq!((p.topic.as_str(), &p.payload[..], p.qos), ("ui/hello", &b"world"[..], rumqttc::QoS::AtLeastOnce));
+    // The embedded broker took it: that is its delivery, reported for this request.
+    let outcome = guard("the publish result", async {
+        loop {
+            if let Some(Event::PublishResult { id: 7, outcome, .. }) = rt.events.recv().await {
+                return outcome;
+            }
+        }
+    })
+    .await;
+    assert_eq!(outcome, mqscope::protocol::PublishOutcome::Delivered);
 }
 
 #[tokio::test]
