@@ -12,8 +12,8 @@ use tokio::sync::mpsc;
 use crate::model::charts::{ChartDef, PALETTE};
 use crate::model::payload::JsonPath;
 use crate::model::profile::{Profile, ProfileFile};
-use crate::model::{Batch, ConnId, Held, SeriesDef, Store, format};
-use crate::protocol::{BATCH, Command, Event, EventReceiver, ProfilesOrigin, RgbaImage};
+use crate::model::{ConnId, Held, SeriesDef, Store, format};
+use crate::protocol::{Command, EventReceiver, ProfilesOrigin, RgbaImage};
 use crate::ui::connection_panel::ConnectionPanel;
 use crate::ui::message_panel::{InspectorAction, MessagePanel};
 use crate::ui::plot_panel::{ChartAction, PlotPanel};
@@ -24,35 +24,9 @@ use crate::ui::talkers_panel::{RateSparkline, TalkersPanel};
 use crate::ui::topic_tree_panel::{TopicTreePanel, TreeAction};
 
 mod chrome;
+mod ingest;
 
-/// Longest time spent folding events per frame; the rest waits for the next frame.
-const DRAIN_BUDGET: Duration = Duration::from_millis(8);
-/// Longest time spent folding per frame while catching up with what waits, when it does not come
-/// from a busy embedded broker (an external broker's burst, a resumed pause); the next frame follows
-/// at once. So a million retained topics arrive in seconds, frames still come (about 8 a second) and
-/// input still cuts a frame short.
-const CATCH_UP_DRAIN_BUDGET: Duration = Duration::from_millis(100);
-/// Messages per second into the embedded broker above which it counts as busy: a backlog is then
-/// folded with [`BACKLOGGED_DRAIN_BUDGET`], leaving the cores to the broker.
-const LOCAL_BUSY_MSGS_PER_SEC: f64 = 20_000.0;
-pub use crate::ui::{DATA_FRAME_INTERVAL, FramePacing, data_frame_interval};
-/// While the window is backlogged (more arrives than it folds in, [`crate::protocol::BACKLOG`]),
-/// frames asked for by data come at most this often ...
-pub const BACKLOGGED_FRAME_INTERVAL: Duration = Duration::from_millis(120);
-/// ... and each folds messages for this long (unless it answers input): a sixth of a core, close to
-/// the fifth of [`DRAIN_BUDGET`] per [`DATA_FRAME_INTERVAL`] (so a backlog does not starve folding
-/// further), in fewer frames; what does not fit is coalesced per topic. A frame also costs several
-/// milliseconds of CPU to draw on a software renderer; under a flood, the embedded broker in the
-/// same process needs those cores more. Measured with `scripts/bench-window.sh` (README, "Performance").
-const BACKLOGGED_DRAIN_BUDGET: Duration = Duration::from_millis(20);
-
-/// The longest wait before the next frame that data arriving at `msgs_per_sec` asks for, while
-/// the window is `backlogged` by a busy embedded broker or not.
-#[must_use]
-pub fn frame_interval(msgs_per_sec: f64, backlogged: bool) -> Duration {
-    let data = data_frame_interval(msgs_per_sec);
-    if backlogged { data.max(BACKLOGGED_FRAME_INTERVAL) } else { data }
-}
+pub use ingest::{BACKLOGGED_FRAME_INTERVAL, DATA_FRAME_INTERVAL, FramePacing, data_frame_interval, frame_interval};
 
 /// The tabs of the bottom dock.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -167,69 +141,6 @@ impl ExplorerApp {
         self.message.set_default_view(settings.payload_view);
         ctx.set_theme(settings.theme.preference());
         self.settings = settings;
-    }
-
-    /// Fold pending events into the store, for at most [`DRAIN_BUDGET`]. True if more are waiting.
-    pub fn drain_events(&mut self) -> bool {
-        self.drain_events_for(DRAIN_BUDGET)
-    }
-
-    /// Pause or resume the live view.
-    pub fn set_paused(&mut self, paused: bool) {
-        self.paused = paused;
-        self.paused_at = paused.then(SystemTime::now);
-    }
-
-    /// Messages that arrived while paused and are not in the view yet.
-    #[must_use]
-    pub fn waiting(&self) -> u64 {
-        self.held.waiting()
-    }
-
-    /// Fold everything held back by a pause into the store at once (before an event that must
-    /// come after it, such as a retained value's deletion).
-    fn fold_held(&mut self) {
-        while let Some((conn_id, batch)) = self.held.pop(usize::MAX) {
-            self.store.fold(conn_id, batch);
-        }
-    }
-
-    /// Fold pending events into the store, for at most `budget`. True if more are waiting.
-    fn drain_events_for(&mut self, budget: Duration) -> bool {
-        let start = Instant::now();
-        if !self.paused {
-            while let Some((conn_id, batch)) = self.held.pop(BATCH) {
-                self.store.fold(conn_id, batch);
-                if start.elapsed() > budget {
-                    return true;
-                }
-            }
-        }
-        while let Ok(event) = self.events.try_recv() {
-            match event {
-                Event::Messages { conn_id, msgs } if self.paused => self.held.hold(conn_id, Batch::Messages(msgs)),
-                Event::Coalesced { conn_id, runs } if self.paused => self.held.hold(conn_id, Batch::Runs(runs)),
-                event @ Event::RetainedDeleted { .. } => {
-                    self.fold_held();
-                    event.apply_to(&mut self.store);
-                }
-                Event::TemplatesLoaded(file) => {
-                    self.publish.templates = file.templates;
-                    self.publish.history = file.history;
-                }
-                Event::PublishResult { id, outcome, .. } => self.publish.result(id, outcome),
-                Event::PayloadFile { name, bytes } => self.publish.file_payload = Some((name, bytes)),
-                Event::Profiles { file, origin } => self.profiles_event(file, origin),
-                Event::ProfileRejected { field, message } => self.connections.rejected(field, message),
-                Event::FilePicked { field, path } => self.connections.file_picked(field, path),
-                Event::Error(text) | Event::Notice(text) => self.toast = Some((text, Instant::now())),
-                event => event.apply_to(&mut self.store),
-            }
-            if start.elapsed() > budget {
-                return true;
-            }
-        }
-        false
     }
 
     /// Send a command without waiting; a full channel is reported, not waited on.
@@ -367,34 +278,6 @@ impl ExplorerApp {
         }
     }
 
-    /// One frame: drain events, then draw every panel.
-    /// How long this frame may fold events: a little when nothing waits or the user is acting; while
-    /// backlogged, a sixth of a core if the embedded broker is busy (it needs the cores more), else
-    /// most of the frame, to catch up.
-    fn drain_budget(&self, input: bool) -> Duration {
-        if input {
-            DRAIN_BUDGET
-        } else if self.local_busy() {
-            if self.events.backlogged() { BACKLOGGED_DRAIN_BUDGET } else { DRAIN_BUDGET }
-        } else if self.catching_up() {
-            CATCH_UP_DRAIN_BUDGET
-        } else {
-            DRAIN_BUDGET
-        }
-    }
-
-    /// More than a batch waits to be folded in (and the view is not paused): fold it in long
-    /// frames, one after the other.
-    fn catching_up(&self) -> bool {
-        let held = if self.paused { 0 } else { self.held.waiting() };
-        self.events.in_flight() as u64 + held > crate::protocol::BATCH as u64
-    }
-
-    /// The embedded broker routes enough messages that the window should leave it the cores.
-    fn local_busy(&self) -> bool {
-        self.store.broker.stats.msgs_in_per_sec > LOCAL_BUSY_MSGS_PER_SEC
-    }
-
     pub fn ui(&mut self, ui: &mut egui::Ui) {
         let input = ui.input(|i| !i.events.is_empty());
         let more = self.drain_events_for(self.drain_budget(input));
@@ -479,33 +362,6 @@ impl ExplorerApp {
             self.first_frame_ms = Some(ms);
         }
         self.send_stats(ui.ctx());
-    }
-
-    /// Every [`Self::stats_every`], one JSON line of the window's figures for the runtime to append
-    /// to the stats file (for scripts that measure the window from outside).
-    fn send_stats(&mut self, ctx: &egui::Context) {
-        let Some(every) = self.stats_every else { return };
-        ctx.request_repaint_after(every);
-        if self.stats_sent_at.is_some_and(|at| at.elapsed() < every) {
-            return;
-        }
-        self.stats_sent_at = Some(Instant::now());
-        let conns: Vec<serde_json::Value> = self
-            .store
-            .conns
-            .iter()
-            .map(|c| {
-                serde_json::json!({
-                    "name": c.name, "connected": c.status.is_connected(), "topics": c.tree.topic_count(),
-                    "messages": c.tree.message_count(), "thinned": c.tree.thinned(), "history_bytes": c.tree.used_bytes(),
-                })
-            })
-            .collect();
-        let line = serde_json::json!({
-            "ms": self.launched_at.elapsed().as_millis(), "first_frame_ms": self.first_frame_ms,
-            "in_flight": self.events.in_flight(), "waiting": self.held.waiting(), "conns": conns,
-        });
-        self.commands.try_send(Command::AppendStats(line.to_string())).ok();
     }
 
     /// The top bar: connection tabs, then filter, sort, pause and the dock and settings toggles.
