@@ -58,6 +58,9 @@ pub struct Link {
     /// When the batch goes to the UI at the latest ([`BATCH_DELAY`] after its first message), or
     /// when coalesced runs are offered to the UI again.
     flush_at: tokio::time::Instant,
+    /// Fires at `flush_at`: one timer for the connection's life, moved when `flush_at` moves (a new
+    /// timer per loop turn would register and cancel one per message in the runtime's timer wheel).
+    timer: std::pin::Pin<Box<tokio::time::Sleep>>,
     /// How long to stop reading while the UI is backlogged.
     read_pause: Duration,
     /// Reconnect delays.
@@ -74,6 +77,7 @@ impl Link {
             feed: Feed::new(sink, conn_id),
             batch: Vec::new(),
             flush_at: tokio::time::Instant::now(),
+            timer: Box::pin(tokio::time::sleep(Duration::ZERO)),
             read_pause: MAX_READ_PAUSE.min(Duration::from_secs(u64::from(profile.keep_alive_secs.max(1))) / 4),
             backoff: Backoff::new(profile.reconnect_max_secs),
         }
@@ -107,10 +111,12 @@ impl Link {
         !self.batch.is_empty() || self.feed.is_coalescing()
     }
 
-    /// When [`Self::flush`] is due.
-    #[must_use]
-    pub fn flush_at(&self) -> tokio::time::Instant {
-        self.flush_at
+    /// Completes when [`Self::flush`] is due (use with [`Self::flush_due`] as the guard).
+    pub async fn flush_timer(&mut self) {
+        if self.timer.deadline() != self.flush_at {
+            self.timer.as_mut().reset(self.flush_at);
+        }
+        self.timer.as_mut().await;
     }
 
     /// Send the batch to the UI (coalesced if it has no room), and offer waiting runs again.

@@ -23,12 +23,49 @@ use crate::model::profile::Profile;
 use crate::model::{ConnId, ConnStatus};
 use crate::protocol::{Event, EventSink, PublishOutcome, PublishRequest};
 
+/// One open connection: it runs on a thread of its own, in a single-threaded tokio runtime, so that
+/// a chatty broker costs no cross-thread wake-ups per message and neither steals the embedded
+/// broker's workers nor waits for them.
+#[derive(Debug)]
+struct Running {
+    /// Publish requests; dropping it ends the session cleanly (DISCONNECT).
+    publishes: mpsc::Sender<PublishRequest>,
+    /// Ends the session at once.
+    abort: Option<tokio::sync::oneshot::Sender<()>>,
+    /// Completes when the session's thread is done.
+    done: tokio::sync::oneshot::Receiver<()>,
+}
+
+impl Running {
+    fn start(conn_id: ConnId, profile: Profile, sink: EventSink) -> std::io::Result<Self> {
+        let (publishes, rx) = mpsc::channel(256);
+        let (abort, aborted) = tokio::sync::oneshot::channel::<()>();
+        let (finished, done) = tokio::sync::oneshot::channel();
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        std::thread::Builder::new().name(format!("mqtt-conn-{}", conn_id.0)).spawn(move || {
+            rt.block_on(async move {
+                tokio::select! {
+                    () = session::run(conn_id, profile, rx, sink) => {}
+                    _ = aborted => {}
+                }
+            });
+            finished.send(()).ok();
+        })?;
+        Ok(Self { publishes, abort: Some(abort), done })
+    }
+
+    fn abort(&mut self) {
+        if let Some(abort) = self.abort.take() {
+            abort.send(()).ok();
+        }
+    }
+}
+
 /// Open connections, by id.
 #[derive(Debug)]
 pub struct ClientSessions {
     sink: EventSink,
-    /// Each connection's publish channel and task; dropping the channel ends the session cleanly.
-    sessions: HashMap<ConnId, (mpsc::Sender<PublishRequest>, tokio::task::JoinHandle<()>)>,
+    sessions: HashMap<ConnId, Running>,
 }
 
 impl ClientSessions {
@@ -40,21 +77,31 @@ impl ClientSessions {
 
     /// Open (or reopen) a connection.
     pub fn connect(&mut self, conn_id: ConnId, profile: Profile) {
-        if let Some((_, task)) = self.sessions.remove(&conn_id) {
-            task.abort();
+        if let Some(mut old) = self.sessions.remove(&conn_id) {
+            old.abort();
         }
-        let (tx, rx) = mpsc::channel(256);
-        let task = tokio::spawn(session::run(conn_id, profile, rx, self.sink.clone()));
-        self.sessions.insert(conn_id, (tx, task));
+        match Running::start(conn_id, profile, self.sink.clone()) {
+            Ok(running) => {
+                self.sessions.insert(conn_id, running);
+            }
+            Err(err) => {
+                let status = ConnStatus::Disconnected { error: Some(format!("cannot start the connection's thread: {err}")) };
+                let sink = self.sink.clone();
+                tokio::spawn(async move { sink.control(Event::ConnStatus { conn_id, status }).await });
+            }
+        }
     }
 
     /// Close a connection; its tree stays in the UI, marked disconnected.
     pub async fn disconnect(&mut self, conn_id: ConnId) {
-        if let Some((tx, task)) = self.sessions.remove(&conn_id) {
-            drop(tx);
+        if let Some(Running { publishes, mut abort, done }) = self.sessions.remove(&conn_id) {
+            drop(publishes);
             // Give the session a moment to send DISCONNECT, then make sure it is gone.
-            if tokio::time::timeout(std::time::Duration::from_millis(500), task).await.is_err() {
+            if tokio::time::timeout(std::time::Duration::from_millis(500), done).await.is_err() {
                 tracing::debug!(?conn_id, "session did not end in time");
+                if let Some(abort) = abort.take() {
+                    abort.send(()).ok();
+                }
             }
         }
         self.sink.control(Event::ConnStatus { conn_id, status: ConnStatus::Disconnected { error: None } }).await;
@@ -65,7 +112,7 @@ impl ClientSessions {
         let (id, conn_id) = (req.id, req.conn_id);
         let error = match self.sessions.get(&req.conn_id) {
             None => Some("connection is not open".to_owned()),
-            Some((tx, _)) => tx.send(req).await.err().map(|_| "connection closed".to_owned()),
+            Some(running) => running.publishes.send(req).await.err().map(|_| "connection closed".to_owned()),
         };
         if let Some(error) = error {
             let event = if id == 0 {
@@ -79,8 +126,8 @@ impl ClientSessions {
 
     /// Close every connection.
     pub fn shutdown(&mut self) {
-        for (_, (_, task)) in self.sessions.drain() {
-            task.abort();
+        for (_, mut running) in self.sessions.drain() {
+            running.abort();
         }
     }
 }

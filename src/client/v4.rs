@@ -135,7 +135,7 @@ pub(super) async fn run(mut link: Link, p: &Profile, mut publishes: mpsc::Receiv
                 let result = client.try_publish(req.topic, qos(req.qos), req.retain, req.payload);
                 handed_over(&link, &mut outbox, request, connected, result).await;
             }
-            () = tokio::time::sleep_until(link.flush_at()), if link.flush_due() => link.flush(),
+            () = link.flush_timer(), if link.flush_due() => link.flush(),
         }
     }
 }
