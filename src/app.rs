@@ -24,6 +24,7 @@ use crate::ui::status_bar;
 use crate::ui::topic_tree_panel::{TopicTreePanel, TreeAction};
 
 mod chrome;
+mod panels;
 
 /// Longest time spent folding events per frame; the rest waits for the next frame.
 const DRAIN_BUDGET: Duration = Duration::from_millis(8);
@@ -48,6 +49,15 @@ pub const fn frame_interval(backlogged: bool) -> Duration {
 /// Most message batches held while the live view is paused; beyond, batches are dropped and counted.
 const PAUSE_BUFFER_BATCHES: usize = 4096;
 
+/// Narrowest the topic tree gets.
+const TREE_MIN_WIDTH: f32 = 220.0;
+/// Narrowest the inspector gets (the side panels give way first).
+const INSPECTOR_MIN_WIDTH: f32 = 300.0;
+/// Narrowest the publish panel gets; below that it folds to a strip.
+const PUBLISH_MIN_WIDTH: f32 = 230.0;
+/// Lowest the charts dock gets.
+const DOCK_MIN_HEIGHT: f32 = 120.0;
+
 /// A destructive action waiting for the user's yes.
 #[derive(Debug)]
 struct Confirm {
@@ -56,6 +66,7 @@ struct Confirm {
 }
 
 /// The explorer's state: data, view state and the runtime's channel ends.
+#[expect(clippy::struct_excessive_bools, reason = "independent view toggles: pause, dock, publish panel, settings window")]
 pub struct ExplorerApp {
     /// Everything received.
     pub store: Store,
@@ -71,6 +82,8 @@ pub struct ExplorerApp {
     pub plots: PlotPanel,
     /// The bottom dock is shown.
     pub dock_open: bool,
+    /// The publish panel is unfolded (it folds to a strip by hand or in a narrow window).
+    pub publish_open: bool,
     /// A topic to reveal and select as soon as it appears (`mqscope --select`).
     pub pending_select: Option<String>,
     /// The connection manager.
@@ -101,6 +114,7 @@ impl ExplorerApp {
             publish: PublishPanel::default(),
             plots: PlotPanel::default(),
             dock_open: false,
+            publish_open: true,
             pending_select: None,
             connections: ConnectionPanel::default(),
             settings: Settings::default(),
@@ -318,9 +332,17 @@ impl ExplorerApp {
         }
         egui::Panel::top("toolbar").show(ui, |ui| {
             self.tabs_ui(ui);
-            ui.horizontal(|ui| {
+            // Wrapped, not clipped, in a narrow window; Charts and Settings come before Pause, whose
+            // label changes width, so that nothing moves under the pointer.
+            ui.horizontal_wrapped(|ui| {
                 self.tree.toolbar_ui(ui);
                 ui.separator();
+                if ui.selectable_label(self.dock_open, "Charts").on_hover_text("Show or hide the charts dock").clicked() {
+                    self.dock_open = !self.dock_open;
+                }
+                if ui.selectable_label(self.settings_open, "Settings").on_hover_text("History limits, theme, display").clicked() {
+                    self.settings_open = !self.settings_open;
+                }
                 let label = if self.paused { format!("Resume ({} batches waiting)", self.paused_events.len()) } else { "Pause".to_owned() };
                 if ui
                     .selectable_label(self.paused, label)
@@ -328,12 +350,6 @@ impl ExplorerApp {
                     .clicked()
                 {
                     self.paused = !self.paused;
-                }
-                if ui.selectable_label(self.dock_open, "Charts").on_hover_text("Show or hide the charts dock").clicked() {
-                    self.dock_open = !self.dock_open;
-                }
-                if ui.selectable_label(self.settings_open, "Settings").on_hover_text("History limits, theme, display").clicked() {
-                    self.settings_open = !self.settings_open;
                 }
             });
         });
@@ -353,39 +369,25 @@ impl ExplorerApp {
         if self.dock_open {
             let mut chart_action = None;
             let Self { plots, store, dock_open, .. } = self;
-            egui::Panel::bottom("dock").resizable(true).default_size(340.0).show(ui, |ui| {
-                ui.horizontal(|ui| {
-                    ui.strong("Charts");
-                    if ui.small_button("Hide charts").on_hover_text("The Charts button shows them again").clicked() {
-                        *dock_open = false;
-                    }
-                });
-                ui.separator();
-                chart_action = plots.ui(ui, &mut store.charts, now);
-            });
+            let most = (ui.available_height() * 0.5).max(DOCK_MIN_HEIGHT);
+            egui::Panel::bottom("dock").resizable(true).default_size(340.0_f32.min(most)).size_range(DOCK_MIN_HEIGHT..=most).show(
+                ui,
+                |ui| {
+                    ui.horizontal(|ui| {
+                        ui.strong("Charts");
+                        if ui.small_button("Hide charts").on_hover_text("The Charts button shows them again").clicked() {
+                            *dock_open = false;
+                        }
+                    });
+                    ui.separator();
+                    chart_action = plots.ui(ui, &mut store.charts, now);
+                },
+            );
             if let Some(chart_action) = chart_action {
                 self.chart_action(ui.ctx(), chart_action);
             }
         }
-        let mut action = None;
-        let hint = match self.store.broker.local_addr {
-            Some(addr) if self.current == ConnId::LOCAL => {
-                format!("Waiting for messages on {addr}. Try:\nmosquitto_pub -h {} -p {} -t hello -m world", addr.ip(), addr.port())
-            }
-            _ => "Waiting for messages…".to_owned(),
-        };
-        let Some(conn) = self.store.conn(self.current) else { return };
-        let Self { tree, message, publish, commands, .. } = self;
-        egui::Panel::left("topics").resizable(true).default_size(520.0).show(ui, |ui| {
-            action = tree.ui(ui, conn.id, &conn.tree, now, &hint);
-        });
-        egui::Panel::right("publish").resizable(true).default_size(300.0).show(ui, |ui| {
-            publish.ui(ui, conn, commands);
-        });
-        let mut inspector_action = None;
-        egui::CentralPanel::default().show(ui, |ui| {
-            inspector_action = message.ui(ui, &conn.tree, tree.selected, now);
-        });
+        let Some((action, inspector_action)) = self.panels_ui(ui, now) else { return };
         match inspector_action {
             Some(InspectorAction::SavePayload { bytes, suggested_name }) => self.send(Command::SavePayload { bytes, suggested_name }),
             Some(InspectorAction::Plot { topic, path }) => self.plot(topic, path),

@@ -195,7 +195,7 @@ impl PublishPanel {
 
     /// Draw the panel; publishes on `conn` through `commands`.
     pub fn ui(&mut self, ui: &mut egui::Ui, conn: &Conn, commands: &mpsc::Sender<Command>) {
-        ui.horizontal(|ui| {
+        ui.horizontal_wrapped(|ui| {
             ui.heading("Publish");
             ui.label(RichText::new(format!("to {}", conn.name)).strong()).on_hover_text(format!(
                 "{} — {}",
@@ -209,7 +209,8 @@ impl PublishPanel {
                 format!("{} is {}: messages wait until it connects.", conn.name, conn_state(&conn.status)),
             );
         }
-        egui::ScrollArea::vertical().id_salt("publish-scroll").show(ui, |ui| {
+        // Both ways: a wide row scrolls here instead of widening the panel over the inspector.
+        egui::ScrollArea::both().id_salt("publish-scroll").show(ui, |ui| {
             self.form_ui(ui, &conn.tree);
             let shortcut = ui.input_mut(|i| i.consume_key(egui::Modifiers::COMMAND, egui::Key::Enter));
             let clicked = ui.button("Publish").on_hover_text(format!("Publish on {} (Ctrl+Enter)", conn.name)).clicked();
@@ -267,7 +268,7 @@ impl PublishPanel {
         // below the field, so the form's layout never shifts under the pointer.
         let output = egui::CompletionPopup::new(egui::Id::unique("publish-topic")).word_boundary(|c| c == '/').show(
             ui,
-            egui::TextEdit::singleline(&mut f.topic).hint_text("home/kitchen/temp").code_editor().desired_width(f32::INFINITY),
+            egui::TextEdit::singleline(&mut f.topic).hint_text("e.g. home/kitchen/temp").code_editor().desired_width(f32::INFINITY),
             |query| {
                 if query.text.is_empty() {
                     return Vec::new();
@@ -282,7 +283,7 @@ impl PublishPanel {
             self.topic_error = if f.topic.is_empty() { None } else { topic_problem(&f.topic).map(str::to_owned) };
         }
         error_line(ui, self.topic_error.as_deref().unwrap_or_default(), super::ALERT_COLOR);
-        ui.horizontal(|ui| {
+        ui.horizontal_wrapped(|ui| {
             let before = f.format;
             egui::ComboBox::from_label("payload format").selected_text(f.format.label()).show_ui(ui, |ui| {
                 for format in PayloadFormat::ALL {
@@ -302,7 +303,7 @@ impl PublishPanel {
         });
         if let Some((name, bytes)) = &self.file_payload {
             let mut clear = false;
-            ui.horizontal(|ui| {
+            ui.horizontal_wrapped(|ui| {
                 ui.label(RichText::new(format!("Payload from file {name} ({})", crate::model::format::bytes(bytes.len() as u64))).strong());
                 clear = ui.small_button("Clear file").on_hover_text("Go back to the typed payload").clicked();
             });
@@ -398,7 +399,7 @@ impl PublishPanel {
         egui::CollapsingHeader::new(format!("Templates ({})", self.templates.len())).id_salt("templates").default_open(true).show(
             ui,
             |ui| {
-                ui.horizontal(|ui| {
+                ui.horizontal_wrapped(|ui| {
                     let label = ui.label("Template name");
                     ui.add(
                         egui::TextEdit::singleline(&mut self.template_name)
@@ -430,7 +431,7 @@ impl PublishPanel {
                             t.form.topic,
                             payload::preview(t.form.payload.as_bytes(), 80)
                         ));
-                        ui.label(RichText::new(&t.form.topic).monospace().weak());
+                        ui.add(egui::Label::new(RichText::new(&t.form.topic).monospace().weak()).truncate());
                     });
                 }
                 if let Some(i) = remove {
@@ -454,9 +455,10 @@ impl PublishPanel {
                         resend = Some(i);
                     }
                     super::qos_badge(ui, h.qos);
-                    ui.label(RichText::new(&h.topic).monospace());
+                    // Cut to the panel's width: a long topic never widens the panel over the inspector.
+                    ui.add(egui::Label::new(RichText::new(&h.topic).monospace()).truncate());
                     // The tree's font, so that ↵ and friends show the same here.
-                    ui.label(RichText::new(payload::preview(h.payload.as_bytes(), 40)).monospace().weak());
+                    ui.add(egui::Label::new(RichText::new(payload::preview(h.payload.as_bytes(), 40)).monospace().weak()).truncate());
                 });
             }
             if let Some(i) = load.or(resend) {
