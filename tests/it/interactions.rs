@@ -126,3 +126,39 @@ fn a_half_typed_regex_moves_nothing_and_says_what_is_wrong_in_one_line() {
     h.run();
     assert_eq!(h.get_by_label("Pause").rect(), before[0]);
 }
+
+#[test]
+fn a_connection_form_error_goes_as_soon_as_the_field_is_fixed() {
+    let mut f = fixture([1280.0, 800.0], messages());
+    let h = &mut f.harness;
+    h.get_by_label("Connections…").click();
+    h.run();
+    h.state_mut().connections.editing.port = 0;
+    h.get_by_label("Save").click();
+    h.run();
+    h.get_by_label("The port must be between 1 and 65535.");
+    h.get_by_label("Not saved: 1 field(s) need attention (see the form).");
+    // The user fixes the port (a drag value; set as typed): the error and the summary go at once.
+    h.state_mut().connections.editing.port = 1883;
+    h.run();
+    assert!(h.query_by_label("The port must be between 1 and 65535.").is_none());
+    assert!(h.query_by_label_contains("Not saved").is_none());
+    // And a new mistake shows as it is typed.
+    h.get_by_role_and_label(Role::TextInput, "Host").click();
+    h.run();
+    h.get_by_role_and_label(Role::TextInput, "Host").type_text(" x");
+    h.run();
+    h.get_by_label("Only the host name, without scheme or spaces (pick the transport below).");
+}
+
+#[test]
+fn invalid_json_says_where() {
+    let bad = vec![Message::new("cfg/bad", "{\"a\": 1,\n \"b\": }", QoS::AtMostOnce, false, std::time::SystemTime::now())];
+    let mut f = fixture([1280.0, 800.0], bad);
+    let h = &mut f.harness;
+    h.state_mut().pending_select = Some("cfg/bad".into());
+    h.run();
+    h.get_by_label("JSON").click();
+    h.run();
+    h.get_by_label_contains("(not valid JSON: line 2, column 7");
+}

@@ -53,8 +53,16 @@ fn every_size_from_800x600_shows_all_panels_without_overlap() {
         let h = &mut f.harness;
         h.state_mut().pending_select = Some("home/kitchen/temp".into());
         h.state_mut().plot("home/kitchen/temp".into(), None);
+        // A long topic and a two-line payload in the publish history: it must neither widen the
+        // panel over the inspector nor show missing-glyph boxes (the harness fails on those).
+        let long_topic = format!("plant/{}/speed", "line".repeat(40));
+        h.state_mut().publish.history.push(mqscope::model::publish::PublishForm {
+            topic: long_topic,
+            payload: "line 1\nline 2".into(),
+            ..Default::default()
+        });
         h.run();
-        h.get_by_label("History (0)").click();
+        h.get_by_label("History (1)").click();
         h.run();
         let window = Rect::from_min_size(egui::Pos2::ZERO, egui::vec2(size[0], size[1]));
         let filter = rect(h, Role::TextInput, "Filter");
