@@ -58,6 +58,16 @@ const PUBLISH_MIN_WIDTH: f32 = 230.0;
 /// Lowest the charts dock gets.
 const DOCK_MIN_HEIGHT: f32 = 120.0;
 
+/// Bytes to save where no file dialog can open: the user types the path.
+#[derive(Debug)]
+struct SaveTo {
+    bytes: bytes::Bytes,
+    /// As typed (starts as the runtime's suggestion).
+    path: String,
+    title: String,
+    reason: String,
+}
+
 /// A destructive action waiting for the user's yes.
 #[derive(Debug)]
 struct Confirm {
@@ -96,6 +106,8 @@ pub struct ExplorerApp {
     pub paused: bool,
     paused_events: VecDeque<Event>,
     confirm: Option<Confirm>,
+    /// A save waiting for a typed path (no file dialog here).
+    save_to: Option<SaveTo>,
     /// Result of the last action, shown in the status bar.
     toast: Option<(String, Instant)>,
     commands: mpsc::Sender<Command>,
@@ -122,6 +134,7 @@ impl ExplorerApp {
             paused: false,
             paused_events: VecDeque::new(),
             confirm: None,
+            save_to: None,
             toast: None,
             commands,
             events,
@@ -169,6 +182,9 @@ impl ExplorerApp {
                     self.publish.history = file.history;
                 }
                 Event::PublishResult { id, outcome, .. } => self.publish.result(id, outcome),
+                Event::SaveNeedsPath { bytes, path, title, reason } => {
+                    self.save_to = Some(SaveTo { bytes, path: path.display().to_string(), title, reason });
+                }
                 Event::PayloadFile { name, bytes } => self.publish.file_payload = Some((name, bytes)),
                 Event::Profiles { file, origin } => self.profiles_event(file, origin),
                 Event::ProfileRejected { field, message } => self.connections.rejected(field, message),
@@ -398,6 +414,7 @@ impl ExplorerApp {
         }
         self.publish_requests();
         self.confirm_ui(ui.ctx());
+        self.save_to_ui(ui.ctx());
         self.connections_ui(ui.ctx());
         let mut settings = self.settings.clone();
         settings.sort = self.tree.rows.sort();

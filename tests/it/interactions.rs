@@ -162,3 +162,30 @@ fn invalid_json_says_where() {
     h.run();
     h.get_by_label_contains("(not valid JSON: line 2, column 7");
 }
+
+#[test]
+fn without_a_file_dialog_a_save_asks_for_a_path_and_says_why() {
+    let mut f = fixture([1280.0, 800.0], messages());
+    let rt = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
+    rt.block_on(f.sink.control(mqscope::protocol::Event::SaveNeedsPath {
+        bytes: "time,t\n".into(),
+        path: "/home/me/Chart_1.csv".into(),
+        title: "Export chart data as CSV".into(),
+        reason: "no desktop portal (xdg-desktop-portal) and no zenity".into(),
+    }));
+    let h = &mut f.harness;
+    h.run();
+    h.get_by_label("Export chart data as CSV: no file dialog can open here (no desktop portal (xdg-desktop-portal) and no zenity).");
+    h.get_by_role_and_label(Role::TextInput, "Save to path").click();
+    h.run();
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    h.get_by_role_and_label(Role::TextInput, "Save to path").type_text("/tmp/chart.csv");
+    h.run();
+    h.get_by_role_and_label(Role::Button, "Save").click();
+    h.run();
+    let saved = std::iter::from_fn(|| f.commands.try_recv().ok()).find_map(|c| match c {
+        mqscope::protocol::Command::SaveTo { path, bytes } => Some((path, bytes)),
+        _ => None,
+    });
+    assert_eq!(saved, Some(("/tmp/chart.csv".into(), "time,t\n".into())));
+}

@@ -16,8 +16,8 @@ use tokio::sync::mpsc;
 
 pub struct Fixture {
     pub harness: Harness<'static, ExplorerApp>,
-    pub _commands: mpsc::Receiver<Command>,
-    pub _sink: EventSink,
+    pub commands: mpsc::Receiver<Command>,
+    pub sink: EventSink,
 }
 
 pub fn messages() -> Vec<Message> {
@@ -39,7 +39,7 @@ pub fn fixture(size: [f32; 2], msgs: Vec<Message>) -> Fixture {
     app.tree.flash = false;
     let mut harness = Harness::builder().with_size(size).build_ui_state(|ui, app: &mut ExplorerApp| app.ui(ui), app);
     harness.run();
-    Fixture { harness, _commands: commands, _sink: sink }
+    Fixture { harness, commands, sink }
 }
 
 fn rect(h: &Harness<'static, ExplorerApp>, role: Role, label: &str) -> Rect {
