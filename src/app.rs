@@ -352,7 +352,6 @@ impl ExplorerApp {
             // label changes width, so that nothing moves under the pointer.
             ui.horizontal_wrapped(|ui| {
                 self.tree.toolbar_ui(ui);
-                ui.separator();
                 if ui.selectable_label(self.dock_open, "Charts").on_hover_text("Show or hide the charts dock").clicked() {
                     self.dock_open = !self.dock_open;
                 }

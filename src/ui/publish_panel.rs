@@ -185,6 +185,13 @@ impl PublishPanel {
         }
     }
 
+    /// "Not published: see the form." no longer applies once the form is edited.
+    fn clear_refusal(&mut self) {
+        if matches!(self.status, Some(Status::Error(_))) {
+            self.status = None;
+        }
+    }
+
     /// Put a sent form at the top of the history.
     fn file(&mut self, form: PublishForm) {
         self.history.retain(|h| h != &form);
@@ -266,21 +273,27 @@ impl PublishPanel {
         let topic_label = ui.label("Topic");
         // egui's completion popup: Enter, Tab or a click accepts; arrows move; Esc dismisses. It floats
         // below the field, so the form's layout never shifts under the pointer.
-        let output = egui::CompletionPopup::new(egui::Id::unique("publish-topic")).word_boundary(|c| c == '/').show(
-            ui,
-            egui::TextEdit::singleline(&mut f.topic).hint_text("e.g. home/kitchen/temp").code_editor().desired_width(f32::INFINITY),
-            |query| {
-                if query.text.is_empty() {
-                    return Vec::new();
-                }
-                let before: String = query.text.chars().take(query.word_range.start.0).collect();
-                completions(tree, before.strip_suffix('/'), query.word, 8)
-            },
-        );
+        let output = egui::CompletionPopup::new(egui::Id::unique("publish-topic"))
+            .word_boundary(|c| c == '/')
+            .align(egui::RectAlign::BOTTOM_START)
+            .show(
+                ui,
+                egui::TextEdit::singleline(&mut f.topic).hint_text("e.g. home/kitchen/temp").code_editor().desired_width(f32::INFINITY),
+                |query| {
+                    if query.text.is_empty() {
+                        return Vec::new();
+                    }
+                    let before: String = query.text.chars().take(query.word_range.start.0).collect();
+                    completions(tree, before.strip_suffix('/'), query.word, 8)
+                },
+            );
         let topic_edit = output.text_edit.response.response.labelled_by(topic_label.id);
         if topic_edit.changed() || output.accepted.is_some() {
             // Validated as typed; "Enter a topic." only once Publish was pressed.
             self.topic_error = if f.topic.is_empty() { None } else { topic_problem(&f.topic).map(str::to_owned) };
+            if matches!(self.status, Some(Status::Error(_))) {
+                self.status = None;
+            }
         }
         error_line(ui, self.topic_error.as_deref().unwrap_or_default(), super::ALERT_COLOR);
         ui.horizontal_wrapped(|ui| {
@@ -339,6 +352,10 @@ impl PublishPanel {
                     .desired_width(f32::INFINITY),
             )
             .labelled_by(payload_label.id);
+        if edit.changed() {
+            self.clear_refusal();
+        }
+        let f = &mut self.form;
         if edit.changed() || self.format_changed {
             self.payload_error = f.payload_bytes().err();
         }

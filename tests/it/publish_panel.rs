@@ -181,6 +181,7 @@ fn a_validation_error_goes_when_the_topic_is_fixed_and_replaces_an_old_result() 
     f.harness.run();
     assert_eq!(f.harness.state().publish.form.topic, "a/b");
     assert!(f.harness.query_by_label("A topic name cannot contain the wildcards + or #.").is_none());
+    assert!(f.harness.query_by_label("Not published: see the form.").is_none(), "no longer applies");
     assert!((f.harness.get_by_role_and_label(Role::Button, "Publish").rect().min.y - publish_y).abs() < 0.5);
 }
 
