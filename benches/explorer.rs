@@ -7,6 +7,10 @@
 //! 3. Chart: one chart of 1M points over 24 h in the dock, following live (new points every frame):
 //!    decimation alone, and the whole frame (run_ui) and its tessellation; p50/p99.
 //!
+//! 4. Memory: bytes per topic of the tree, for 1M topics of three shapes (flat `m/{i}`,
+//!    `sensors/{i}/temp`, `site/{i%100}/line/{i%1000}/dev/{i}/temp`), each with its latest 64-byte
+//!    value: RSS growth per topic, and beyond the payload; each shape in a process of its own.
+//!
 //! Prints figures; asserts nothing about time (these machines are shared and noisy). Uses the
 //! allocator the `mqscope` binary ships with (mimalloc).
 //! Pick one with a filter: `cargo bench --bench explorer -- chart`.
@@ -81,6 +85,7 @@ fn frames() {
     let topics = topics();
     let (cmd_tx, _cmd_rx) = tokio::sync::mpsc::channel(COMMAND_CAPACITY);
     let (sink, ev_rx) = EventSink::channel(Arc::new(|_| {}));
+    let mut feed = mqscope::protocol::Feed::new(sink, mqscope::model::ConnId::LOCAL);
     let mut app = ExplorerApp::new(cmd_tx, ev_rx);
     app.store.insert_messages(mqscope::model::ConnId::LOCAL, messages(&topics, TOPICS, SystemTime::now()));
     let ctx = egui::Context::default();
@@ -107,7 +112,7 @@ fn frames() {
             })
             .collect();
         for chunk in msgs.chunks(512) {
-            sink.messages(mqscope::model::ConnId::LOCAL, chunk.to_vec());
+            feed.send(chunk.to_vec());
         }
         let start = Instant::now();
         run(&mut app);
@@ -116,11 +121,11 @@ fn frames() {
     times.sort();
     println!("frame: {TOPICS} topics in the tree, 100k msgs/s arriving, 600 frames, no rendering");
     println!(
-        "  p50 {:.2} ms   p99 {:.2} ms   max {:.2} ms   (target p99 ≤ 16 ms); dropped by the UI channel: {}",
+        "  p50 {:.2} ms   p99 {:.2} ms   max {:.2} ms   (target p99 ≤ 16 ms); history thinned: {}",
         percentile(&times, 0.5).as_secs_f64() * 1e3,
         percentile(&times, 0.99).as_secs_f64() * 1e3,
         times.last().map_or(0.0, |d| d.as_secs_f64() * 1e3),
-        app.store.dropped()
+        app.store.thinned()
     );
 }
 
@@ -210,6 +215,10 @@ fn chart() {
 
 fn main() {
     let filter = std::env::args().skip(1).find(|a| !a.starts_with('-')).unwrap_or_default();
+    if let Some(shape) = filter.strip_prefix("memory-shape=") {
+        memory_shape(shape.parse().unwrap_or(0));
+        return;
+    }
     if filter.is_empty() || "ingest".contains(&filter) {
         ingest();
     }
@@ -219,4 +228,60 @@ fn main() {
     if filter.is_empty() || "chart".contains(&filter) {
         chart();
     }
+    if filter.is_empty() || "memory".contains(&filter) {
+        memory();
+    }
+}
+
+/// Resident set size of this process, bytes (Linux).
+fn rss_bytes() -> usize {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    let pages: usize = statm.split_whitespace().nth(1).and_then(|p| p.parse().ok()).unwrap_or(0);
+    pages * 4096
+}
+
+/// A topic shape: its name and the topic of message `i`.
+type Shape = (&'static str, fn(usize) -> String);
+
+/// The topic shapes of the memory figure.
+const SHAPES: [Shape; 3] = [
+    ("m/{i}", |i| format!("m/{i}")),
+    ("sensors/{i}/temp", |i| format!("sensors/{i}/temp")),
+    ("site/{i%100}/line/{i%1000}/dev/{i}/temp", |i| format!("site/{}/line/{}/dev/{i}/temp", i % 100, i % 1000)),
+];
+
+/// Each shape in a process of its own (freed memory is not always returned to the system).
+fn memory() {
+    println!("memory: 1M topics, each with its latest 64-byte value (RSS growth of the tree)");
+    for shape in 0..SHAPES.len() {
+        let Ok(exe) = std::env::current_exe() else { return };
+        let out = std::process::Command::new(exe).arg(format!("memory-shape={shape}")).output();
+        if let Ok(out) = out {
+            print!("{}", String::from_utf8_lossy(&out.stdout));
+        }
+    }
+}
+
+fn memory_shape(shape: usize) {
+    const N: usize = 1_000_000;
+    let Some((name, topic)) = SHAPES.get(shape) else { return };
+    let payload = bytes::Bytes::from(vec![b'7'; 64]);
+    let before = rss_bytes();
+    let mut tree = TopicTree::new(HistoryLimits::default());
+    let at = SystemTime::now();
+    for i in 0..N {
+        // A payload of its own, as a message read off a socket would have.
+        let p = bytes::Bytes::copy_from_slice(&payload);
+        tree.insert(Message::new(topic(i), p, QoS::AtMostOnce, true, at));
+    }
+    let grown = rss_bytes().saturating_sub(before);
+    #[expect(clippy::cast_precision_loss, reason = "figures for display")]
+    let per_topic = grown as f64 / N as f64;
+    println!(
+        "  {name:<45} nodes {:>9}  RSS +{:>4} MiB  => {per_topic:.0} bytes per topic, {:.0} beyond its 64-byte payload",
+        tree.node_count(),
+        grown >> 20,
+        per_topic - 64.0,
+    );
+    drop(tree);
 }

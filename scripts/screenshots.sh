@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Regenerate screenshots/ from the real window under Xvfb (software GL), fed by `mqscope demo`.
+# Regenerate screenshots/: main.png from the real window under Xvfb (software GL), fed by
+# `mqscope demo`; then one shot per area of the window (light theme, JSON diff, charts, top talkers,
+# connections, settings) drawn by egui's renderer through `cargo run --example screenshots`.
 # Needs: xvfb, imagemagick (import), and the window's run-time libraries (see README).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,3 +28,5 @@ xdotool mousemove 1279 0 2>/dev/null || true
 sleep 0.5
 import -window root screenshots/main.png
 echo "wrote screenshots/main.png"
+kill "$DPID" "$APID" 2>/dev/null || true
+cargo run --quiet --example screenshots

@@ -1,10 +1,9 @@
 //! The explorer window: drains runtime events into the [`Store`] and lays out the panels.
 //!
-//! Owns: [`ExplorerApp`] (store, panel states, the channel ends, pause buffer, pending confirmation)
-//! and its eframe wrapper. The UI thread never waits: events are drained with `try_recv` for at most
-//! a few milliseconds per frame, and commands are sent with `try_send`.
+//! Owns: [`ExplorerApp`] (store, panel states, the channel ends, what a pause holds back, pending
+//! confirmation) and its eframe wrapper. The UI thread never waits: events are drained with
+//! `try_recv` for at most a few milliseconds per frame, and commands are sent with `try_send`.
 
-use std::collections::VecDeque;
 use std::time::{Duration, Instant, SystemTime};
 
 use egui::{Key, Modifiers, RichText};
@@ -13,14 +12,15 @@ use tokio::sync::mpsc;
 use crate::model::charts::{ChartDef, PALETTE};
 use crate::model::payload::JsonPath;
 use crate::model::profile::{Profile, ProfileFile};
-use crate::model::{ConnId, SeriesDef, Store, format};
-use crate::protocol::{Command, Event, EventReceiver, ProfilesOrigin, RgbaImage};
+use crate::model::{Batch, ConnId, Held, SeriesDef, Store, format};
+use crate::protocol::{BATCH, Command, Event, EventReceiver, ProfilesOrigin, RgbaImage};
 use crate::ui::connection_panel::ConnectionPanel;
 use crate::ui::message_panel::{InspectorAction, MessagePanel};
 use crate::ui::plot_panel::{ChartAction, PlotPanel};
 use crate::ui::publish_panel::PublishPanel;
 use crate::ui::settings_panel::{self, Settings};
 use crate::ui::status_bar;
+use crate::ui::talkers_panel::{RateSparkline, TalkersPanel};
 use crate::ui::topic_tree_panel::{TopicTreePanel, TreeAction};
 
 mod chrome;
@@ -28,15 +28,20 @@ mod panels;
 
 /// Longest time spent folding events per frame; the rest waits for the next frame.
 const DRAIN_BUDGET: Duration = Duration::from_millis(8);
-/// Frames asked for by arriving data alone come at most this often (25 a second; input still
-/// repaints at once).
-pub const DATA_FRAME_INTERVAL: Duration = Duration::from_millis(40);
+/// Longest time spent folding per frame while catching up with a backlog that does not come from a
+/// busy embedded broker (an external broker's burst, a resumed pause): most of a frame interval,
+/// so that a million retained topics arrive in seconds, while frames still come.
+const CATCH_UP_DRAIN_BUDGET: Duration = Duration::from_millis(30);
+/// Messages per second into the embedded broker above which it counts as busy: a backlog is then
+/// folded with [`BACKLOGGED_DRAIN_BUDGET`], leaving the cores to the broker.
+const LOCAL_BUSY_MSGS_PER_SEC: f64 = 20_000.0;
+pub use crate::ui::DATA_FRAME_INTERVAL;
 /// While the window is backlogged (more arrives than it folds in, [`crate::protocol::BACKLOG`]),
 /// frames asked for by data come at most this often ...
 pub const BACKLOGGED_FRAME_INTERVAL: Duration = Duration::from_millis(120);
 /// ... and each folds messages for this long (unless it answers input): a sixth of a core, close to
 /// the fifth of [`DRAIN_BUDGET`] per [`DATA_FRAME_INTERVAL`] (so a backlog does not starve folding
-/// further), in fewer frames; what does not fit is dropped and counted. A frame also costs several
+/// further), in fewer frames; what does not fit is coalesced per topic. A frame also costs several
 /// milliseconds of CPU to draw on a software renderer; under a flood, the embedded broker in the
 /// same process needs those cores more. Measured with `scripts/bench-window.sh` (README, "Performance").
 const BACKLOGGED_DRAIN_BUDGET: Duration = Duration::from_millis(20);
@@ -46,8 +51,16 @@ const BACKLOGGED_DRAIN_BUDGET: Duration = Duration::from_millis(20);
 pub const fn frame_interval(backlogged: bool) -> Duration {
     if backlogged { BACKLOGGED_FRAME_INTERVAL } else { DATA_FRAME_INTERVAL }
 }
-/// Most message batches held while the live view is paused; beyond, batches are dropped and counted.
-const PAUSE_BUFFER_BATCHES: usize = 4096;
+
+/// The tabs of the bottom dock.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum DockTab {
+    /// Charts of numeric values.
+    #[default]
+    Charts,
+    /// The busiest topics and subtrees.
+    Talkers,
+}
 
 /// Narrowest the topic tree gets.
 const TREE_MIN_WIDTH: f32 = 220.0;
@@ -90,10 +103,16 @@ pub struct ExplorerApp {
     pub publish: PublishPanel,
     /// The Charts tab of the bottom dock.
     pub plots: PlotPanel,
+    /// The Top talkers tab of the bottom dock.
+    pub talkers: TalkersPanel,
+    /// The selected node's rates, under the tree.
+    sparkline: RateSparkline,
     /// The bottom dock is shown.
     pub dock_open: bool,
     /// The publish panel is unfolded (it folds to a strip by hand or in a narrow window).
     pub publish_open: bool,
+    /// The dock's tab in front.
+    pub dock_tab: DockTab,
     /// A topic to reveal and select as soon as it appears (`mqscope --select`).
     pub pending_select: Option<String>,
     /// The connection manager.
@@ -102,12 +121,22 @@ pub struct ExplorerApp {
     pub settings: Settings,
     /// Settings window visible.
     settings_open: bool,
-    /// While true, message batches wait in `paused` instead of changing the view.
+    /// While true, message batches wait in `held` instead of changing the view.
     pub paused: bool,
-    paused_events: VecDeque<Event>,
+    /// When the view was paused: rates are shown as of then.
+    paused_at: Option<SystemTime>,
+    /// What arrived while paused, and (after resuming) is still to be folded in.
+    held: Held,
     confirm: Option<Confirm>,
     /// A save waiting for a typed path (no file dialog here).
     save_to: Option<SaveTo>,
+    /// Append the window's figures to the stats file this often (`mqscope --stats-file`).
+    pub stats_every: Option<Duration>,
+    /// When the process started (for the time to the first frame).
+    pub launched_at: Instant,
+    /// Milliseconds from launch to the first frame, once drawn.
+    first_frame_ms: Option<u128>,
+    stats_sent_at: Option<Instant>,
     /// Result of the last action, shown in the status bar.
     toast: Option<(String, Instant)>,
     commands: mpsc::Sender<Command>,
@@ -125,16 +154,24 @@ impl ExplorerApp {
             message: MessagePanel::default(),
             publish: PublishPanel::default(),
             plots: PlotPanel::default(),
+            talkers: TalkersPanel::default(),
+            sparkline: RateSparkline::default(),
             dock_open: false,
             publish_open: true,
+            dock_tab: DockTab::default(),
             pending_select: None,
             connections: ConnectionPanel::default(),
             settings: Settings::default(),
             settings_open: false,
             paused: false,
-            paused_events: VecDeque::new(),
+            paused_at: None,
+            held: Held::default(),
             confirm: None,
             save_to: None,
+            stats_every: None,
+            launched_at: Instant::now(),
+            first_frame_ms: None,
+            stats_sent_at: None,
             toast: None,
             commands,
             events,
@@ -157,12 +194,32 @@ impl ExplorerApp {
         self.drain_events_for(DRAIN_BUDGET)
     }
 
+    /// Pause or resume the live view.
+    pub fn set_paused(&mut self, paused: bool) {
+        self.paused = paused;
+        self.paused_at = paused.then(SystemTime::now);
+    }
+
+    /// Messages that arrived while paused and are not in the view yet.
+    #[must_use]
+    pub fn waiting(&self) -> u64 {
+        self.held.waiting()
+    }
+
+    /// Fold everything held back by a pause into the store at once (before an event that must
+    /// come after it, such as a retained value's deletion).
+    fn fold_held(&mut self) {
+        while let Some((conn_id, batch)) = self.held.pop(usize::MAX) {
+            self.store.fold(conn_id, batch);
+        }
+    }
+
     /// Fold pending events into the store, for at most `budget`. True if more are waiting.
     fn drain_events_for(&mut self, budget: Duration) -> bool {
         let start = Instant::now();
         if !self.paused {
-            while let Some(event) = self.paused_events.pop_front() {
-                event.apply_to(&mut self.store);
+            while let Some((conn_id, batch)) = self.held.pop(BATCH) {
+                self.store.fold(conn_id, batch);
                 if start.elapsed() > budget {
                     return true;
                 }
@@ -170,12 +227,11 @@ impl ExplorerApp {
         }
         while let Ok(event) = self.events.try_recv() {
             match event {
-                Event::Messages { conn_id, msgs } if self.paused => {
-                    if self.paused_events.len() < PAUSE_BUFFER_BATCHES {
-                        self.paused_events.push_back(Event::Messages { conn_id, msgs });
-                    } else {
-                        Event::Dropped { conn_id, count: msgs.len() as u64 }.apply_to(&mut self.store);
-                    }
+                Event::Messages { conn_id, msgs } if self.paused => self.held.hold(conn_id, Batch::Messages(msgs)),
+                Event::Coalesced { conn_id, runs } if self.paused => self.held.hold(conn_id, Batch::Runs(runs)),
+                event @ Event::RetainedDeleted { .. } => {
+                    self.fold_held();
+                    event.apply_to(&mut self.store);
                 }
                 Event::TemplatesLoaded(file) => {
                     self.publish.templates = file.templates;
@@ -272,6 +328,7 @@ impl ExplorerApp {
         let (chart, _) = self.store.plot(Some(target), def);
         self.plots.show_chart(&self.store.charts, chart);
         self.dock_open = true;
+        self.dock_tab = DockTab::Charts;
         self.toast = Some((format!("Plotting {label}"), Instant::now()));
     }
 
@@ -334,40 +391,39 @@ impl ExplorerApp {
     }
 
     /// One frame: drain events, then draw every panel.
+    /// How long this frame may fold events: a little when nothing waits or the user is acting; while
+    /// backlogged, a sixth of a core if the embedded broker is busy (it needs the cores more), else
+    /// most of the frame, to catch up.
+    fn drain_budget(&self, input: bool) -> Duration {
+        let backlogged = self.events.backlogged() || self.held.waiting() > crate::protocol::BACKLOG as u64;
+        if input || !backlogged {
+            DRAIN_BUDGET
+        } else if self.local_busy() {
+            BACKLOGGED_DRAIN_BUDGET
+        } else {
+            CATCH_UP_DRAIN_BUDGET
+        }
+    }
+
+    /// The embedded broker routes enough messages that the window should leave it the cores.
+    fn local_busy(&self) -> bool {
+        self.store.broker.stats.msgs_in_per_sec > LOCAL_BUSY_MSGS_PER_SEC
+    }
+
     pub fn ui(&mut self, ui: &mut egui::Ui) {
         let input = ui.input(|i| !i.events.is_empty());
-        let more = self.drain_events_for(if self.events.backlogged() && !input { BACKLOGGED_DRAIN_BUDGET } else { DRAIN_BUDGET });
-        self.tree.frame_interval = frame_interval(self.events.backlogged());
+        let more = self.drain_events_for(self.drain_budget(input));
+        self.tree.frame_interval = frame_interval(self.events.backlogged() && self.local_busy());
+        self.tree.rates_at = self.paused_at;
         if more {
             ui.ctx().request_repaint_after(self.tree.frame_interval);
         }
         let now = SystemTime::now();
         self.reveal_pending();
         if !ui.ctx().text_edit_focused() && ui.input_mut(|i| i.consume_key(Modifiers::NONE, Key::Space)) {
-            self.paused = !self.paused;
+            self.set_paused(!self.paused);
         }
-        egui::Panel::top("toolbar").show(ui, |ui| {
-            self.tabs_ui(ui);
-            // Wrapped, not clipped, in a narrow window; Charts and Settings come before Pause, whose
-            // label changes width, so that nothing moves under the pointer.
-            ui.horizontal_wrapped(|ui| {
-                self.tree.toolbar_ui(ui);
-                if ui.selectable_label(self.dock_open, "Charts").on_hover_text("Show or hide the charts dock").clicked() {
-                    self.dock_open = !self.dock_open;
-                }
-                if ui.selectable_label(self.settings_open, "Settings").on_hover_text("History limits, theme, display").clicked() {
-                    self.settings_open = !self.settings_open;
-                }
-                let label = if self.paused { format!("Resume ({} batches waiting)", self.paused_events.len()) } else { "Pause".to_owned() };
-                if ui
-                    .selectable_label(self.paused, label)
-                    .on_hover_text("Pause the live view (Space); messages wait, nothing is lost")
-                    .clicked()
-                {
-                    self.paused = !self.paused;
-                }
-            });
-        });
+        egui::Panel::top("toolbar").show(ui, |ui| self.toolbar_ui(ui));
         egui::Panel::bottom("status").show(ui, |ui| {
             ui.horizontal(|ui| {
                 status_bar::ui(ui, &self.store, self.current);
@@ -382,25 +438,7 @@ impl ExplorerApp {
             });
         });
         if self.dock_open {
-            let mut chart_action = None;
-            let Self { plots, store, dock_open, .. } = self;
-            let most = (ui.available_height() * 0.5).max(DOCK_MIN_HEIGHT);
-            egui::Panel::bottom("dock").resizable(true).default_size(340.0_f32.min(most)).size_range(DOCK_MIN_HEIGHT..=most).show(
-                ui,
-                |ui| {
-                    ui.horizontal(|ui| {
-                        ui.strong("Charts");
-                        if ui.small_button("Hide charts").on_hover_text("The Charts button shows them again").clicked() {
-                            *dock_open = false;
-                        }
-                    });
-                    ui.separator();
-                    chart_action = plots.ui(ui, &mut store.charts, now);
-                },
-            );
-            if let Some(chart_action) = chart_action {
-                self.chart_action(ui.ctx(), chart_action);
-            }
+            self.dock_ui(ui, now);
         }
         let Some((action, inspector_action)) = self.panels_ui(ui, now) else { return };
         match inspector_action {
@@ -424,6 +462,108 @@ impl ExplorerApp {
         }
         // Rates shown in the tree decay with time: keep the view fresh while messages flow.
         ui.ctx().request_repaint_after(Duration::from_secs(1));
+        if self.first_frame_ms.is_none() {
+            let ms = self.launched_at.elapsed().as_millis();
+            tracing::info!(ms, "first frame");
+            self.first_frame_ms = Some(ms);
+        }
+        self.send_stats(ui.ctx());
+    }
+
+    /// Every [`Self::stats_every`], one JSON line of the window's figures for the runtime to append
+    /// to the stats file (for scripts that measure the window from outside).
+    fn send_stats(&mut self, ctx: &egui::Context) {
+        let Some(every) = self.stats_every else { return };
+        ctx.request_repaint_after(every);
+        if self.stats_sent_at.is_some_and(|at| at.elapsed() < every) {
+            return;
+        }
+        self.stats_sent_at = Some(Instant::now());
+        let conns: Vec<serde_json::Value> = self
+            .store
+            .conns
+            .iter()
+            .map(|c| {
+                serde_json::json!({
+                    "name": c.name, "connected": c.status.is_connected(), "topics": c.tree.topic_count(),
+                    "messages": c.tree.message_count(), "thinned": c.tree.thinned(), "history_bytes": c.tree.used_bytes(),
+                })
+            })
+            .collect();
+        let line = serde_json::json!({
+            "ms": self.launched_at.elapsed().as_millis(), "first_frame_ms": self.first_frame_ms,
+            "in_flight": self.events.in_flight(), "waiting": self.held.waiting(), "conns": conns,
+        });
+        self.commands.try_send(Command::AppendStats(line.to_string())).ok();
+    }
+
+    /// The top bar: connection tabs, then filter, sort, the dock and settings toggles, and pause.
+    /// Wrapped, not clipped, in a narrow window; Pause comes last, as its label changes width, so
+    /// that nothing moves under the pointer.
+    fn toolbar_ui(&mut self, ui: &mut egui::Ui) {
+        self.tabs_ui(ui);
+        ui.horizontal_wrapped(|ui| {
+            self.tree.toolbar_ui(ui);
+            for (tab, label, hover) in [
+                (DockTab::Charts, "Charts", "Show or hide the charts"),
+                (DockTab::Talkers, "Top talkers", "Show or hide the busiest topics and subtrees, live"),
+            ] {
+                let shown = self.dock_open && self.dock_tab == tab;
+                if ui.selectable_label(shown, label).on_hover_text(hover).clicked() {
+                    self.dock_open = !shown;
+                    self.dock_tab = tab;
+                }
+            }
+            if ui.selectable_label(self.settings_open, "Settings").on_hover_text("History limits, theme, display").clicked() {
+                self.settings_open = !self.settings_open;
+            }
+            let label = if self.paused { format!("Resume ({} waiting)", format::count(self.waiting())) } else { "Pause".to_owned() };
+            if ui
+                .selectable_label(self.paused, label)
+                .on_hover_text(
+                    "Pause the live view (Space). Messages wait, nothing is lost: after 200k, each topic keeps its latest \
+                     message and count, and older ones are counted as thinned history. Rates are shown as of the pause.",
+                )
+                .clicked()
+            {
+                self.set_paused(!self.paused);
+            }
+        });
+    }
+
+    /// The bottom dock: charts, top talkers.
+    fn dock_ui(&mut self, ui: &mut egui::Ui, now: SystemTime) {
+        let mut chart_action = None;
+        let mut picked = None;
+        let Self { plots, talkers, store, dock_tab, current, paused_at, dock_open, .. } = self;
+        let most = (ui.available_height() * 0.5).max(DOCK_MIN_HEIGHT);
+        egui::Panel::bottom("dock").resizable(true).default_size(340.0_f32.min(most)).size_range(DOCK_MIN_HEIGHT..=most).show(ui, |ui| {
+            ui.horizontal(|ui| {
+                ui.selectable_value(dock_tab, DockTab::Charts, "Charts");
+                ui.selectable_value(dock_tab, DockTab::Talkers, "Top talkers");
+                ui.separator();
+                if ui.small_button("Hide").on_hover_text("Hide the dock; the Charts and Top talkers buttons show it again").clicked() {
+                    *dock_open = false;
+                }
+            });
+            ui.separator();
+            match dock_tab {
+                DockTab::Charts => chart_action = plots.ui(ui, &mut store.charts, now),
+                DockTab::Talkers => {
+                    if let Some(conn) = store.conn(*current) {
+                        picked = talkers.ui(ui, conn.id, &conn.tree, paused_at.unwrap_or(now));
+                    }
+                }
+            }
+        });
+        if let Some(chart_action) = chart_action {
+            self.chart_action(ui.ctx(), chart_action);
+        }
+        if let Some(id) = picked
+            && let Some(conn) = self.store.conn(self.current)
+        {
+            self.tree.reveal(&conn.tree, id);
+        }
     }
 }
 

@@ -25,6 +25,22 @@ impl Lcg {
 const ROOMS: [&str; 8] = ["livingroom", "kitchen", "bedroom", "bathroom", "garage", "garden", "office", "hallway"];
 const MACHINES: [&str; 6] = ["press", "lathe", "mill", "robot", "conveyor", "oven"];
 
+/// `rounds` rounds of the demo topic set as the explorer would receive them, one second apart and
+/// ending at `end` (for screenshots and tests without a broker).
+#[must_use]
+pub fn sample(rounds: u32, end: std::time::SystemTime) -> Vec<crate::model::Message> {
+    let mut rng = Lcg(7);
+    let mut out = Vec::new();
+    for round in 0..rounds {
+        let at = end - Duration::from_secs(u64::from(rounds - 1 - round));
+        for (topic, payload, retain, qos) in messages(&mut rng, round) {
+            let qos = crate::model::QoS::from_u8(qos as u8);
+            out.push(crate::model::Message::new(topic, payload, qos, retain, at));
+        }
+    }
+    out
+}
+
 /// One round of the whole topic set: (topic, payload, retain, qos).
 fn messages(rng: &mut Lcg, round: u32) -> Vec<(String, String, bool, QoS)> {
     let mut out = Vec::new();

@@ -39,6 +39,10 @@ struct Cli {
     /// Reveal and select this topic in the tree as soon as a message arrives on it.
     #[arg(long, value_name = "TOPIC")]
     select: Option<String>,
+    /// Append the window's figures (topics, messages, thinned history per connection; time to the
+    /// first frame) as one JSON line every 250 ms to this file: for scripts that measure the window.
+    #[arg(long, value_name = "FILE")]
+    stats_file: Option<std::path::PathBuf>,
     #[command(subcommand)]
     command: Option<Cmd>,
 }
@@ -97,7 +101,11 @@ fn init_logging() {
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
 }
 
+/// When `main` started, for the window's time to its first frame.
+static LAUNCHED_AT: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+
 fn main() -> anyhow::Result<()> {
+    LAUNCHED_AT.set(std::time::Instant::now()).ok();
     rustls::crypto::ring::default_provider().install_default().ok();
     let cli = Cli::parse();
     init_logging();
@@ -120,6 +128,7 @@ fn main() -> anyhow::Result<()> {
             let config = RuntimeConfig {
                 bind: SocketAddr::new(cli.bind, cli.port),
                 ws_bind: cli.ws_port.map(|p| SocketAddr::new(cli.bind, p)),
+                stats_file: cli.stats_file,
                 ..RuntimeConfig::default()
             };
             run_gui(config, &cli.renderer, cli.select)
@@ -189,6 +198,8 @@ async fn shutdown_signal() {
 
 /// The window, with the runtime on its own thread.
 fn run_gui(config: RuntimeConfig, renderer: &str, select: Option<String>) -> anyhow::Result<()> {
+    let launched_at = LAUNCHED_AT.get().copied().unwrap_or_else(std::time::Instant::now);
+    let stats_every = config.stats_file.is_some().then(|| std::time::Duration::from_millis(250));
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().context("starting tokio")?;
     let (cmd_tx, cmd_rx) = mpsc::channel(COMMAND_CAPACITY);
     let icon = eframe::icon_data::from_png_bytes(include_bytes!("../assets/icon.png")).ok();
@@ -212,6 +223,8 @@ fn run_gui(config: RuntimeConfig, renderer: &str, select: Option<String>) -> any
             handle.spawn(runtime::run(config, cmd_rx, sink));
             let mut app = ExplorerApp::new(cmd_tx, ev_rx);
             app.pending_select = select;
+            app.launched_at = launched_at;
+            app.stats_every = stats_every;
             let settings = cc.storage.and_then(|s| eframe::get_value(s, mqscope::ui::settings_panel::STORAGE_KEY)).unwrap_or_default();
             app.apply_settings(&cc.egui_ctx, settings);
             let charts: Vec<mqscope::model::ChartDef> =

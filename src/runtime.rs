@@ -31,11 +31,19 @@ pub struct RuntimeConfig {
     pub broker: BrokerConfig,
     /// Where profiles and templates are kept; `None`: the user's config directory.
     pub config_dir: Option<PathBuf>,
+    /// Where the window's figures are appended as JSON lines (`mqscope --stats-file`), if anywhere.
+    pub stats_file: Option<PathBuf>,
 }
 
 impl Default for RuntimeConfig {
     fn default() -> Self {
-        Self { bind: SocketAddr::from(([127, 0, 0, 1], 1883)), ws_bind: None, broker: BrokerConfig::default(), config_dir: None }
+        Self {
+            bind: SocketAddr::from(([127, 0, 0, 1], 1883)),
+            ws_bind: None,
+            broker: BrokerConfig::default(),
+            config_dir: None,
+            stats_file: None,
+        }
     }
 }
 
@@ -168,6 +176,11 @@ pub async fn run(config: RuntimeConfig, mut commands: mpsc::Receiver<Command>, s
                     }
                 });
             }
+            Command::AppendStats(line) => {
+                if let Some(path) = &config.stats_file {
+                    append_line(path, &line).await;
+                }
+            }
             Command::Shutdown => break,
         }
     }
@@ -175,6 +188,18 @@ pub async fn run(config: RuntimeConfig, mut commands: mpsc::Receiver<Command>, s
     broker.shutdown();
     if let Some(task) = broker_task {
         tokio::time::timeout(Duration::from_secs(2), task).await.ok();
+    }
+}
+
+/// Append one line to a file; a failure is logged once per call, never fatal.
+async fn append_line(path: &std::path::Path, line: &str) {
+    use tokio::io::AsyncWriteExt as _;
+    let written = async {
+        let mut file = tokio::fs::OpenOptions::new().create(true).append(true).open(path).await?;
+        file.write_all(format!("{line}\n").as_bytes()).await
+    };
+    if let Err(err) = written.await {
+        tracing::warn!(path = %path.display(), error = %err, "cannot write the stats file");
     }
 }
 

@@ -20,7 +20,7 @@ impl ExplorerApp {
             _ => "Waiting for messages…".to_owned(),
         };
         let conn = self.store.conn(self.current)?;
-        let Self { tree, message, publish, commands, publish_open, .. } = self;
+        let Self { tree, message, publish, commands, publish_open, sparkline, paused_at, .. } = self;
         // Side panels never squeeze the inspector below its minimum; the publish panel folds to a
         // strip (by hand, or when the window is too narrow for all three).
         let width = ui.available_width();
@@ -65,6 +65,9 @@ impl ExplorerApp {
             .default_size((width * 0.36).clamp(TREE_MIN_WIDTH, tree_most))
             .size_range(TREE_MIN_WIDTH..=tree_most)
             .show(ui, |ui| {
+                egui::Panel::bottom("selected_rates").show(ui, |ui| {
+                    sparkline.ui(ui, conn.id, &conn.tree, tree.selected, paused_at.unwrap_or(now));
+                });
                 action = tree.ui(ui, conn.id, &conn.tree, now, &hint);
             });
         let mut inspector_action = None;

@@ -1,13 +1,14 @@
 //! The explorer's window into the broker: every routed message, without a `#` subscription.
 //!
-//! Owns: [`Tap`], a bounded buffer the router appends to under its lock, and [`forward`], the task that
-//! moves batches into the UI's [`EventSink`]. When the buffer is full, messages are counted as
-//! dropped and reported, never silently lost. Must not touch: egui.
+//! Owns: [`Tap`], the buffer the router appends to under its lock, and [`forward`], the task that
+//! moves it into the UI's [`Feed`]. Up to [`TAP_CAPACITY`] messages wait in order; beyond that, or
+//! while the UI has no room, messages are coalesced per topic (latest value and counters), so the
+//! explorer loses no topic and no latest value whatever the load. Must not touch: egui.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
@@ -15,10 +16,10 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use super::client_state::Routed;
-use crate::model::{ConnId, Message, MessageMeta, QoS};
-use crate::protocol::{Event, EventSink, MAX_MESSAGES_IN_FLIGHT};
+use crate::model::{Coalescer, ConnId, Message, MessageMeta, QoS};
+use crate::protocol::{BATCH, EventSink, Feed};
 
-/// Most messages waiting in the tap before new ones count as dropped: about 50 ms of a million
+/// Most messages waiting in order in the tap before new ones are coalesced: about 50 ms of a million
 /// messages a second, as [`forward`] empties it every 15 ms.
 pub const TAP_CAPACITY: usize = 50_000;
 
@@ -33,8 +34,10 @@ const PROVENANCE_CACHE: usize = 4096;
 /// What the router appends to, under the tap's lock.
 #[derive(Debug, Default)]
 struct Buffer {
-    /// Messages not yet forwarded; bounded by [`TAP_CAPACITY`].
+    /// Messages not yet forwarded, in order; bounded by [`TAP_CAPACITY`].
     msgs: Vec<Message>,
+    /// Messages that came after `msgs` while it was full or the UI had no room, one run per topic.
+    overflow: Coalescer,
     /// Provenance-only metadata per publisher and QoS, shared by all their messages without
     /// properties (one reference count each instead of one allocation each).
     provenance: HashMap<Arc<str>, [Option<Arc<MessageMeta>>; 3], foldhash::fast::RandomState>,
@@ -59,10 +62,8 @@ pub struct Tap {
     buf: Mutex<Buffer>,
     /// Wakes [`forward`] when the buffer goes from empty to non-empty.
     notify: Notify,
-    /// Messages dropped because the buffer was full, or the UI was.
-    dropped: AtomicU64,
     /// Set by [`forward`] while the UI has no room for another buffer's worth: messages are then
-    /// only counted, not copied and buffered to be dropped later.
+    /// coalesced at once instead of buffered in order to be coalesced later.
     ui_full: AtomicBool,
 }
 
@@ -76,15 +77,7 @@ impl Tap {
     /// Append the explorer's copy of one routed message, with its provenance (called by the router
     /// for every message it routes).
     pub fn record(&self, msg: &Routed) {
-        if self.ui_full.load(Relaxed) {
-            self.dropped.fetch_add(1, Relaxed);
-            return;
-        }
         let Ok(mut buf) = self.buf.lock() else { return };
-        if buf.msgs.len() >= TAP_CAPACITY {
-            self.dropped.fetch_add(1, Relaxed);
-            return;
-        }
         let qos = QoS::from_u8(msg.published_qos as u8);
         let meta = match (&msg.properties, msg.expires_at) {
             (None, None) => buf.provenance(&msg.publisher, qos),
@@ -103,8 +96,8 @@ impl Tap {
                 })
             }
         };
-        let was_empty = buf.msgs.is_empty();
-        buf.msgs.push(Message {
+        let was_empty = buf.msgs.is_empty() && buf.overflow.is_empty();
+        let msg = Message {
             topic: Arc::clone(&msg.topic),
             payload: if msg.payload.len() <= COPY_PAYLOAD_UP_TO { Bytes::copy_from_slice(&msg.payload) } else { msg.payload.clone() },
             qos,
@@ -112,52 +105,47 @@ impl Tap {
             dup: false,
             received_at: SystemTime::now(),
             meta: Some(meta),
-        });
+        };
+        if buf.overflow.is_empty() && buf.msgs.len() < TAP_CAPACITY && !self.ui_full.load(Relaxed) {
+            buf.msgs.push(msg);
+        } else {
+            buf.overflow.push(msg);
+        }
         drop(buf);
         if was_empty {
             self.notify.notify_one();
         }
     }
 
-    /// Take everything buffered.
-    pub fn take(&self) -> Vec<Message> {
-        self.buf.lock().map(|mut b| std::mem::take(&mut b.msgs)).unwrap_or_default()
+    /// Take everything buffered: the messages in order, then the runs that came after them.
+    pub fn take(&self) -> (Vec<Message>, Coalescer) {
+        self.buf.lock().map(|mut b| (std::mem::take(&mut b.msgs), std::mem::take(&mut b.overflow))).unwrap_or_default()
     }
 }
 
-/// Largest batch sent to the UI: it checks its per-frame time budget between batches.
-const BATCH: usize = 4096;
-
-/// Move batches from `tap` to `sink` until the UI goes away. Batches for at most ~15 ms so that a
-/// burst of 100k msgs/s costs a few dozen channel sends a second, not 100k.
+/// Move what the tap holds into the UI's feed until the UI goes away. Batches for at most ~15 ms so
+/// that a burst of 100k msgs/s costs a few dozen channel sends a second, not 100k.
 pub async fn forward(tap: Arc<Tap>, sink: EventSink) {
-    let mut reported_drops = 0;
+    let mut feed = Feed::new(sink, ConnId::LOCAL);
     loop {
-        if tap.ui_full.load(Relaxed) || tap.dropped.load(Relaxed) != reported_drops {
-            // Nothing is buffered meanwhile, or drops are still to be reported: look again soon,
-            // whether or not a message arrives.
-            tokio::time::sleep(Duration::from_millis(15)).await;
-        } else {
+        if !feed.is_coalescing() {
             tap.notify.notified().await;
-            tokio::time::sleep(Duration::from_millis(15)).await;
         }
-        let mut msgs = tap.take().into_iter();
-        let mut dropped = 0;
+        // While coalescing, look again soon whether or not a message arrives: runs wait for room.
+        tokio::time::sleep(Duration::from_millis(15)).await;
+        let (msgs, runs) = tap.take();
+        let mut msgs = msgs.into_iter();
         loop {
             let batch: Vec<Message> = msgs.by_ref().take(BATCH).collect();
             if batch.is_empty() {
                 break;
             }
-            dropped += sink.messages(ConnId::LOCAL, batch);
+            feed.send(batch);
         }
-        tap.ui_full.store(sink.in_flight() + TAP_CAPACITY > MAX_MESSAGES_IN_FLIGHT, Relaxed);
-        let tap_dropped = tap.dropped.load(Relaxed);
-        dropped += tap_dropped - reported_drops;
-        reported_drops = tap_dropped;
-        if dropped > 0 {
-            sink.control(Event::Dropped { conn_id: ConnId::LOCAL, count: dropped }).await;
-        }
-        if sink.is_closed() {
+        feed.absorb(runs);
+        feed.flush();
+        tap.ui_full.store(feed.is_coalescing() || feed.sink().room_left() < TAP_CAPACITY.min(feed.sink().max_in_flight() / 3), Relaxed);
+        if feed.sink().is_closed() {
             return;
         }
     }
@@ -182,7 +170,7 @@ mod tests {
         publish("b", codec::QoS::AtLeastOnce, &none);
         let typed = Properties { content_type: Some("text/plain".into()), ..Properties::default() };
         publish("a", codec::QoS::AtLeastOnce, &typed);
-        let msgs = tap.take();
+        let (msgs, _) = tap.take();
         let meta: Vec<Arc<MessageMeta>> = msgs.iter().map(|m| Arc::clone(m.meta.as_ref().expect("provenance"))).collect();
         assert!(Arc::ptr_eq(&meta[0], &meta[1]), "same publisher and QoS: one shared block");
         assert!(!Arc::ptr_eq(&meta[0], &meta[2]) && !Arc::ptr_eq(&meta[0], &meta[3]));
@@ -194,16 +182,30 @@ mod tests {
     }
 
     #[test]
-    fn while_the_ui_is_full_messages_are_only_counted() {
+    fn while_the_ui_is_full_messages_are_coalesced_per_topic() {
         let tap = Tap::new();
-        let msg = routed("t".into(), Bytes::from_static(b"v"), codec::QoS::AtMostOnce, false, &Properties::default(), "p".into());
+        let msg = |topic: &str, payload: &'static [u8]| {
+            routed(topic.into(), Bytes::from_static(payload), codec::QoS::AtMostOnce, false, &Properties::default(), "p".into())
+        };
+        tap.record(&msg("a", b"1"));
         tap.ui_full.store(true, Relaxed);
-        tap.record(&msg);
-        assert!(tap.take().is_empty());
-        assert_eq!(tap.dropped.load(Relaxed), 1);
+        tap.record(&msg("a", b"2"));
+        tap.record(&msg("b", b"1"));
+        tap.record(&msg("a", b"3"));
         tap.ui_full.store(false, Relaxed);
+        tap.record(&msg("a", b"4"));
+        let (kept, runs) = tap.take();
+        assert_eq!(kept.len(), 1, "in order until the UI was full");
+        let runs = {
+            let mut runs = runs;
+            runs.take_all()
+        };
+        assert_eq!(runs.len(), 2, "then one run per topic, also after the UI has room again");
+        assert_eq!((&runs[0].latest.payload[..], runs[0].thinned), (&b"4"[..], 2));
+        assert_eq!((&runs[1].latest.payload[..], runs[1].thinned), (&b"1"[..], 0));
+        let msg = msg("t", b"v");
         tap.record(&msg);
-        let kept = tap.take();
+        let (kept, _) = tap.take();
         assert_eq!(kept.len(), 1);
         // The payload is the explorer's own copy, not a slice of the broker's read buffer.
         assert_eq!(&kept[0].payload[..], b"v");

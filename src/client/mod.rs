@@ -4,10 +4,12 @@
 //! model's internals (it only sends [`Event`]s).
 //!
 //! # Layout
-//! - `session`: what both protocol versions share (back-off, batching, status).
+//! - `session`: one connection: checks, then the loop of its protocol version.
+//! - `link`: what both protocol versions share (back-off, batching, coalescing, publish outcomes).
 //! - `v4`, `v5`: the MQTT 3.1.1 and 5.0 loops.
-//! - [`tls`]: rustls configuration from a profile's PEM files.
+//! - [`tls`]: rustls configuration from a profile's PEM files, and the transport to dial.
 
+mod link;
 mod session;
 pub mod tls;
 mod v4;

@@ -1,21 +1,15 @@
 //! One connection to an external broker through rumqttc (MQTT 3.1.1 or 5.0; TCP, TLS or
-//! WebSocket), with capped back-off reconnects. Received messages go to the UI in batches; state
-//! changes, CONNACK refusals and SUBACK failures as control events.
-
-use std::collections::{HashMap, VecDeque};
-use std::time::Duration;
+//! WebSocket), with capped back-off reconnects: checks the TLS files, then hands over to the
+//! protocol loop of the profile's version ([`super::v4`], [`super::v5`]), which share a
+//! [`Link`].
 
 use tokio::sync::mpsc;
 
+use super::link::Link;
 use super::{v4, v5};
 use crate::model::profile::{MqttVersion, Profile};
-use crate::model::{ConnId, ConnStatus, Message, QoS};
-use crate::protocol::{Event, EventSink, PublishId, PublishOutcome, PublishRequest};
-
-/// Most messages per batch sent to the UI.
-pub const BATCH: usize = 4096;
-/// Longest a received message waits in a batch.
-pub const BATCH_DELAY: Duration = Duration::from_millis(15);
+use crate::model::{ConnId, ConnStatus};
+use crate::protocol::{Event, EventSink, PublishRequest};
 
 /// Drive one connection until the publish channel closes (the connection was removed).
 pub async fn run(conn_id: ConnId, profile: Profile, publishes: mpsc::Receiver<PublishRequest>, sink: EventSink) {
@@ -26,192 +20,9 @@ pub async fn run(conn_id: ConnId, profile: Profile, publishes: mpsc::Receiver<Pu
         sink.control(Event::ConnStatus { conn_id, status }).await;
         return;
     }
-    let conn =
-        Link { conn_id, sink, batch: Vec::new(), flush_at: tokio::time::Instant::now(), backoff: Backoff::new(profile.reconnect_max_secs) };
+    let conn = Link::new(conn_id, &profile, sink.clone());
     match profile.version {
         MqttVersion::V311 => v4::run(conn, &profile, publishes).await,
         MqttVersion::V5 => v5::run(conn, &profile, publishes).await,
-    }
-}
-
-/// Reconnect delays: 1 s, doubling, capped.
-#[derive(Debug)]
-pub struct Backoff {
-    next: Duration,
-    max: Duration,
-}
-
-impl Backoff {
-    fn new(max_secs: u16) -> Self {
-        Self { next: Duration::from_secs(1), max: Duration::from_secs(u64::from(max_secs.max(1))) }
-    }
-
-    /// After a successful CONNACK.
-    pub fn reset(&mut self) {
-        self.next = Duration::from_secs(1);
-    }
-
-    /// The delay before the next attempt; doubles the one after.
-    pub fn next_delay(&mut self) -> Duration {
-        let d = self.next.min(self.max);
-        self.next = (self.next * 2).min(self.max);
-        d
-    }
-}
-
-/// What both protocol loops share: the sink, the pending batch, the back-off.
-#[derive(Debug)]
-pub struct Link {
-    /// Which connection.
-    pub conn_id: ConnId,
-    /// To the UI.
-    pub sink: EventSink,
-    /// Messages not yet sent to the UI.
-    pub batch: Vec<Message>,
-    /// When the batch goes to the UI at the latest ([`BATCH_DELAY`] after its first message).
-    pub flush_at: tokio::time::Instant,
-    /// Reconnect delays.
-    pub backoff: Backoff,
-}
-
-impl Link {
-    /// Report a new state.
-    pub async fn status(&self, status: ConnStatus) {
-        self.sink.control(Event::ConnStatus { conn_id: self.conn_id, status }).await;
-    }
-
-    /// Queue a received message, and send the batch once it is full (else by [`Self::flush_at`]).
-    pub async fn push(&mut self, msg: Message) {
-        if self.batch.is_empty() {
-            self.flush_at = tokio::time::Instant::now() + BATCH_DELAY;
-        }
-        self.batch.push(msg);
-        if self.batch.len() >= BATCH {
-            self.flush().await;
-        }
-    }
-
-    /// Send the batch to the UI, counting what a full channel dropped.
-    pub async fn flush(&mut self) {
-        let dropped = self.sink.messages(self.conn_id, std::mem::take(&mut self.batch));
-        if dropped > 0 {
-            self.sink.control(Event::Dropped { conn_id: self.conn_id, count: dropped }).await;
-        }
-    }
-
-    /// A failed attempt or a lost session: report it, then wait (or give up when auto-reconnect is off).
-    /// Returns false when the loop should end.
-    pub async fn failed(&mut self, error: String, auto_reconnect: bool) -> bool {
-        self.flush().await;
-        if !auto_reconnect {
-            self.status(ConnStatus::Disconnected { error: Some(error) }).await;
-            return false;
-        }
-        let delay = self.backoff.next_delay();
-        self.status(ConnStatus::Reconnecting { in_secs: delay.as_secs(), error }).await;
-        tokio::time::sleep(delay).await;
-        self.status(ConnStatus::Connecting).await;
-        true
-    }
-
-    /// A filter the broker refused.
-    pub async fn subscribe_failed(&self, filter: &str, reason: String) {
-        self.sink.control(Event::SubscribeFailed { conn_id: self.conn_id, filter: filter.to_owned(), reason }).await;
-    }
-}
-
-/// The user's publishes on their way through rumqttc, to report each one's outcome truthfully:
-/// ids in the order they were handed over and not yet written, then (QoS 1/2) by packet id until
-/// the broker acknowledges them. rumqttc writes requests in order, so the n-th
-/// `Outgoing::Publish` of a new packet is the n-th request; a retransmission reuses a known packet id.
-#[derive(Debug, Default)]
-pub struct Outbox {
-    /// Handed to rumqttc, not yet written.
-    unwritten: VecDeque<(PublishId, QoS)>,
-    /// Written with QoS 1 or 2, waiting for PUBACK or PUBCOMP.
-    unacked: HashMap<u16, PublishId>,
-}
-
-impl Outbox {
-    /// A request was handed to rumqttc.
-    pub fn handed_over(&mut self, id: PublishId, qos: QoS) {
-        self.unwritten.push_back((id, qos));
-    }
-
-    /// rumqttc wrote a PUBLISH with this packet id (0 for QoS 0). The outcome, if this settles one.
-    pub fn written(&mut self, pkid: u16) -> Option<(PublishId, PublishOutcome)> {
-        if pkid != 0 && self.unacked.contains_key(&pkid) {
-            return None; // A retransmission after a reconnect.
-        }
-        let (id, qos) = self.unwritten.pop_front()?;
-        if qos == QoS::AtMostOnce {
-            return Some((id, PublishOutcome::Sent));
-        }
-        self.unacked.insert(pkid, id);
-        None
-    }
-
-    /// The broker acknowledged (PUBACK, PUBCOMP) or refused (an MQTT 5 reason code) this packet id.
-    pub fn acknowledged(&mut self, pkid: u16, refusal: Option<String>) -> Option<(PublishId, PublishOutcome)> {
-        let id = self.unacked.remove(&pkid)?;
-        Some((id, refusal.map_or(PublishOutcome::Delivered, PublishOutcome::Refused)))
-    }
-}
-
-/// After rumqttc's `try_publish`: remember the request, and say "queued" if the connection is down;
-/// or say why it was not taken.
-pub async fn handed_over<E: std::fmt::Display>(
-    link: &Link,
-    outbox: &mut Outbox,
-    (id, qos): (PublishId, QoS),
-    connected: bool,
-    result: Result<(), E>,
-) {
-    match result {
-        Ok(()) => {
-            outbox.handed_over(id, qos);
-            if !connected {
-                report(&link.sink, link.conn_id, Some((id, PublishOutcome::Queued))).await;
-            }
-        }
-        Err(err) => report(&link.sink, link.conn_id, Some((id, PublishOutcome::Refused(format!("not sent: {err}"))))).await,
-    }
-}
-
-/// Tell the UI what became of a publish (nothing for id 0: nobody waits for it).
-pub async fn report(sink: &EventSink, conn_id: ConnId, settled: Option<(PublishId, PublishOutcome)>) {
-    if let Some((id, outcome)) = settled
-        && id != 0
-    {
-        sink.control(Event::PublishResult { id, conn_id, outcome }).await;
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_doubles_up_to_its_cap_and_resets() {
-        let mut b = Backoff::new(5);
-        let secs: Vec<u64> = (0..5).map(|_| b.next_delay().as_secs()).collect();
-        assert_eq!(secs, [1, 2, 4, 5, 5]);
-        b.reset();
-        assert_eq!(b.next_delay().as_secs(), 1);
-    }
-
-    #[test]
-    fn outbox_settles_each_request_by_its_own_acknowledgement() {
-        let mut o = Outbox::default();
-        o.handed_over(1, QoS::AtLeastOnce);
-        o.handed_over(2, QoS::AtMostOnce);
-        o.handed_over(3, QoS::ExactlyOnce);
-        assert_eq!(o.written(7), None, "QoS 1 waits for its PUBACK");
-        assert_eq!(o.written(0), Some((2, PublishOutcome::Sent)));
-        assert_eq!(o.written(8), None);
-        assert_eq!(o.written(7), None, "a retransmission is not a new request");
-        assert_eq!(o.acknowledged(8, None), Some((3, PublishOutcome::Delivered)));
-        assert_eq!(o.acknowledged(7, Some("not authorized".into())), Some((1, PublishOutcome::Refused("not authorized".into()))));
-        assert_eq!(o.acknowledged(7, None), None, "settled once");
     }
 }

@@ -167,6 +167,19 @@ impl ServerCertVerifier for AcceptAnyCert {
     }
 }
 
+/// Broker address and transport for rumqttc.
+pub(super) fn endpoint(p: &crate::model::profile::Profile) -> Result<(String, Option<rumqttc::Transport>), String> {
+    let tls = || client_config(&p.tls).map(rumqttc::TlsConfiguration::Rustls).map_err(|e| e.to_string());
+    Ok(match p.transport {
+        crate::model::profile::Transport::Mqtt => (p.host.clone(), None),
+        crate::model::profile::Transport::Mqtts => (p.host.clone(), Some(rumqttc::Transport::Tls(tls()?))),
+        crate::model::profile::Transport::Ws => (format!("ws://{}:{}{}", p.host, p.port, p.ws_path), Some(rumqttc::Transport::Ws)),
+        crate::model::profile::Transport::Wss => {
+            (format!("wss://{}:{}{}", p.host, p.port, p.ws_path), Some(rumqttc::Transport::Wss(tls()?)))
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

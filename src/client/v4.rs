@@ -5,12 +5,12 @@ use std::time::{Duration, SystemTime};
 
 use rumqttc::{
     AsyncClient, ConnectReturnCode, ConnectionError, Event as MqttEvent, LastWill, MqttOptions, Packet, SubscribeFilter,
-    SubscribeReasonCode, Transport,
+    SubscribeReasonCode,
 };
 use tokio::sync::mpsc;
 
-use super::session::{Link, Outbox, handed_over, report};
-use crate::model::profile::{Profile, Transport as T};
+use super::link::{Link, Outbox, handed_over, report};
+use crate::model::profile::Profile;
 use crate::model::{ConnStatus, Message, QoS};
 use crate::protocol::PublishRequest;
 
@@ -54,20 +54,9 @@ pub(super) fn describe(err: &ConnectionError) -> String {
     }
 }
 
-/// Broker address and transport for rumqttc.
-pub(super) fn endpoint(p: &Profile) -> Result<(String, Option<Transport>), String> {
-    let tls = || super::tls::client_config(&p.tls).map(rumqttc::TlsConfiguration::Rustls).map_err(|e| e.to_string());
-    Ok(match p.transport {
-        T::Mqtt => (p.host.clone(), None),
-        T::Mqtts => (p.host.clone(), Some(Transport::Tls(tls()?))),
-        T::Ws => (format!("ws://{}:{}{}", p.host, p.port, p.ws_path), Some(Transport::Ws)),
-        T::Wss => (format!("wss://{}:{}{}", p.host, p.port, p.ws_path), Some(Transport::Wss(tls()?))),
-    })
-}
-
 /// Drive a 3.1.1 connection.
 pub(super) async fn run(mut link: Link, p: &Profile, mut publishes: mpsc::Receiver<PublishRequest>) {
-    let (host, transport) = match endpoint(p) {
+    let (host, transport) = match super::tls::endpoint(p) {
         Ok(e) => e,
         Err(err) => return link.status(ConnStatus::Disconnected { error: Some(err) }).await,
     };
@@ -146,7 +135,7 @@ pub(super) async fn run(mut link: Link, p: &Profile, mut publishes: mpsc::Receiv
                 let result = client.try_publish(req.topic, qos(req.qos), req.retain, req.payload);
                 handed_over(&link, &mut outbox, request, connected, result).await;
             }
-            () = tokio::time::sleep_until(link.flush_at), if !link.batch.is_empty() => link.flush().await,
+            () = tokio::time::sleep_until(link.flush_at()), if link.flush_due() => link.flush(),
         }
     }
 }

@@ -12,7 +12,7 @@ use rumqttc::v5::mqttbytes::v5::{
 use rumqttc::v5::{AsyncClient, ConnectionError, Event as MqttEvent, MqttOptions};
 use tokio::sync::mpsc;
 
-use super::session::{Link, Outbox, handed_over, report};
+use super::link::{Link, Outbox, handed_over, report};
 use crate::model::profile::{Profile, RetainHandling};
 use crate::model::{ConnStatus, Message, MessageMeta, QoS};
 use crate::protocol::PublishRequest;
@@ -179,7 +179,7 @@ fn acknowledgement(packet: &Packet) -> Option<(u16, Option<String>)> {
 
 /// Drive a 5.0 connection.
 pub(super) async fn run(mut link: Link, p: &Profile, mut publishes: mpsc::Receiver<PublishRequest>) {
-    let (host, transport) = match super::v4::endpoint(p) {
+    let (host, transport) = match super::tls::endpoint(p) {
         Ok(e) => e,
         Err(err) => return link.status(ConnStatus::Disconnected { error: Some(err) }).await,
     };
@@ -276,7 +276,7 @@ pub(super) async fn run(mut link: Link, p: &Profile, mut publishes: mpsc::Receiv
                 let result = client.try_publish_with_properties(req.topic, qos(req.qos), req.retain, req.payload, props);
                 handed_over(&link, &mut outbox, request, connected, result).await;
             }
-            () = tokio::time::sleep_until(link.flush_at), if !link.batch.is_empty() => link.flush().await,
+            () = tokio::time::sleep_until(link.flush_at()), if link.flush_due() => link.flush(),
         }
     }
 }

@@ -44,6 +44,18 @@ pub fn bytes(n: u64) -> String {
     if n < 1024 { format!("{n} B") } else { scaled(n, 1024, &BINARY_UNITS, " ") }
 }
 
+/// Bytes per second with binary units: `0 B/s`, `512 B/s`, `1.5 KiB/s`, `12.0 MiB/s`. Negative,
+/// NaN and infinite rates show as `0 B/s`.
+#[must_use]
+pub fn byte_rate(per_sec: f64) -> String {
+    if !per_sec.is_finite() || per_sec <= 0.0 {
+        return "0 B/s".into();
+    }
+    #[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss, reason = "finite and positive, whole bytes for display")]
+    let whole = per_sec.round() as u64;
+    format!("{}/s", bytes(whole))
+}
+
 /// A rate per second: `0/s`, `<0.1/s`, `0.2/s`, `5.0/s`, `12/s`, `3.4k/s`, `56k/s`,
 /// `1.2M/s`. Negative, NaN and infinite rates show as `0/s`.
 #[must_use]

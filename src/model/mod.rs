@@ -7,25 +7,31 @@
 
 pub mod chart_csv;
 pub mod charts;
+pub mod coalesce;
 pub mod decimate;
 pub mod diff;
 pub mod filter;
 pub mod format;
+pub mod held;
 pub mod message;
 pub mod payload;
 pub mod profile;
 pub mod publish;
 pub mod rate;
 pub mod series;
+pub mod talkers;
 pub mod time_axis;
+pub mod topic_node;
 pub mod topic_tree;
 
 use std::net::SocketAddr;
 
 pub use charts::{Chart, ChartDef, Charts};
+pub use coalesce::{Coalesced, Coalescer};
+pub use held::{Batch, Held};
 pub use message::{Message, MessageMeta, QoS};
 pub use series::{Series, SeriesDef};
-pub use topic_tree::{HistoryLimits, Node, NodeId, TopicTree};
+pub use topic_tree::{HistoryLimits, NodeId, NodeRef, TopicTree};
 
 /// Identifies one broker connection; [`ConnId::LOCAL`] is the embedded broker.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
@@ -81,8 +87,6 @@ pub struct Conn {
     pub status: ConnStatus,
     /// Topics and history.
     pub tree: TopicTree,
-    /// Messages the UI channel had to drop for this connection (it fell behind).
-    pub dropped: u64,
     /// Subscriptions the broker refused: (filter, reason).
     pub sub_failures: Vec<(String, String)>,
 }
@@ -97,7 +101,6 @@ impl Conn {
             address: address.into(),
             status: ConnStatus::Idle,
             tree: TopicTree::new(limits),
-            dropped: 0,
             sub_failures: Vec::new(),
         }
     }
@@ -188,6 +191,30 @@ impl Store {
         }
     }
 
+    /// Ingest coalesced runs for one connection (each stands for a topic's latest message and the
+    /// messages thinned before it; see [`TopicTree::insert_coalesced`]). The latest messages also go
+    /// to their charts.
+    pub fn insert_coalesced(&mut self, id: ConnId, runs: impl IntoIterator<Item = Coalesced>) {
+        let Self { conns, charts, .. } = self;
+        if let Some(conn) = conns.iter_mut().find(|c| c.id == id) {
+            for run in runs {
+                charts.offer(id, &run.latest);
+                conn.tree.insert_coalesced(run);
+            }
+        }
+        if self.conns.len() > 1 {
+            self.enforce_global_budget();
+        }
+    }
+
+    /// Ingest a batch of one connection.
+    pub fn fold(&mut self, id: ConnId, batch: Batch) {
+        match batch {
+            Batch::Messages(msgs) => self.insert_messages(id, msgs),
+            Batch::Runs(runs) => self.insert_coalesced(id, runs),
+        }
+    }
+
     /// Keep the sum over connections within one budget, evicting oldest history from the fullest tree.
     fn enforce_global_budget(&mut self) {
         let budget = self.conns.first().map_or(usize::MAX, |c| c.tree.limits().budget_bytes);
@@ -250,10 +277,11 @@ impl Store {
         }
     }
 
-    /// Messages dropped by the UI channel over all connections.
+    /// Messages counted but not kept as history over all connections (coalesced while the window
+    /// was behind or paused).
     #[must_use]
-    pub fn dropped(&self) -> u64 {
-        self.conns.iter().map(|c| c.dropped).sum()
+    pub fn thinned(&self) -> u64 {
+        self.conns.iter().map(|c| c.tree.thinned()).sum()
     }
 
     /// A store with a few topics, for tests of views.

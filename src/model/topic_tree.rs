@@ -1,31 +1,21 @@
 //! The live topic tree of one connection, with bounded per-topic history.
 //!
-//! Owns: the nodes (an arena indexed by [`NodeId`]), a topic → node index for O(1) ingest, per-node
-//! aggregates (messages and topics below, rate, last update) and the history rings with their
+//! Owns: the nodes (an arena indexed by [`NodeId`], see [`super::topic_node`]), two hash tables of
+//! 4-byte entries (topic → its data, (parent, level name) → child) for O(1) ingest, per-node
+//! aggregates (messages and topics below, rates, last update) and the history rings with their
 //! global byte budget ([`HistoryLimits`]). Must not touch: egui, tokio, the clock (times come in the
 //! messages or as arguments).
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::VecDeque;
+use std::hash::BuildHasher as _;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
+use hashbrown::HashTable;
+
+use super::coalesce::Coalesced;
 use super::message::Message;
-use super::rate::Rate;
-
-/// Index of a node in its [`TopicTree`]. Stable for the tree's lifetime (until [`TopicTree::clear`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct NodeId(u32);
-
-impl NodeId {
-    /// The invisible root; its children are the first topic levels.
-    pub const ROOT: Self = Self(0);
-
-    /// Position in the tree's arena: `0..=node_count()`, handy for per-node marks in a `Vec`.
-    #[must_use]
-    pub fn index(self) -> usize {
-        self.0 as usize
-    }
-}
+use super::topic_node::{NO_DATA, Node, TopicData, unix_secs};
+pub use super::topic_node::{NodeId, NodeRef};
 
 /// How much history is kept. The latest message of every topic is always kept whole, outside these limits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -49,150 +39,19 @@ impl Default for HistoryLimits {
     }
 }
 
-/// One level of the topic hierarchy.
-#[derive(Debug)]
-pub struct Node {
-    name: Box<str>,
-    parent: NodeId,
-    depth: u16,
-    children: BTreeMap<Box<str>, NodeId>,
-    /// Full topic; set once a message arrived at exactly this node.
-    topic: Option<Arc<str>>,
-    latest: Option<Message>,
-    /// Older messages with their global sequence number, oldest first.
-    history: VecDeque<(u64, Message)>,
-    /// Bytes of `history`.
-    history_bytes: usize,
-    msg_count: u64,
-    msgs_below: u64,
-    topics_below: u32,
-    updated_at: Option<SystemTime>,
-    rate: Rate,
-    /// A retained value is stored for this topic (set by a retained message, cleared by an empty one or a delete).
-    retained: bool,
-    /// Retained topics here and below.
-    retained_below: u32,
-}
-
-impl Node {
-    fn new(name: &str, parent: NodeId, depth: u16) -> Self {
-        Self {
-            name: name.into(),
-            parent,
-            depth,
-            children: BTreeMap::new(),
-            topic: None,
-            latest: None,
-            history: VecDeque::new(),
-            history_bytes: 0,
-            msg_count: 0,
-            msgs_below: 0,
-            topics_below: 0,
-            updated_at: None,
-            rate: Rate::default(),
-            retained: false,
-            retained_below: 0,
-        }
-    }
-
-    /// This level's name (may be empty: `a//b` has an empty middle level).
-    #[must_use]
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-    /// Parent node (the root is its own parent).
-    #[must_use]
-    pub fn parent(&self) -> NodeId {
-        self.parent
-    }
-    /// Depth: 1 for first-level topics.
-    #[must_use]
-    pub fn depth(&self) -> u16 {
-        self.depth
-    }
-    /// Full topic, if messages were published to exactly this level.
-    #[must_use]
-    pub fn topic(&self) -> Option<&Arc<str>> {
-        self.topic.as_ref()
-    }
-    /// Latest message on exactly this topic.
-    #[must_use]
-    pub fn latest(&self) -> Option<&Message> {
-        self.latest.as_ref()
-    }
-    /// True if the broker holds a retained value for this topic: the last retained message was not empty.
-    /// (A later non-retained message does not replace a retained value.)
-    #[must_use]
-    pub fn is_retained(&self) -> bool {
-        self.retained
-    }
-    /// Retained topics here and below.
-    #[must_use]
-    pub fn retained_below(&self) -> u32 {
-        self.retained_below
-    }
-    /// Messages received on exactly this topic.
-    #[must_use]
-    pub fn msg_count(&self) -> u64 {
-        self.msg_count
-    }
-    /// Messages received on this topic and every topic below it.
-    #[must_use]
-    pub fn msgs_below(&self) -> u64 {
-        self.msgs_below
-    }
-    /// Topics (levels that received messages) here and below.
-    #[must_use]
-    pub fn topics_below(&self) -> u32 {
-        self.topics_below
-    }
-    /// Time of the newest message here or below.
-    #[must_use]
-    pub fn updated_at(&self) -> Option<SystemTime> {
-        self.updated_at
-    }
-    /// Rate of messages here and below, as of `now`.
-    #[must_use]
-    pub fn rate_per_sec(&self, now: SystemTime) -> f64 {
-        self.rate.per_sec(unix_secs(now))
-    }
-    /// True if this node has child levels.
-    #[must_use]
-    pub fn has_children(&self) -> bool {
-        !self.children.is_empty()
-    }
-    /// Number of direct children.
-    #[must_use]
-    pub fn child_count(&self) -> usize {
-        self.children.len()
-    }
-    /// Children in name order.
-    pub fn children(&self) -> impl DoubleEndedIterator<Item = NodeId> + '_ {
-        self.children.values().copied()
-    }
-    /// Messages kept for this topic, newest first (the latest, then history).
-    pub fn messages(&self) -> impl Iterator<Item = &Message> + '_ {
-        self.latest.iter().chain(self.history.iter().rev().map(|(_, m)| m))
-    }
-    /// How many messages [`Self::messages`] yields.
-    #[must_use]
-    pub fn kept_count(&self) -> usize {
-        self.history.len() + usize::from(self.latest.is_some())
-    }
-}
-
-/// Seconds since the Unix epoch, 0 for earlier times.
-fn unix_secs(t: SystemTime) -> u64 {
-    t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
-}
-
 /// The tree of one connection.
 #[derive(Debug)]
 pub struct TopicTree {
     nodes: Vec<Node>,
-    /// Topic → node. foldhash: several times faster than SipHash on topic strings, and seeded per
-    /// process, so topics chosen by a client cannot aim at collisions.
-    by_topic: HashMap<Arc<str>, NodeId, foldhash::fast::RandomState>,
+    /// What the levels that received messages have besides their node.
+    topics: Vec<TopicData>,
+    /// Full topic → index in `topics`, hashed by the topic string its data holds.
+    by_topic: HashTable<u32>,
+    /// (parent, level name) → child, hashed from the child's own fields: no key strings stored.
+    by_name: HashTable<NodeId>,
+    /// foldhash: several times faster than SipHash on topic strings, and seeded per process, so
+    /// topics chosen by a client cannot aim at collisions.
+    hasher: foldhash::fast::RandomState,
     limits: HistoryLimits,
     /// Every history entry in arrival order, for oldest-first eviction across topics; entries whose
     /// message already left its ring are skipped when met, and compacted away when they pile up.
@@ -201,7 +60,8 @@ pub struct TopicTree {
     next_seq: u64,
     used_bytes: usize,
     evicted: u64,
-    topic_count: usize,
+    /// Messages counted but not kept as history (see [`NodeRef::thinned`]).
+    thinned: u64,
     message_count: u64,
     structure_version: u64,
 }
@@ -218,14 +78,17 @@ impl TopicTree {
     pub fn new(limits: HistoryLimits) -> Self {
         Self {
             nodes: vec![Node::new("", NodeId::ROOT, 0)],
-            by_topic: HashMap::default(),
+            topics: Vec::new(),
+            by_topic: HashTable::new(),
+            by_name: HashTable::new(),
+            hasher: foldhash::fast::RandomState::default(),
             limits,
             eviction_order: VecDeque::new(),
             history_entries: 0,
             next_seq: 0,
             used_bytes: 0,
             evicted: 0,
-            topic_count: 0,
+            thinned: 0,
             message_count: 0,
             structure_version: 0,
         }
@@ -233,20 +96,42 @@ impl TopicTree {
 
     /// Drop every node and message.
     pub fn clear(&mut self) {
+        let version = self.structure_version;
         *self = Self::new(self.limits);
-        self.structure_version += 1;
+        self.structure_version = version + 1;
     }
 
     /// The node behind `id`. Ids come from this tree, so this only fails after [`Self::clear`]: then the root is returned.
     #[must_use]
-    pub fn node(&self, id: NodeId) -> &Node {
-        self.nodes.get(id.index()).unwrap_or(&self.nodes[0])
+    pub fn node(&self, id: NodeId) -> NodeRef<'_> {
+        let node = self.nodes.get(id.index()).unwrap_or(&self.nodes[0]);
+        NodeRef { node, data: self.topics.get(node.data as usize) }
+    }
+
+    fn topic_hash(&self, topic: &str) -> u64 {
+        self.hasher.hash_one(topic)
+    }
+
+    fn name_hash(&self, parent: NodeId, name: &str) -> u64 {
+        self.hasher.hash_one((parent.0, name))
+    }
+
+    /// Index in `topics` of an exact topic.
+    fn topic_index(&self, topic: &str) -> Option<u32> {
+        let topics = &self.topics;
+        self.by_topic.find(self.topic_hash(topic), |&i| &*topics[i as usize].latest.topic == topic).copied()
+    }
+
+    /// The child of `parent` named `name`.
+    fn child(&self, parent: NodeId, name: &str) -> Option<NodeId> {
+        let nodes = &self.nodes;
+        self.by_name.find(self.name_hash(parent, name), |&c| nodes[c.index()].parent == parent && &*nodes[c.index()].name == name).copied()
     }
 
     /// Node of an exact topic, if any message was received on it.
     #[must_use]
     pub fn find(&self, topic: &str) -> Option<NodeId> {
-        self.by_topic.get(topic).copied()
+        self.topic_index(topic).map(|i| self.topics[i as usize].node)
     }
 
     /// Node at a path of levels (also intermediate levels that never received a message).
@@ -254,7 +139,7 @@ impl TopicTree {
     pub fn find_path(&self, topic: &str) -> Option<NodeId> {
         let mut id = NodeId::ROOT;
         for level in topic.split('/') {
-            id = *self.node(id).children.get(level)?;
+            id = self.child(id, level)?;
         }
         Some(id)
     }
@@ -269,17 +154,25 @@ impl TopicTree {
         let mut cur = id;
         while cur != NodeId::ROOT {
             let node = self.node(cur);
-            levels.push(&*node.name);
-            cur = node.parent;
+            levels.push(node.name());
+            cur = node.parent();
         }
         levels.reverse();
         levels.join("/")
     }
 
+    /// The children of `id` in name order.
+    #[must_use]
+    pub fn sorted_children(&self, id: NodeId) -> Vec<NodeId> {
+        let mut children: Vec<NodeId> = self.node(id).children().collect();
+        children.sort_by(|&a, &b| self.nodes[a.index()].name.cmp(&self.nodes[b.index()].name));
+        children
+    }
+
     /// Number of distinct topics that received messages.
     #[must_use]
     pub fn topic_count(&self) -> usize {
-        self.topic_count
+        self.topics.len()
     }
     /// Number of nodes, including intermediate levels (not the root).
     #[must_use]
@@ -301,6 +194,11 @@ impl TopicTree {
     pub fn evicted(&self) -> u64 {
         self.evicted
     }
+    /// Messages counted but not kept as history: coalesced while the window was behind or paused.
+    #[must_use]
+    pub fn thinned(&self) -> u64 {
+        self.thinned
+    }
     /// The limits in force.
     #[must_use]
     pub fn limits(&self) -> HistoryLimits {
@@ -315,126 +213,110 @@ impl TopicTree {
     /// Change the limits, evicting at once what no longer fits.
     pub fn set_limits(&mut self, limits: HistoryLimits) {
         self.limits = limits;
-        let ids: Vec<NodeId> = self.by_topic.values().copied().collect();
-        for id in ids {
-            self.trim_topic(id);
+        for i in 0..self.topics.len() {
+            self.trim_topic(i);
         }
         self.enforce_budget();
     }
 
     /// Ingest one message: create the path if new, update aggregates, keep it as the latest and push the previous latest into history.
-    pub fn insert(&mut self, mut msg: Message) -> NodeId {
-        let id = match self.by_topic.get(&*msg.topic) {
-            Some(&id) => id,
-            None => self.create_topic(&msg.topic),
-        };
-        // Kept messages share the node's topic string instead of each holding its own.
-        if let Some(topic) = &self.nodes[id.index()].topic
-            && !Arc::ptr_eq(topic, &msg.topic)
-        {
-            msg.topic = Arc::clone(topic);
-        }
-        let sec = unix_secs(msg.received_at);
+    pub fn insert(&mut self, msg: Message) -> NodeId {
+        self.insert_run(msg, 0, 0, None)
+    }
+
+    /// Ingest a coalesced run of messages on one topic: every message is counted (topic, subtree and
+    /// rates), the latest is kept exactly as [`Self::insert`] keeps it, the retained state is the
+    /// one the whole run left, and the thinned messages are counted as such, not kept.
+    pub fn insert_coalesced(&mut self, run: Coalesced) -> NodeId {
+        let Coalesced { latest, thinned, thinned_bytes, retain_state } = run;
+        self.insert_run(latest, thinned, thinned_bytes, retain_state)
+    }
+
+    fn insert_run(&mut self, mut msg: Message, thinned: u64, thinned_bytes: u64, retain_state: Option<bool>) -> NodeId {
         let at = msg.received_at;
+        let sec = unix_secs(at);
+        let msgs = thinned + 1;
+        let bytes = thinned_bytes + msg.payload.len() as u64;
         self.used_bytes += msg.cost_bytes();
-        self.message_count += 1;
-        let seq = self.next_seq;
-        self.next_seq += 1;
-        let node = &mut self.nodes[id.index()];
-        node.msg_count += 1;
-        let retained_change = if msg.retain { Self::set_retained(node, !msg.payload.is_empty()) } else { 0 };
-        if let Some(prev) = node.latest.replace(msg) {
-            node.history_bytes += prev.cost_bytes();
-            push_tight(&mut node.history, (seq, prev));
-            push_tight(&mut self.eviction_order, (id, seq));
+        self.message_count += msgs;
+        self.thinned += thinned;
+        let (index, retained_change) = if let Some(index) = self.topic_index(&msg.topic) {
+            let data = &mut self.topics[index as usize];
+            // Kept messages share the node's topic string instead of each holding its own.
+            if !Arc::ptr_eq(&data.latest.topic, &msg.topic) {
+                msg.topic = Arc::clone(&data.latest.topic);
+            }
+            let change = apply_retain(data, retain_state, &msg);
+            data.msg_count += msgs;
+            data.thinned += thinned;
+            let prev = std::mem::replace(&mut data.latest, msg);
+            let seq = self.next_seq;
+            self.next_seq += 1;
+            let history = data.history.get_or_insert_with(Box::default);
+            history.bytes += prev.cost_bytes();
+            push_tight(&mut history.ring, (seq, prev));
+            push_tight(&mut self.eviction_order, (data.node, seq));
             self.history_entries += 1;
-        }
+            (index as usize, change)
+        } else {
+            self.create_topic(msg, msgs, thinned, retain_state)
+        };
+        let id = self.topics[index].node;
         let mut cur = id;
         loop {
             let n = &mut self.nodes[cur.index()];
-            n.msgs_below += 1;
+            n.msgs_below += msgs;
             n.retained_below = n.retained_below.saturating_add_signed(retained_change);
-            n.rate.record(sec);
-            if n.updated_at.is_none_or(|t| t < at) {
-                n.updated_at = Some(at);
-            }
+            n.rate.record_run(sec, msgs, bytes);
+            n.touch(at);
             if cur == NodeId::ROOT {
                 break;
             }
             cur = n.parent;
         }
-        self.trim_topic(id);
+        self.trim_topic(index);
         self.enforce_budget();
         id
     }
 
-    /// Set a node's retained flag; returns the change in retained count (-1, 0 or 1).
-    fn set_retained(node: &mut Node, retained: bool) -> i32 {
-        let change = i32::from(retained) - i32::from(node.retained);
-        node.retained = retained;
-        change
-    }
-
-    /// The broker no longer holds a retained value for `topic` (deleted from the store).
-    pub fn clear_retained(&mut self, topic: &str) {
-        let Some(id) = self.find(topic) else { return };
-        let change = Self::set_retained(&mut self.nodes[id.index()], false);
-        if change == 0 {
-            return;
-        }
-        let mut cur = id;
-        loop {
-            let n = &mut self.nodes[cur.index()];
-            n.retained_below = n.retained_below.saturating_add_signed(change);
-            if cur == NodeId::ROOT {
-                break;
-            }
-            cur = n.parent;
-        }
-    }
-
-    /// Every topic that received messages, with its node, in no particular order.
-    pub fn topics(&self) -> impl Iterator<Item = (&Arc<str>, NodeId)> + '_ {
-        self.by_topic.iter().map(|(t, id)| (t, *id))
-    }
-
-    /// Retained topics at or below `id`, in tree order (for deleting a subtree of retained values).
-    #[must_use]
-    pub fn retained_topics_below(&self, id: NodeId) -> Vec<Arc<str>> {
-        let mut out = Vec::new();
-        let mut stack = vec![id];
-        while let Some(cur) = stack.pop() {
-            let node = self.node(cur);
-            if node.retained_below == 0 {
-                continue;
-            }
-            if node.retained
-                && let Some(topic) = &node.topic
-            {
-                out.push(Arc::clone(topic));
-            }
-            stack.extend(node.children().rev());
-        }
-        out
-    }
-
-    fn create_topic(&mut self, topic: &Arc<str>) -> NodeId {
+    /// The first message of a topic: its levels (those not there yet), its data. Returns the data's
+    /// index and the change in retained count.
+    fn create_topic(&mut self, msg: Message, msgs: u64, thinned: u64, retain_state: Option<bool>) -> (usize, i32) {
         let mut id = NodeId::ROOT;
-        for level in topic.split('/') {
-            let depth = self.nodes[id.index()].depth.saturating_add(1);
-            id = if let Some(&child) = self.nodes[id.index()].children.get(level) {
+        for level in msg.topic.split('/') {
+            id = if let Some(child) = self.child(id, level) {
                 child
             } else {
                 let Ok(raw) = u32::try_from(self.nodes.len()) else { break };
                 let child = NodeId(raw);
+                let depth = self.nodes[id.index()].depth.saturating_add(1);
                 self.nodes.push(Node::new(level, id, depth));
-                self.nodes[id.index()].children.insert(level.into(), child);
+                self.nodes[id.index()].children.push(child);
+                let hash = self.name_hash(id, level);
+                let Self { by_name, nodes, hasher, .. } = self;
+                by_name.insert_unique(hash, child, |&c| {
+                    let n = &nodes[c.index()];
+                    hasher.hash_one((n.parent.0, &*n.name))
+                });
                 child
             };
         }
-        self.nodes[id.index()].topic = Some(Arc::clone(topic));
-        self.by_topic.insert(Arc::clone(topic), id);
-        self.topic_count += 1;
+        let index = self.topics.len();
+        let mut data = TopicData {
+            latest: Message::new("", bytes::Bytes::new(), msg.qos, false, msg.received_at),
+            history: None,
+            msg_count: msgs,
+            thinned,
+            node: id,
+            retained: false,
+        };
+        let change = apply_retain(&mut data, retain_state, &msg);
+        data.latest = msg;
+        let hash = self.topic_hash(&data.latest.topic);
+        self.topics.push(data);
+        self.nodes[id.index()].data = u32::try_from(index).unwrap_or(NO_DATA);
+        let Self { by_topic, topics, hasher, .. } = self;
+        by_topic.insert_unique(hash, u32::try_from(index).unwrap_or(NO_DATA), |&i| hasher.hash_one(&*topics[i as usize].latest.topic));
         self.structure_version += 1;
         let mut cur = id;
         loop {
@@ -445,27 +327,78 @@ impl TopicTree {
             }
             cur = n.parent;
         }
-        id
+        (index, change)
     }
 
-    /// Keep at most `per_topic` history entries and `per_topic_bytes` on one topic.
-    fn trim_topic(&mut self, id: NodeId) {
-        let (max, max_bytes) = (self.limits.per_topic, self.limits.per_topic_bytes);
+    /// The broker no longer holds a retained value for `topic` (deleted from the store).
+    pub fn clear_retained(&mut self, topic: &str) {
+        let Some(index) = self.topic_index(topic) else { return };
+        let data = &mut self.topics[index as usize];
+        if !data.retained {
+            return;
+        }
+        data.retained = false;
+        let mut cur = data.node;
         loop {
-            let node = &mut self.nodes[id.index()];
-            if node.history.len() <= max && node.history_bytes <= max_bytes {
+            let n = &mut self.nodes[cur.index()];
+            n.retained_below = n.retained_below.saturating_sub(1);
+            if cur == NodeId::ROOT {
                 break;
             }
-            let Some((_, old)) = node.history.pop_front() else { break };
-            node.history_bytes = node.history_bytes.saturating_sub(old.cost_bytes());
-            self.forget(&old);
+            cur = n.parent;
         }
     }
 
-    fn forget(&mut self, old: &Message) {
-        self.used_bytes = self.used_bytes.saturating_sub(old.cost_bytes());
-        self.history_entries -= 1;
-        self.evicted += 1;
+    /// Every node but the root, in creation order.
+    pub fn node_ids(&self) -> impl Iterator<Item = NodeId> + use<> {
+        (1..u32::try_from(self.nodes.len()).unwrap_or(u32::MAX)).map(NodeId)
+    }
+
+    /// Every topic that received messages, with its node, in the order they first arrived.
+    pub fn topics(&self) -> impl Iterator<Item = (&Arc<str>, NodeId)> + '_ {
+        self.topics.iter().map(|d| (&d.latest.topic, d.node))
+    }
+
+    /// Retained topics at or below `id`, in tree order (for deleting a subtree of retained values).
+    #[must_use]
+    pub fn retained_topics_below(&self, id: NodeId) -> Vec<Arc<str>> {
+        let mut out = Vec::new();
+        let mut stack = vec![id];
+        while let Some(cur) = stack.pop() {
+            let node = self.node(cur);
+            if node.retained_below() == 0 {
+                continue;
+            }
+            if node.is_retained()
+                && let Some(topic) = node.topic()
+            {
+                out.push(Arc::clone(topic));
+            }
+            stack.extend(self.sorted_children(cur).into_iter().rev());
+        }
+        out
+    }
+
+    /// Keep at most `per_topic` history entries and `per_topic_bytes` on one topic.
+    fn trim_topic(&mut self, index: usize) {
+        let (max, max_bytes) = (self.limits.per_topic, self.limits.per_topic_bytes);
+        let Some(history) = self.topics[index].history.as_deref_mut() else { return };
+        let mut freed = 0;
+        let mut count = 0;
+        while history.ring.len() > max || history.bytes > max_bytes {
+            let Some((_, old)) = history.ring.pop_front() else { break };
+            history.bytes = history.bytes.saturating_sub(old.cost_bytes());
+            freed += old.cost_bytes();
+            count += 1;
+        }
+        self.forget(freed, count);
+    }
+
+    /// `count` history entries of `bytes` in all left their rings.
+    fn forget(&mut self, bytes: usize, count: usize) {
+        self.used_bytes = self.used_bytes.saturating_sub(bytes);
+        self.history_entries -= count;
+        self.evicted += count as u64;
     }
 
     /// Evict the oldest history entries of any topic until the budget holds (latest messages stay).
@@ -478,22 +411,41 @@ impl TopicTree {
     pub fn shrink_to(&mut self, target: usize) -> usize {
         while self.used_bytes > target {
             let Some((id, seq)) = self.eviction_order.pop_front() else { break };
-            let node = &mut self.nodes[id.index()];
-            if node.history.front().is_some_and(|(s, _)| *s == seq)
-                && let Some((_, old)) = node.history.pop_front()
+            let data = self.nodes[id.index()].data as usize;
+            let Some(history) = self.topics.get_mut(data).and_then(|d| d.history.as_deref_mut()) else { continue };
+            if history.ring.front().is_some_and(|(s, _)| *s == seq)
+                && let Some((_, old)) = history.ring.pop_front()
             {
-                node.history_bytes = node.history_bytes.saturating_sub(old.cost_bytes());
-                self.forget(&old);
+                history.bytes = history.bytes.saturating_sub(old.cost_bytes());
+                self.forget(old.cost_bytes(), 1);
             }
         }
         // Stale entries (already trimmed per topic) must not pile up forever.
         if self.eviction_order.len() > 1024 && self.eviction_order.len() > 2 * self.history_entries {
-            let nodes = &self.nodes;
+            let (nodes, topics) = (&self.nodes, &self.topics);
             // A ring only loses its front, so an entry is live iff it is not older than its ring's front.
-            self.eviction_order.retain(|(id, seq)| nodes[id.index()].history.front().is_some_and(|(s, _)| s <= seq));
+            self.eviction_order.retain(|(id, seq)| {
+                topics
+                    .get(nodes[id.index()].data as usize)
+                    .and_then(|d| d.history.as_deref())
+                    .is_some_and(|h| h.ring.front().is_some_and(|(s, _)| s <= seq))
+            });
         }
         self.used_bytes
     }
+}
+
+/// Apply what a run on a topic says of its retained value: the state the thinned messages left,
+/// then the latest message's own retain flag. Returns the change in retained count (-1, 0 or 1).
+fn apply_retain(data: &mut TopicData, retain_state: Option<bool>, latest: &Message) -> i32 {
+    let before = data.retained;
+    if let Some(state) = retain_state {
+        data.retained = state;
+    }
+    if latest.retain {
+        data.retained = !latest.payload.is_empty();
+    }
+    i32::from(data.retained) - i32::from(before)
 }
 
 /// Push onto a ring that grows by half at a time instead of doubling, so that its unused capacity

@@ -28,13 +28,13 @@ fn insert_builds_levels_and_counts() {
 }
 
 #[test]
-fn children_are_sorted_by_name() {
+fn children_sort_by_name() {
     let mut t = TopicTree::default();
     for name in ["b", "c", "a"] {
         t.insert(msg(&format!("x/{name}"), "1", 1));
     }
     let x = t.find_path("x").expect("x");
-    let names: Vec<_> = t.node(x).children().map(|c| t.node(c).name().to_owned()).collect();
+    let names: Vec<_> = t.sorted_children(x).into_iter().map(|c| t.node(c).name().to_owned()).collect();
     assert_eq!(names, ["a", "b", "c"]);
 }
 
@@ -188,4 +188,21 @@ fn kept_messages_share_their_node_topic_and_cost_what_they_hold() {
     let mut with_props = plain.clone();
     with_props.meta = Some(Arc::new(MessageMeta { content_type: Some("text/plain".into()), ..MessageMeta::default() }));
     assert!(with_props.cost_bytes() >= plain.cost_bytes() + size_of::<MessageMeta>() + "text/plain".len());
+}
+
+#[test]
+fn a_level_costs_about_a_hundred_bytes_and_a_topic_a_message_more() {
+    use crate::model::topic_node::{Node, TopicData};
+    // An inner level (`sensors/17` of `sensors/17/temp`) has no message slot, no history ring and
+    // no map of its own for its children.
+    assert!(size_of::<Node>() <= 104, "{}", size_of::<Node>());
+    assert!(size_of::<TopicData>() <= size_of::<Message>() + 40, "{}", size_of::<TopicData>());
+    let mut t = TopicTree::default();
+    for i in 0..1000 {
+        t.insert(msg(&format!("sensors/{i}/temp"), "1", 1));
+    }
+    assert_eq!((t.node_count(), t.topic_count()), (2001, 1000));
+    let inner = t.find_path("sensors/17").expect("inner level");
+    assert!(t.node(inner).latest().is_none() && t.node(inner).child_count() == 1);
+    assert_eq!(t.find_path("sensors/17/temp"), t.find("sensors/17/temp"));
 }

@@ -139,14 +139,20 @@ impl MessagePanel {
             action = Some(InspectorAction::Plot { topic: path.clone(), path: Some(field) });
         }
         ui.separator();
-        self.history_ui(ui, node.msg_count(), &messages);
+        self.history_ui(ui, node.msg_count(), node.thinned(), &messages);
         action
     }
 
-    fn history_ui(&mut self, ui: &mut egui::Ui, received: u64, messages: &[&Message]) {
+    fn history_ui(&mut self, ui: &mut egui::Ui, received: u64, thinned: u64, messages: &[&Message]) {
         self.compare.retain(|k| messages.iter().any(|m| key(m) == *k));
         ui.horizontal(|ui| {
             ui.strong(format!("History ({} kept of {} received)", messages.len(), format::count(received)));
+            if thinned > 0 {
+                ui.colored_label(super::RETAINED_COLOR, format!("{} thinned", format::count(thinned))).on_hover_text(
+                    "Messages counted but not kept: the window fell behind (or was paused) and kept only the latest of them. \
+                     The latest value and the count are exact.",
+                );
+            }
             ui.weak("tick two to compare");
         });
         if let [a, b] = self.compare[..]

@@ -7,6 +7,7 @@
 //! - [`publish_panel`]: publish by hand (right).
 //! - [`status_bar`]: broker address, clients, rates, memory (bottom).
 //! - [`plot_panel`]: the Charts tab of the bottom dock; [`chart_plot`] draws one chart.
+//! - [`talkers_panel`]: the Top talkers tab of the bottom dock, and the selected node's rate sparkline.
 
 pub mod chart_plot;
 pub mod connection_form;
@@ -18,6 +19,7 @@ pub mod publish_form;
 pub mod publish_panel;
 pub mod settings_panel;
 pub mod status_bar;
+pub mod talkers_panel;
 pub mod topic_tree_panel;
 pub mod tree_rows;
 
@@ -40,6 +42,10 @@ pub fn qos_color(qos: QoS) -> Color32 {
 pub fn clock_seed() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| u64::from(d.subsec_nanos()) ^ d.as_secs())
 }
+
+/// Frames asked for by arriving data alone come at most this often (25 a second; input still
+/// repaints at once).
+pub const DATA_FRAME_INTERVAL: std::time::Duration = std::time::Duration::from_millis(40);
 
 /// Amber, for the retained badge.
 pub const RETAINED_COLOR: Color32 = Color32::from_rgb(0xe0, 0xa0, 0x20);

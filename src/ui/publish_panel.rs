@@ -95,11 +95,16 @@ fn completions(tree: &TopicTree, parent: Option<&str>, typed: &str, limit: usize
         Some(path) => tree.find_path(path),
     };
     let Some(parent_id) = parent_id else { return Vec::new() };
-    tree.node(parent_id)
+    let mut matches: Vec<_> = tree
+        .node(parent_id)
         .children()
         .map(|c| tree.node(c))
         .filter(|n| n.name().starts_with(typed) && (n.name() != typed || n.has_children()))
-        .take(limit)
+        .collect();
+    matches.sort_by_key(crate::model::NodeRef::name);
+    matches.truncate(limit);
+    matches
+        .into_iter()
         .map(|n| {
             let insert = format!("{}{}", n.name(), if n.has_children() { "/" } else { "" });
             egui::Suggestion::new(insert.clone()).content(RichText::new(insert).monospace())

@@ -1,4 +1,4 @@
-//! The bottom line: embedded broker address, clients, message rates, history memory, drops.
+//! The bottom line: embedded broker address, clients, message rates, history memory, thinned history.
 
 use egui::RichText;
 
@@ -49,12 +49,14 @@ pub fn ui(ui: &mut egui::Ui, store: &Store, current: ConnId) {
         ui.label(format!("history {} / {}", format::bytes(store.used_bytes() as u64), format::bytes(limit as u64)))
             .on_hover_text(format!("{} messages evicted to stay within the budget", format::count(store.evicted())));
         ui.separator();
-        let dropped = store.dropped();
-        let text = format!("dropped {}", format::count(dropped));
-        if dropped > 0 {
-            ui.colored_label(super::ALERT_COLOR, text).on_hover_text("Messages the UI could not keep up with");
+        let thinned = store.thinned();
+        let text = format!("thinned {}", format::count(thinned));
+        let hover = "Messages counted in the tree but not kept as history: the window fell behind (or was paused) \
+                     and kept each topic's latest message and count. No topic and no latest value is ever lost.";
+        if thinned > 0 {
+            ui.colored_label(super::RETAINED_COLOR, text).on_hover_text(hover);
         } else {
-            ui.label(text).on_hover_text("Messages the UI could not keep up with");
+            ui.label(text).on_hover_text(hover);
         }
     });
 }

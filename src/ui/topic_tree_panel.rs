@@ -66,8 +66,10 @@ pub struct TopicTreePanel {
     /// Flash rows when they update.
     pub flash: bool,
     /// Longest wait before the next frame while a flash fades, set by the app each frame
-    /// ([`crate::app::frame_interval`]): no extra frames while messages stream in.
+    /// (`app::frame_interval`): no extra frames while messages stream in.
     pub frame_interval: Duration,
+    /// While the view is paused, rates are shown as of this time (the pause), set by the app.
+    pub rates_at: Option<SystemTime>,
     /// Move the keyboard focus to the filter box next frame.
     focus_filter: bool,
     /// Scroll so that this row index is visible.
@@ -91,7 +93,8 @@ impl Default for TopicTreePanel {
             retained_only: false,
             filter_error: None,
             flash: true,
-            frame_interval: crate::app::DATA_FRAME_INTERVAL,
+            frame_interval: super::DATA_FRAME_INTERVAL,
+            rates_at: None,
             focus_filter: false,
             scroll_to_row: None,
             shown_rows: 0..0,
@@ -316,7 +319,9 @@ impl TopicTreePanel {
         }
         if right && node.has_children() {
             if self.rows.is_expanded(id) {
-                self.selected = node.children().next().or(Some(id));
+                // Its first child as shown (in the sort order in force): the next row.
+                let next = self.rows.position(id).and_then(|p| self.rows.rows().get(p + 1)).filter(|r| r.depth > node.depth());
+                self.selected = next.map(|r| r.id).or(Some(id));
             } else {
                 self.rows.set_expanded(id, true);
             }
@@ -378,9 +383,11 @@ impl TopicTreePanel {
             // Badges, counts and rate sit at the right edge and are laid out first; the value preview
             // takes what is left and is cut, so a long value never pushes the badges out of sight.
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                let rate = node.rate_per_sec(now);
+                let rates_at = self.rates_at.unwrap_or(now);
+                let rate = node.rate_per_sec(rates_at);
                 if rate > 0.0 {
-                    ui.weak(format::rate(rate));
+                    ui.weak(format!("{} · {}", format::rate(rate), format::byte_rate(node.bytes_per_sec(rates_at))))
+                        .on_hover_text("Messages and payload bytes per second, here and below");
                 }
                 if node.has_children() {
                     ui.weak(format!("{} t · {} m", format::count(node.topics_below().into()), format::count(node.msgs_below())));

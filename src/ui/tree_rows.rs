@@ -3,7 +3,7 @@
 //! the rows on screen.
 
 use std::collections::HashSet;
-use std::time::SystemTime;
+use std::time::{Duration, Instant, SystemTime};
 
 use crate::model::filter::{self, FilterMode, TreeFilter};
 use crate::model::{ConnId, NodeId, TopicTree};
@@ -79,7 +79,19 @@ pub struct TreeRows {
     visible: Option<(Vec<bool>, usize)>,
     /// (structure version, message count, second) the marks were computed for.
     visible_key: Option<(ConnId, u64, u64, u64)>,
+    /// When the rows and marks were last computed, and what that cost: while topics keep arriving,
+    /// an expensive list (a million expanded or filtered nodes) is recomputed at most a few times a
+    /// second instead of every frame.
+    last_cost: Option<(Instant, Duration)>,
 }
+
+/// A recomputation this costly or more is not repeated for new topics alone more often than
+/// [`REBUILD_SPACING`] times its cost (at most [`REBUILD_MAX_WAIT`]).
+const EXPENSIVE: Duration = Duration::from_millis(8);
+/// See [`EXPENSIVE`].
+const REBUILD_SPACING: u32 = 10;
+/// See [`EXPENSIVE`].
+const REBUILD_MAX_WAIT: Duration = Duration::from_secs(1);
 
 impl TreeRows {
     /// The rows, after [`Self::update`].
@@ -178,18 +190,29 @@ impl TreeRows {
         *self = Self { sort, filter, view_version: self.view_version + 1, ..Self::default() };
     }
 
-    /// Rebuild the rows if their inputs changed. Cost: O(visible rows) (plus O(topics) when a filter's marks are recomputed, at most once a second while messages arrive).
+    /// True if a recomputation for new topics alone should wait: the last one was expensive and recent.
+    fn hold_off(&self) -> bool {
+        self.last_cost.is_some_and(|(at, cost)| cost >= EXPENSIVE && at.elapsed() < (cost * REBUILD_SPACING).min(REBUILD_MAX_WAIT))
+    }
+
+    /// Rebuild the rows if their inputs changed. Cost: O(visible rows) (plus O(topics) when a
+    /// filter's marks are recomputed, at most once a second while messages arrive). New topics alone
+    /// trigger an expensive recomputation at most a few times a second.
     pub fn update(&mut self, conn: ConnId, tree: &TopicTree, now: SystemTime) {
         let sec = now.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        let start = Instant::now();
+        let mut worked = false;
         if let Some(f) = &self.filter {
             // Marks depend on topics (structure) and, for payload/retained filters, on messages: throttle those to 1/s.
             let msgs = if f.on_payload || f.retained_only { tree.message_count() } else { 0 };
             let vkey = (conn, tree.structure_version(), msgs, if msgs > 0 { sec } else { 0 });
+            let only_new_topics = self.visible_key.is_some_and(|k| k.0 == vkey.0 && k.1 != vkey.1);
             let stale = self.visible_key.is_none_or(|k| k.0 != vkey.0 || k.1 != vkey.1 || (k.2 != vkey.2 && k.3 != vkey.3));
-            if stale {
+            if stale && !(only_new_topics && self.hold_off()) {
                 self.visible = Some(filter::visible_nodes(tree, f));
                 self.visible_key = Some(vkey);
                 self.view_version += 1;
+                worked = true;
             }
         }
         let key = RowsKey {
@@ -201,8 +224,13 @@ impl TreeRows {
         if self.key == Some(key) {
             return;
         }
+        let only_new_topics = self.key.is_some_and(|k| RowsKey { structure: key.structure, ..k } == key);
+        if only_new_topics && !worked && self.hold_off() {
+            return;
+        }
         self.key = Some(key);
         self.rebuild(tree, now);
+        self.last_cost = Some((Instant::now(), start.elapsed()));
     }
 
     fn rebuild(&mut self, tree: &TopicTree, now: SystemTime) {
@@ -227,7 +255,8 @@ impl TreeRows {
     }
 
     fn sorted_children(&self, tree: &TopicTree, id: NodeId, now: SystemTime) -> Vec<NodeId> {
-        let mut children: Vec<NodeId> = tree.node(id).children().collect();
+        // Name order first: the others are stable sorts, so ties stay in name order.
+        let mut children = tree.sorted_children(id);
         match self.sort {
             SortOrder::Name => {}
             SortOrder::Recent => children.sort_by_key(|&c| std::cmp::Reverse(tree.node(c).updated_at())),

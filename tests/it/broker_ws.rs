@@ -83,7 +83,7 @@ impl WsClient {
     async fn message(&mut self, topic: &str) -> Message {
         guard("a message over ws://", async {
             loop {
-                if let Some(Event::Messages { msgs, .. }) = self.events.recv().await
+                if let Some((_, msgs)) = self.events.recv().await.and_then(Event::into_messages)
                     && let Some(m) = msgs.into_iter().find(|m| &*m.topic == topic)
                 {
                     return m;
@@ -140,6 +140,7 @@ async fn the_windows_embedded_broker_serves_websocket_when_asked() {
         ws_bind: Some(ws_addr),
         broker: BrokerConfig { sys_interval: None, ..BrokerConfig::default() },
         config_dir: Some(std::env::temp_dir().join(format!("mqscope-runtime-ws-{}", std::process::id()))),
+        stats_file: None,
     };
     tokio::spawn(runtime::run(config, cmd_rx, sink));
     guard("BrokerStarted", async { while !matches!(events.recv().await, Some(Event::BrokerStarted { .. })) {} }).await;
@@ -148,7 +149,7 @@ async fn the_windows_embedded_broker_serves_websocket_when_asked() {
     // The explorer sees the message through the broker's tap, with its publisher.
     let seen = guard("the message in the explorer", async {
         loop {
-            if let Some(Event::Messages { conn_id: ConnId::LOCAL, msgs }) = events.recv().await
+            if let Some((ConnId::LOCAL, msgs)) = events.recv().await.and_then(Event::into_messages)
                 && let Some(m) = msgs.into_iter().find(|m| &*m.topic == "window/ws")
             {
                 return m;

@@ -17,15 +17,15 @@ use tokio::process::{Child, Command};
 use crate::common::guard;
 
 /// A mosquitto on a free loopback port with this configuration; stopped when dropped.
-struct Mosquitto {
+pub(crate) struct Mosquitto {
     child: Child,
-    port: u16,
+    pub(crate) port: u16,
     dir: PathBuf,
     config: String,
 }
 
 impl Mosquitto {
-    async fn start(extra: &str) -> Self {
+    pub(crate) async fn start(extra: &str) -> Self {
         let dir = std::env::temp_dir().join(format!("mqscope-mosq-{}-{}", std::process::id(), rand_suffix()));
         std::fs::create_dir_all(&dir).expect("dir");
         let port = std::net::TcpListener::bind("127.0.0.1:0").expect("port").local_addr().expect("addr").port();
@@ -132,7 +132,7 @@ impl Client {
     async fn message(&mut self, topic: &str) -> Message {
         guard("a message", async {
             loop {
-                if let Some(Event::Messages { msgs, .. }) = self.events.recv().await
+                if let Some((_, msgs)) = self.events.recv().await.and_then(Event::into_messages)
                     && let Some(m) = msgs.into_iter().find(|m| &*m.topic == topic)
                 {
                     return m;

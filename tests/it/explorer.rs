@@ -283,3 +283,23 @@ fn a_file_can_be_the_payload() {
     f.harness.run();
     f.harness.get_by_role_and_label(Role::MultilineTextInput, "Text payload");
 }
+
+#[test]
+fn top_talkers_rank_topics_by_rate_and_select_on_click() {
+    let a_second_ago = SystemTime::now() - Duration::from_secs(1);
+    let mut msgs = Vec::new();
+    for (topic, n) in [("busy/b", 10), ("busy/a", 40), ("calm/c", 2)] {
+        msgs.extend((0..n).map(|_| Message::new(topic, "1", QoS::AtMostOnce, false, a_second_ago)));
+    }
+    let mut f = fixture(msgs, false);
+    f.harness.get_by_label("Top talkers").click();
+    f.harness.run();
+    let y = |f: &Fixture, label: &str| f.harness.get_by_label(label).rect().min.y;
+    assert!(y(&f, "busy/a") < y(&f, "busy/b"), "40 msgs/s above 10");
+    assert!(y(&f, "busy/b") < y(&f, "calm/c"), "10 msgs/s above 2");
+    f.harness.get_by_label("busy/b").click();
+    f.harness.run();
+    let app = f.harness.state();
+    let tree = &app.store.conn(ConnId::LOCAL).expect("local").tree;
+    assert_eq!(app.tree.selected, tree.find("busy/b"), "clicking a talker selects it in the tree");
+}

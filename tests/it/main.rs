@@ -57,5 +57,7 @@ mod layout;
 mod publish_panel;
 /// `runtime::run` end to end: commands in, events out.
 mod runtime;
+/// No topic and no latest value lost with a slow UI: external mosquitto and embedded broker bursts.
+mod tree_truth;
 /// The window through egui_kittest's accessibility tree, with the real runtime and broker behind it.
 mod ui;

@@ -29,6 +29,7 @@ async fn start(bind: SocketAddr) -> Running {
         ws_bind: None,
         broker: BrokerConfig { sys_interval: None, ..BrokerConfig::default() },
         config_dir: Some(config_dir),
+        stats_file: None,
     };
     tokio::spawn(runtime::run(config, cmd_rx, sink));
     let (addr, note) = guard("BrokerStarted", async {
@@ -46,7 +47,7 @@ async fn start(bind: SocketAddr) -> Running {
 async fn next_message(events: &mut mqscope::protocol::EventReceiver, topic: &str) -> mqscope::model::Message {
     guard("a message event", async {
         loop {
-            if let Some(Event::Messages { conn_id, msgs }) = events.recv().await {
+            if let Some((conn_id, msgs)) = events.recv().await.and_then(Event::into_messages) {
                 assert_eq!(conn_id, ConnId::LOCAL);
                 if let Some(m) = msgs.into_iter().find(|m| &*m.topic == topic) {
                     return m;

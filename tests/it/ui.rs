@@ -36,6 +36,7 @@ fn explorer_in(config_dir: &Path) -> (tokio::runtime::Runtime, Harness<'static, 
         ws_bind: None,
         broker: BrokerConfig { sys_interval: None, ..BrokerConfig::default() },
         config_dir: Some(config_dir.to_path_buf()),
+        stats_file: None,
     };
     rt.spawn(runtime::run(config, cmd_rx, sink));
     let app = ExplorerApp::new(cmd_tx, ev_rx);

@@ -1,19 +1,25 @@
 //! The UI ↔ runtime protocol: [`Command`]s go down, [`Event`]s come up, over bounded channels.
 //!
-//! Owns: the message types and [`EventSink`], the runtime's only way to reach the UI. The high-rate
-//! path never waits for the UI: a full channel counts as dropped messages, reported later as
-//! [`Event::Dropped`]. Must not touch: egui (the UI is woken through a plain [`Waker`] closure).
+//! Owns: the message types, [`EventSink`] (the runtime's only way to reach the UI) and [`Feed`],
+//! one connection's message stream into it. The high-rate path never waits for the UI and never
+//! drops: when the UI has no room, a [`Feed`] coalesces per topic (latest message and counters) and
+//! hands the runs over as soon as there is room again. Must not touch: egui (the UI is woken
+//! through a plain [`Waker`] closure).
+
+mod channel;
+mod feed;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use bytes::Bytes;
-use tokio::sync::mpsc::{self, error::TrySendError};
+
+pub use channel::{BACKLOG, BATCH, EventReceiver, EventSink, MAX_MESSAGES_IN_FLIGHT, Waker};
+pub use feed::Feed;
 
 use crate::model::profile::{Profile, ProfileFile};
 use crate::model::publish::TemplateFile;
-use crate::model::{BrokerStats, ConnId, ConnStatus, Message, MessageMeta, QoS, Store};
+use crate::model::{BrokerStats, Coalesced, ConnId, ConnStatus, Message, MessageMeta, QoS, Store};
 
 /// Capacity of the command channel (UI → runtime).
 pub const COMMAND_CAPACITY: usize = 64;
@@ -96,6 +102,8 @@ pub enum Command {
     LoadPayloadFile,
     /// Save the publish templates to the config dir.
     SaveTemplates(TemplateFile),
+    /// Append a line to the stats file (`mqscope --stats-file`, for scripts measuring the window).
+    AppendStats(String),
     /// Stop everything and exit.
     Shutdown,
 }
@@ -178,6 +186,15 @@ pub enum Event {
         /// The messages.
         msgs: Vec<Message>,
     },
+    /// Messages that arrived while the UI had no room, coalesced per topic: each run is a topic's
+    /// latest message and the count of those before it (after every earlier batch of the connection,
+    /// before every later one).
+    Coalesced {
+        /// Where they came from.
+        conn_id: ConnId,
+        /// One run per topic.
+        runs: Vec<Coalesced>,
+    },
     /// What became of a publish request (handled by the app, not the store).
     PublishResult {
         /// The request's id.
@@ -193,13 +210,6 @@ pub enum Event {
         conn_id: ConnId,
         /// The topics.
         topics: Vec<Arc<str>>,
-    },
-    /// Messages lost because the UI channel was full.
-    Dropped {
-        /// Where they were lost.
-        conn_id: ConnId,
-        /// How many.
-        count: u64,
     },
     /// A subscription was refused by the broker.
     SubscribeFailed {
@@ -258,6 +268,17 @@ pub enum Event {
 }
 
 impl Event {
+    /// The messages a [`Event::Messages`] carries, or the latest messages of a [`Event::Coalesced`]
+    /// (for headless users and tests); `None` for other events.
+    #[must_use]
+    pub fn into_messages(self) -> Option<(ConnId, Vec<Message>)> {
+        match self {
+            Self::Messages { conn_id, msgs } => Some((conn_id, msgs)),
+            Self::Coalesced { conn_id, runs } => Some((conn_id, runs.into_iter().map(|r| r.latest).collect())),
+            _ => None,
+        }
+    }
+
     /// Fold this event into the store. Pure: no I/O, no clock.
     pub fn apply_to(self, store: &mut Store) {
         match self {
@@ -284,16 +305,12 @@ impl Event {
                 }
             }
             Self::Messages { conn_id, msgs } => store.insert_messages(conn_id, msgs),
+            Self::Coalesced { conn_id, runs } => store.insert_coalesced(conn_id, runs),
             Self::RetainedDeleted { conn_id, topics } => {
                 if let Some(conn) = store.conn_mut(conn_id) {
                     for topic in &topics {
                         conn.tree.clear_retained(topic);
                     }
-                }
-            }
-            Self::Dropped { conn_id, count } => {
-                if let Some(conn) = store.conn_mut(conn_id) {
-                    conn.dropped += count;
                 }
             }
             Self::SubscribeFailed { conn_id, filter, reason } => {
@@ -335,170 +352,4 @@ pub enum ProfilesOrigin {
     Saved,
     /// Read from a file the user picked.
     Imported,
-}
-
-/// Wakes the UI after events were sent; a plain closure so that the runtime never depends on egui.
-/// Its argument tells whether the UI is backlogged (more than [`BACKLOG`] messages waiting for it).
-pub type Waker = Arc<dyn Fn(bool) + Send + Sync>;
-
-/// Messages waiting for the UI above which it counts as backlogged: it is not folding messages
-/// in as fast as they come, and should draw fewer frames so as not to starve the broker.
-pub const BACKLOG: usize = 20_000;
-
-/// Most messages on their way to the UI at once (sent, not yet folded into the store). The channel is
-/// bounded in batches; this bounds it in messages, so a UI that falls behind costs counted drops,
-/// never unbounded memory.
-pub const MAX_MESSAGES_IN_FLIGHT: usize = 150_000;
-
-/// The runtime's sending end of the event channel. Cheap to clone.
-#[derive(Clone)]
-pub struct EventSink {
-    /// Bounded: a slow UI costs dropped messages, never a stalled broker.
-    tx: mpsc::Sender<Event>,
-    /// Called after each successful send to schedule a repaint.
-    waker: Waker,
-    /// Messages sent and not yet received, shared with the [`EventReceiver`].
-    in_flight: Arc<AtomicUsize>,
-}
-
-/// The UI's receiving end: counts messages off as they are received.
-#[derive(Debug)]
-pub struct EventReceiver {
-    rx: mpsc::Receiver<Event>,
-    in_flight: Arc<AtomicUsize>,
-}
-
-impl EventReceiver {
-    fn account(&self, event: &Event) {
-        if let Event::Messages { msgs, .. } = event {
-            self.in_flight.fetch_sub(msgs.len(), Ordering::Relaxed);
-        }
-    }
-
-    /// The next event if one is waiting (the UI thread never waits).
-    ///
-    /// # Errors
-    /// Empty or disconnected, as [`mpsc::Receiver::try_recv`].
-    pub fn try_recv(&mut self) -> Result<Event, mpsc::error::TryRecvError> {
-        let event = self.rx.try_recv()?;
-        self.account(&event);
-        Ok(event)
-    }
-
-    /// The next event (tests and headless users).
-    pub async fn recv(&mut self) -> Option<Event> {
-        let event = self.rx.recv().await?;
-        self.account(&event);
-        Some(event)
-    }
-
-    /// Messages sent but not yet received.
-    #[must_use]
-    pub fn in_flight(&self) -> usize {
-        self.in_flight.load(Ordering::Relaxed)
-    }
-
-    /// More than [`BACKLOG`] messages wait for the UI.
-    #[must_use]
-    pub fn backlogged(&self) -> bool {
-        self.in_flight() > BACKLOG
-    }
-}
-
-impl std::fmt::Debug for EventSink {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EventSink").finish_non_exhaustive()
-    }
-}
-
-impl EventSink {
-    /// Wrap a channel and a waker.
-    #[must_use]
-    fn new(tx: mpsc::Sender<Event>, waker: Waker, in_flight: Arc<AtomicUsize>) -> Self {
-        Self { tx, waker, in_flight }
-    }
-
-    /// A channel pair with [`EVENT_CAPACITY`], for the app and tests.
-    #[must_use]
-    pub fn channel(waker: Waker) -> (Self, EventReceiver) {
-        let (tx, rx) = mpsc::channel(EVENT_CAPACITY);
-        let in_flight = Arc::new(AtomicUsize::new(0));
-        (Self::new(tx, waker, Arc::clone(&in_flight)), EventReceiver { rx, in_flight })
-    }
-
-    /// High-rate path: never waits. Returns how many messages were dropped (0 on success).
-    pub fn messages(&self, conn_id: ConnId, msgs: Vec<Message>) -> u64 {
-        if msgs.is_empty() {
-            return 0;
-        }
-        let n = msgs.len();
-        let count = n as u64;
-        if self.in_flight.fetch_add(n, Ordering::Relaxed) + n > MAX_MESSAGES_IN_FLIGHT {
-            self.in_flight.fetch_sub(n, Ordering::Relaxed);
-            return count;
-        }
-        match self.tx.try_send(Event::Messages { conn_id, msgs }) {
-            Ok(()) => {
-                (self.waker)(self.backlogged());
-                0
-            }
-            Err(TrySendError::Full(_)) => {
-                self.in_flight.fetch_sub(n, Ordering::Relaxed);
-                count
-            }
-            Err(TrySendError::Closed(_)) => {
-                self.in_flight.fetch_sub(n, Ordering::Relaxed);
-                0
-            }
-        }
-    }
-
-    /// Rare control events must not be lost: wait for room.
-    pub async fn control(&self, event: Event) {
-        if self.tx.send(event).await.is_ok() {
-            (self.waker)(self.backlogged());
-        }
-    }
-
-    /// Messages sent and not yet taken by the UI.
-    #[must_use]
-    pub fn in_flight(&self) -> usize {
-        self.in_flight.load(Ordering::Relaxed)
-    }
-
-    /// More than [`BACKLOG`] messages wait for the UI.
-    #[must_use]
-    pub fn backlogged(&self) -> bool {
-        self.in_flight() > BACKLOG
-    }
-
-    /// True once the UI has gone away.
-    #[must_use]
-    pub fn is_closed(&self) -> bool {
-        self.tx.is_closed()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use std::time::SystemTime;
-
-    use super::*;
-
-    fn batch(n: usize) -> Vec<Message> {
-        (0..n).map(|_| Message::new("t", "1", QoS::AtMostOnce, false, SystemTime::UNIX_EPOCH)).collect()
-    }
-
-    #[test]
-    fn messages_in_flight_to_the_ui_are_bounded_and_drops_counted() {
-        let (sink, mut rx) = EventSink::channel(Arc::new(|_| {}));
-        let half = MAX_MESSAGES_IN_FLIGHT / 2;
-        assert_eq!(sink.messages(ConnId::LOCAL, batch(half)), 0);
-        assert_eq!(sink.messages(ConnId::LOCAL, batch(half)), 0);
-        assert_eq!(sink.messages(ConnId::LOCAL, batch(10)), 10, "over the bound: dropped and counted");
-        assert_eq!(rx.in_flight(), 2 * half);
-        assert!(matches!(rx.try_recv(), Ok(Event::Messages { .. })));
-        assert_eq!(rx.in_flight(), half, "receiving frees room");
-        assert_eq!(sink.messages(ConnId::LOCAL, batch(10)), 0);
-    }
 }

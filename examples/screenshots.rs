@@ -1,0 +1,94 @@
+//! `cargo run --example screenshots`: one PNG per area of the window into `screenshots/`, drawn by
+//! egui's own renderer (wgpu, on the CPU here) through egui_kittest, from the demo topic set.
+//! `scripts/screenshots.sh` runs it after taking the real window's shot under Xvfb.
+//!
+//! Shots: the tree with the inspector (light theme), a JSON diff of two history entries, charts
+//! with two series, the top talkers, the connections dialog and the settings.
+
+use std::time::SystemTime;
+
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable as _;
+use mqscope::app::{DockTab, ExplorerApp};
+use mqscope::model::ConnId;
+use mqscope::protocol::{COMMAND_CAPACITY, Event, EventSink};
+
+const SIZE: [f32; 2] = [1280.0, 800.0];
+
+fn app() -> (ExplorerApp, EventSink, tokio::sync::mpsc::Receiver<mqscope::protocol::Command>) {
+    let (cmd_tx, cmd_rx) = tokio::sync::mpsc::channel(COMMAND_CAPACITY);
+    let (sink, ev_rx) = EventSink::channel(std::sync::Arc::new(|_| {}));
+    let mut app = ExplorerApp::new(cmd_tx, ev_rx);
+    app.tree.flash = false;
+    app.store.insert_messages(ConnId::LOCAL, mqscope::demo::sample(30, SystemTime::now()));
+    let local_addr = std::net::SocketAddr::from(([127, 0, 0, 1], 1883));
+    Event::BrokerStarted { local_addr, note: None }.apply_to(&mut app.store);
+    app.store.broker.stats.clients_connected = 3;
+    app.store.broker.stats.msgs_in_per_sec = 381.0;
+    (app, sink, cmd_rx)
+}
+
+/// The window after its first frames, with `topic` selected (and revealed) if given.
+fn harness(app: ExplorerApp, topic: Option<&str>) -> Harness<'static, ExplorerApp> {
+    let mut h = Harness::builder().with_size(SIZE).wgpu().build_ui_state(|ui, app: &mut ExplorerApp| app.ui(ui), app);
+    h.run();
+    if let Some(topic) = topic {
+        h.state_mut().pending_select = Some(topic.to_owned());
+        h.run();
+    }
+    h
+}
+
+fn save(h: &mut Harness<'static, ExplorerApp>, name: &str) {
+    h.run();
+    match h.render() {
+        Ok(image) => {
+            let path = format!("screenshots/{name}.png");
+            match image.save(&path) {
+                Ok(()) => println!("wrote {path}"),
+                Err(err) => eprintln!("cannot write {path}: {err}"),
+            }
+        }
+        Err(err) => eprintln!("cannot render {name}: {err}"),
+    }
+}
+
+fn main() {
+    std::fs::create_dir_all("screenshots").ok();
+
+    let (a, _sink, _cmds) = app();
+    let mut h = harness(a, Some("zigbee2mqtt/0x00158d0004a1b27"));
+    h.ctx.set_theme(egui::Theme::Light);
+    save(&mut h, "light");
+
+    let (a, _sink, _cmds) = app();
+    let mut h = harness(a, Some("factory/line1/press1/telemetry"));
+    for label in ["Compare message 1", "Compare message 2"] {
+        if let Some(node) = h.query_by_label(label) {
+            node.click();
+            h.run();
+        }
+    }
+    save(&mut h, "json-diff");
+
+    let (mut a, _sink, _cmds) = app();
+    a.plot("home/kitchen/temperature".to_owned(), None);
+    a.plot("home/livingroom/temperature".to_owned(), None);
+    save(&mut harness(a, Some("home/kitchen/temperature")), "charts");
+
+    let (mut a, _sink, _cmds) = app();
+    a.dock_open = true;
+    a.dock_tab = DockTab::Talkers;
+    save(&mut harness(a, Some("factory/line2/robot1/status")), "top-talkers");
+
+    let (a, _sink, _cmds) = app();
+    let mut h = harness(a, None);
+    h.get_by_label("Connections…").click();
+    h.run();
+    save(&mut h, "connections");
+
+    let (a, _sink, _cmds) = app();
+    let mut h = harness(a, None);
+    h.get_by_label("Settings").click();
+    save(&mut h, "settings");
+}
