@@ -16,6 +16,10 @@ use crate::model::{ConnId, NodeId, TopicTree, format, payload};
 
 /// Characters of value preview per row.
 const PREVIEW_CHARS: usize = 60;
+/// Row width (after the name) below which the byte rate is left out, then the counts.
+const ROOM_FOR_BYTE_RATE: f32 = 340.0;
+/// See [`ROOM_FOR_BYTE_RATE`].
+const ROOM_FOR_COUNTS: f32 = 240.0;
 /// How long an updated row glows.
 const FLASH: Duration = Duration::from_millis(300);
 
@@ -221,12 +225,14 @@ impl TopicTreePanel {
         let root = tree.node(NodeId::ROOT);
         ui.horizontal(|ui| {
             ui.strong("Topics");
-            ui.weak(format!(
+            let summary = format!(
                 "{} topics · {} messages · {} retained",
                 format::count(root.topics_below().into()),
                 format::count(root.msgs_below()),
                 format::count(root.retained_below().into())
-            ));
+            );
+            // Cut, not wider than the panel: a wide line here would widen every row below it.
+            ui.add(egui::Label::new(RichText::new(&summary).weak()).truncate()).on_hover_text(summary);
         });
         ui.separator();
         if self.rows.rows().is_empty() {
@@ -383,13 +389,17 @@ impl TopicTreePanel {
             // Badges, counts and rate sit at the right edge and are laid out first; the value preview
             // takes what is left and is cut, so a long value never pushes the badges out of sight.
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                // In a narrow tree the figures give way (bytes, then counts), never the badges.
+                let room = ui.available_width();
                 let rates_at = self.rates_at.unwrap_or(now);
                 let rate = node.rate_per_sec(rates_at);
                 if rate > 0.0 {
-                    ui.weak(format!("{} · {}", format::rate(rate), format::byte_rate(node.bytes_per_sec(rates_at))))
-                        .on_hover_text("Messages and payload bytes per second, here and below");
+                    let bytes = format::byte_rate(node.bytes_per_sec(rates_at));
+                    let text = if room > ROOM_FOR_BYTE_RATE { format!("{} · {bytes}", format::rate(rate)) } else { format::rate(rate) };
+                    ui.weak(text)
+                        .on_hover_text(format!("{} messages and {bytes} of payload per second, here and below", format::rate(rate)));
                 }
-                if node.has_children() {
+                if node.has_children() && room > ROOM_FOR_COUNTS {
                     ui.weak(format!("{} t · {} m", format::count(node.topics_below().into()), format::count(node.msgs_below())));
                 }
                 if let Some(latest) = node.latest() {

@@ -105,7 +105,13 @@ fn the_publish_panel_folds_to_a_strip_and_back() {
 
 #[test]
 fn long_values_are_cut_and_their_badges_stay_in_view() {
-    let mut f = fixture([1000.0, 650.0], messages());
+    for size in [[800.0, 600.0], [1000.0, 650.0]] {
+        long_value_badges_at(size);
+    }
+}
+
+fn long_value_badges_at(size: [f32; 2]) {
+    let mut f = fixture(size, messages());
     let h = &mut f.harness;
     h.get_by_label("home").click();
     h.run();
