@@ -119,6 +119,11 @@ fn named_button(ui: &mut egui::Ui, caption: &str, name: &str) -> egui::Response 
     response
 }
 
+/// What a queued publish is told.
+fn queued_text(p: &Pending) -> String {
+    format!("Queued: {} is not connected; {} goes out once it is.", p.conn_name, p.what())
+}
+
 /// A connection's state in a few words.
 fn conn_state(status: &ConnStatus) -> String {
     match status {
@@ -171,7 +176,7 @@ impl PublishPanel {
         // Filed in the history only once it really went out (a queued one, when it does).
         let went_out = matches!(outcome, PublishOutcome::Sent | PublishOutcome::Delivered);
         let status = match outcome {
-            PublishOutcome::Queued => Status::Info(format!("Queued: {} is not connected; {} goes out once it is.", p.conn_name, p.what())),
+            PublishOutcome::Queued => Status::Info(queued_text(&p)),
             PublishOutcome::Sent => Status::Info(format!("Sent {} on {} (QoS 0: the broker does not acknowledge).", p.what(), p.conn_name)),
             PublishOutcome::Delivered if p.conn_id == ConnId::LOCAL => {
                 Status::Info(format!("Published {} on {} (taken by the embedded broker).", p.what(), p.conn_name))
@@ -408,7 +413,14 @@ impl PublishPanel {
         let pending = Pending { id: req.id, conn_id: conn.id, conn_name: conn.name.clone(), form, bytes: req.payload.len() };
         self.status = Some(match commands.try_send(Command::Publish(req)) {
             Ok(()) => {
-                let text = format!("Publishing {} on {}…", pending.what(), pending.conn_name);
+                // A session waiting to reconnect takes the request only after its back-off: say now
+                // what it will report then (a closed one refuses at once instead).
+                let waiting = matches!(conn.status, ConnStatus::Reconnecting { .. } | ConnStatus::Connecting | ConnStatus::Idle);
+                let text = if waiting && conn.id != ConnId::LOCAL {
+                    queued_text(&pending)
+                } else {
+                    format!("Publishing {} on {}…", pending.what(), pending.conn_name)
+                };
                 self.pending.push(pending);
                 Status::Info(text)
             }
