@@ -28,14 +28,15 @@ mod panels;
 
 /// Longest time spent folding events per frame; the rest waits for the next frame.
 const DRAIN_BUDGET: Duration = Duration::from_millis(8);
-/// Longest time spent folding per frame while catching up with a backlog that does not come from a
-/// busy embedded broker (an external broker's burst, a resumed pause): most of a frame interval,
-/// so that a million retained topics arrive in seconds, while frames still come.
-const CATCH_UP_DRAIN_BUDGET: Duration = Duration::from_millis(30);
+/// Longest time spent folding per frame while catching up with what waits, when it does not come
+/// from a busy embedded broker (an external broker's burst, a resumed pause); the next frame follows
+/// at once. So a million retained topics arrive in seconds, frames still come (about 8 a second) and
+/// input still cuts a frame short.
+const CATCH_UP_DRAIN_BUDGET: Duration = Duration::from_millis(100);
 /// Messages per second into the embedded broker above which it counts as busy: a backlog is then
 /// folded with [`BACKLOGGED_DRAIN_BUDGET`], leaving the cores to the broker.
 const LOCAL_BUSY_MSGS_PER_SEC: f64 = 20_000.0;
-pub use crate::ui::DATA_FRAME_INTERVAL;
+pub use crate::ui::{DATA_FRAME_INTERVAL, FramePacing, data_frame_interval};
 /// While the window is backlogged (more arrives than it folds in, [`crate::protocol::BACKLOG`]),
 /// frames asked for by data come at most this often ...
 pub const BACKLOGGED_FRAME_INTERVAL: Duration = Duration::from_millis(120);
@@ -46,10 +47,12 @@ pub const BACKLOGGED_FRAME_INTERVAL: Duration = Duration::from_millis(120);
 /// same process needs those cores more. Measured with `scripts/bench-window.sh` (README, "Performance").
 const BACKLOGGED_DRAIN_BUDGET: Duration = Duration::from_millis(20);
 
-/// The longest wait before the next frame that arriving data asks for.
+/// The longest wait before the next frame that data arriving at `msgs_per_sec` asks for, while
+/// the window is `backlogged` by a busy embedded broker or not.
 #[must_use]
-pub const fn frame_interval(backlogged: bool) -> Duration {
-    if backlogged { BACKLOGGED_FRAME_INTERVAL } else { DATA_FRAME_INTERVAL }
+pub fn frame_interval(msgs_per_sec: f64, backlogged: bool) -> Duration {
+    let data = data_frame_interval(msgs_per_sec);
+    if backlogged { data.max(BACKLOGGED_FRAME_INTERVAL) } else { data }
 }
 
 /// The tabs of the bottom dock.
@@ -130,6 +133,9 @@ pub struct ExplorerApp {
     confirm: Option<Confirm>,
     /// A save waiting for a typed path (no file dialog here).
     save_to: Option<SaveTo>,
+    /// How often arriving data may ask for a frame, shared with the runtime's waker: set every frame
+    /// from the rate of arriving messages.
+    pub pacing: FramePacing,
     /// Append the window's figures to the stats file this often (`mqscope --stats-file`).
     pub stats_every: Option<Duration>,
     /// When the process started (for the time to the first frame).
@@ -168,6 +174,7 @@ impl ExplorerApp {
             held: Held::default(),
             confirm: None,
             save_to: None,
+            pacing: FramePacing::default(),
             stats_every: None,
             launched_at: Instant::now(),
             first_frame_ms: None,
@@ -395,14 +402,22 @@ impl ExplorerApp {
     /// backlogged, a sixth of a core if the embedded broker is busy (it needs the cores more), else
     /// most of the frame, to catch up.
     fn drain_budget(&self, input: bool) -> Duration {
-        let backlogged = self.events.backlogged() || self.held.waiting() > crate::protocol::BACKLOG as u64;
-        if input || !backlogged {
+        if input {
             DRAIN_BUDGET
         } else if self.local_busy() {
-            BACKLOGGED_DRAIN_BUDGET
-        } else {
+            if self.events.backlogged() { BACKLOGGED_DRAIN_BUDGET } else { DRAIN_BUDGET }
+        } else if self.catching_up() {
             CATCH_UP_DRAIN_BUDGET
+        } else {
+            DRAIN_BUDGET
         }
+    }
+
+    /// More than a batch waits to be folded in (and the view is not paused): fold it in long
+    /// frames, one after the other.
+    fn catching_up(&self) -> bool {
+        let held = if self.paused { 0 } else { self.held.waiting() };
+        self.events.in_flight() as u64 + held > crate::protocol::BATCH as u64
     }
 
     /// The embedded broker routes enough messages that the window should leave it the cores.
@@ -413,12 +428,18 @@ impl ExplorerApp {
     pub fn ui(&mut self, ui: &mut egui::Ui) {
         let input = ui.input(|i| !i.events.is_empty());
         let more = self.drain_events_for(self.drain_budget(input));
-        self.tree.frame_interval = frame_interval(self.events.backlogged() && self.local_busy());
+        let now = SystemTime::now();
+        let arriving: f64 = self.store.conns.iter().map(|c| c.tree.node(crate::model::NodeId::ROOT).rate_per_sec(now)).sum();
+        self.tree.frame_interval = frame_interval(arriving, self.events.backlogged() && self.local_busy());
+        self.pacing.set(self.tree.frame_interval);
         self.tree.rates_at = self.paused_at;
         if more {
-            ui.ctx().request_repaint_after(self.tree.frame_interval);
+            if self.catching_up() && !self.local_busy() {
+                ui.ctx().request_repaint();
+            } else {
+                ui.ctx().request_repaint_after(self.tree.frame_interval);
+            }
         }
-        let now = SystemTime::now();
         self.reveal_pending();
         if !ui.ctx().text_edit_focused() && ui.input_mut(|i| i.consume_key(Modifiers::NONE, Key::Space)) {
             self.set_paused(!self.paused);

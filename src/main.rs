@@ -218,10 +218,13 @@ fn run_gui(config: RuntimeConfig, renderer: &str, select: Option<String>) -> any
         options,
         Box::new(move |cc| {
             let ctx = cc.egui_ctx.clone();
-            let waker: Waker = Arc::new(move |backlogged| ctx.request_repaint_after(mqscope::app::frame_interval(backlogged)));
+            let pacing = mqscope::app::FramePacing::default();
+            let waker_pacing = pacing.clone();
+            let waker: Waker = Arc::new(move |_backlogged| ctx.request_repaint_after(waker_pacing.get()));
             let (sink, ev_rx) = EventSink::channel(waker);
             handle.spawn(runtime::run(config, cmd_rx, sink));
             let mut app = ExplorerApp::new(cmd_tx, ev_rx);
+            app.pacing = pacing;
             app.pending_select = select;
             app.launched_at = launched_at;
             app.stats_every = stats_every;

@@ -36,7 +36,7 @@ struct Shared {
     in_flight: AtomicUsize,
     /// Most messages and runs in flight ([`MAX_MESSAGES_IN_FLIGHT`] but in tests).
     max_in_flight: usize,
-    /// Notified when `in_flight` falls to [`BACKLOG`] or below, for [`EventSink::room`].
+    /// Notified when `in_flight` falls to half the bound or below, for [`EventSink::room`].
     room: Notify,
 }
 
@@ -66,8 +66,8 @@ impl EventReceiver {
             _ => return,
         };
         let before = self.shared.in_flight.fetch_sub(n, Ordering::Relaxed);
-        let backlog = self.shared.backlog();
-        if before > backlog && before - n <= backlog {
+        let half = self.shared.max_in_flight / 2;
+        if before > half && before - n <= half {
             self.shared.room.notify_waiters();
         }
     }
@@ -191,13 +191,14 @@ impl EventSink {
         }
     }
 
-    /// Wait until the UI is no longer backlogged, or for at most `max`. A connection that waits here
-    /// before reading on lets TCP flow control slow its broker down, instead of thinning history.
+    /// Wait until at most half the bound is in flight, or for at most `max`. A connection that waits
+    /// here before reading on lets TCP flow control slow its broker down, instead of thinning
+    /// history; half the bound leaves the UI enough to fold while the connection reads on.
     pub async fn room(&self, max: Duration) {
         let notified = self.shared.room.notified();
         tokio::pin!(notified);
         notified.as_mut().enable();
-        if self.backlogged() && !self.is_closed() {
+        if self.in_flight() > self.shared.max_in_flight / 2 && !self.is_closed() {
             tokio::time::timeout(max, notified).await.ok();
         }
     }
@@ -264,7 +265,7 @@ mod tests {
     #[tokio::test]
     async fn room_returns_once_the_ui_catches_up() {
         let (sink, mut rx) = EventSink::channel(Arc::new(|_| {}));
-        sink.try_messages(ConnId::LOCAL, batch(BACKLOG + 1)).expect("room");
+        sink.try_messages(ConnId::LOCAL, batch(MAX_MESSAGES_IN_FLIGHT / 2 + 1)).expect("room");
         assert!(sink.backlogged());
         let waiter = {
             let sink = sink.clone();

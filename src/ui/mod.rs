@@ -44,8 +44,52 @@ pub fn clock_seed() -> u64 {
 }
 
 /// Frames asked for by arriving data alone come at most this often (25 a second; input still
-/// repaints at once).
+/// repaints at once) while little arrives ...
 pub const DATA_FRAME_INTERVAL: std::time::Duration = std::time::Duration::from_millis(40);
+/// ... and at most this often (about 7 a second) under a steady stream: the tree then changes in
+/// every frame anyway, nobody reads values changing 25 times a second, and on a software renderer
+/// drawing costs far more than the messages (`scripts/bench-tree.sh`, README "Performance").
+pub const STREAM_FRAME_INTERVAL: std::time::Duration = std::time::Duration::from_millis(150);
+/// Messages per second up to which data frames come every [`DATA_FRAME_INTERVAL`] ...
+const CALM_MSGS_PER_SEC: f64 = 1_000.0;
+/// ... and from which every [`STREAM_FRAME_INTERVAL`]; in between, in proportion.
+const STREAM_MSGS_PER_SEC: f64 = 10_000.0;
+
+/// The longest wait before the next frame that data arriving at `msgs_per_sec` asks for.
+#[must_use]
+pub fn data_frame_interval(msgs_per_sec: f64) -> std::time::Duration {
+    let t = ((msgs_per_sec - CALM_MSGS_PER_SEC) / (STREAM_MSGS_PER_SEC - CALM_MSGS_PER_SEC)).clamp(0.0, 1.0);
+    let t = if t.is_nan() { 0.0 } else { t };
+    DATA_FRAME_INTERVAL + STREAM_FRAME_INTERVAL.saturating_sub(DATA_FRAME_INTERVAL).mul_f64(t)
+}
+
+/// How often arriving data may ask for a frame: set by the window every frame, read by the
+/// runtime's waker (a plain atomic, so the runtime does not depend on egui).
+#[derive(Clone, Debug)]
+pub struct FramePacing(std::sync::Arc<std::sync::atomic::AtomicU64>);
+
+impl Default for FramePacing {
+    fn default() -> Self {
+        Self(std::sync::Arc::new(std::sync::atomic::AtomicU64::new(micros(DATA_FRAME_INTERVAL))))
+    }
+}
+
+fn micros(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
+}
+
+impl FramePacing {
+    /// The interval in force.
+    #[must_use]
+    pub fn get(&self) -> std::time::Duration {
+        std::time::Duration::from_micros(self.0.load(std::sync::atomic::Ordering::Relaxed))
+    }
+
+    /// Change it.
+    pub fn set(&self, interval: std::time::Duration) {
+        self.0.store(micros(interval), std::sync::atomic::Ordering::Relaxed);
+    }
+}
 
 /// Amber, for the retained badge.
 pub const RETAINED_COLOR: Color32 = Color32::from_rgb(0xe0, 0xa0, 0x20);
@@ -65,4 +109,23 @@ pub fn qos_badge(ui: &mut egui::Ui, qos: QoS) -> egui::Response {
 /// The retained badge.
 pub fn retained_badge(ui: &mut egui::Ui) -> egui::Response {
     badge(ui, "R", RETAINED_COLOR, "Retained: the broker keeps this value for new subscribers")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn data_frames_slow_down_under_a_steady_stream() {
+        assert_eq!(data_frame_interval(0.0), DATA_FRAME_INTERVAL);
+        assert_eq!(data_frame_interval(f64::NAN), DATA_FRAME_INTERVAL);
+        assert_eq!(data_frame_interval(50_000.0), STREAM_FRAME_INTERVAL);
+        let mid = data_frame_interval(5_500.0);
+        assert!(mid > DATA_FRAME_INTERVAL && mid < STREAM_FRAME_INTERVAL, "{mid:?}");
+        let pacing = FramePacing::default();
+        pacing.set(Duration::from_millis(120));
+        assert_eq!(pacing.clone().get(), Duration::from_millis(120));
+    }
 }
