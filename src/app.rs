@@ -25,6 +25,7 @@ use crate::ui::topic_tree_panel::{TopicTreePanel, TreeAction};
 
 mod chrome;
 mod ingest;
+mod panels;
 
 pub use ingest::{BACKLOGGED_FRAME_INTERVAL, DATA_FRAME_INTERVAL, FramePacing, data_frame_interval, frame_interval};
 
@@ -38,6 +39,25 @@ pub enum DockTab {
     Talkers,
 }
 
+/// Narrowest the topic tree gets.
+const TREE_MIN_WIDTH: f32 = 220.0;
+/// Narrowest the inspector gets (the side panels give way first).
+const INSPECTOR_MIN_WIDTH: f32 = 300.0;
+/// Narrowest the publish panel gets; below that it folds to a strip.
+const PUBLISH_MIN_WIDTH: f32 = 230.0;
+/// Lowest the charts dock gets.
+const DOCK_MIN_HEIGHT: f32 = 120.0;
+
+/// Bytes to save where no file dialog can open: the user types the path.
+#[derive(Debug)]
+struct SaveTo {
+    bytes: bytes::Bytes,
+    /// As typed (starts as the runtime's suggestion).
+    path: String,
+    title: String,
+    reason: String,
+}
+
 /// A destructive action waiting for the user's yes.
 #[derive(Debug)]
 struct Confirm {
@@ -46,6 +66,7 @@ struct Confirm {
 }
 
 /// The explorer's state: data, view state and the runtime's channel ends.
+#[expect(clippy::struct_excessive_bools, reason = "independent view toggles: pause, dock, publish panel, settings window")]
 pub struct ExplorerApp {
     /// Everything received.
     pub store: Store,
@@ -65,6 +86,8 @@ pub struct ExplorerApp {
     sparkline: RateSparkline,
     /// The bottom dock is shown.
     pub dock_open: bool,
+    /// The publish panel is unfolded (it folds to a strip by hand or in a narrow window).
+    pub publish_open: bool,
     /// The dock's tab in front.
     pub dock_tab: DockTab,
     /// A topic to reveal and select as soon as it appears (`mqscope --select`).
@@ -82,6 +105,8 @@ pub struct ExplorerApp {
     /// What arrived while paused, and (after resuming) is still to be folded in.
     held: Held,
     confirm: Option<Confirm>,
+    /// A save waiting for a typed path (no file dialog here).
+    save_to: Option<SaveTo>,
     /// How often arriving data may ask for a frame, shared with the runtime's waker: set every frame
     /// from the rate of arriving messages.
     pub pacing: FramePacing,
@@ -112,6 +137,7 @@ impl ExplorerApp {
             talkers: TalkersPanel::default(),
             sparkline: RateSparkline::default(),
             dock_open: false,
+            publish_open: true,
             dock_tab: DockTab::default(),
             pending_select: None,
             connections: ConnectionPanel::default(),
@@ -121,6 +147,7 @@ impl ExplorerApp {
             paused_at: None,
             held: Held::default(),
             confirm: None,
+            save_to: None,
             pacing: FramePacing::default(),
             stats_every: None,
             launched_at: Instant::now(),
@@ -314,28 +341,7 @@ impl ExplorerApp {
         if self.dock_open {
             self.dock_ui(ui, now);
         }
-        let mut action = None;
-        let hint = match self.store.broker.local_addr {
-            Some(addr) if self.current == ConnId::LOCAL => {
-                format!("Waiting for messages on {addr}. Try:\nmosquitto_pub -h {} -p {} -t hello -m world", addr.ip(), addr.port())
-            }
-            _ => "Waiting for messages…".to_owned(),
-        };
-        let Some(conn) = self.store.conn(self.current) else { return };
-        let Self { tree, message, publish, commands, sparkline, paused_at, .. } = self;
-        egui::Panel::left("topics").resizable(true).default_size(520.0).show(ui, |ui| {
-            egui::Panel::bottom("selected_rates").show(ui, |ui| {
-                sparkline.ui(ui, conn.id, &conn.tree, tree.selected, paused_at.unwrap_or(now));
-            });
-            action = tree.ui(ui, conn.id, &conn.tree, now, &hint);
-        });
-        egui::Panel::right("publish").resizable(true).default_size(300.0).show(ui, |ui| {
-            publish.ui(ui, conn, commands);
-        });
-        let mut inspector_action = None;
-        egui::CentralPanel::default().show(ui, |ui| {
-            inspector_action = message.ui(ui, &conn.tree, tree.selected, now);
-        });
+        let Some((action, inspector_action)) = self.panels_ui(ui, now) else { return };
         match inspector_action {
             Some(InspectorAction::SavePayload { bytes, suggested_name }) => self.send(Command::SavePayload { bytes, suggested_name }),
             Some(InspectorAction::Plot { topic, path }) => self.plot(topic, path),
@@ -346,6 +352,7 @@ impl ExplorerApp {
         }
         self.publish_requests();
         self.confirm_ui(ui.ctx());
+        self.save_to_ui(ui.ctx());
         self.connections_ui(ui.ctx());
         let mut settings = self.settings.clone();
         settings.sort = self.tree.rows.sort();
@@ -364,23 +371,13 @@ impl ExplorerApp {
         self.send_stats(ui.ctx());
     }
 
-    /// The top bar: connection tabs, then filter, sort, pause and the dock and settings toggles.
+    /// The top bar: connection tabs, then filter, sort, the dock and settings toggles, and pause.
+    /// Wrapped, not clipped, in a narrow window; Pause comes last, as its label changes width, so
+    /// that nothing moves under the pointer.
     fn toolbar_ui(&mut self, ui: &mut egui::Ui) {
         self.tabs_ui(ui);
-        ui.horizontal(|ui| {
+        ui.horizontal_wrapped(|ui| {
             self.tree.toolbar_ui(ui);
-            ui.separator();
-            let label = if self.paused { format!("Resume ({} waiting)", format::count(self.waiting())) } else { "Pause".to_owned() };
-            if ui
-                .selectable_label(self.paused, label)
-                .on_hover_text(
-                    "Pause the live view (Space). Messages wait, nothing is lost: after 200k, each topic keeps its latest \
-                     message and count, and older ones are counted as thinned history. Rates are shown as of the pause.",
-                )
-                .clicked()
-            {
-                self.set_paused(!self.paused);
-            }
             for (tab, label, hover) in [
                 (DockTab::Charts, "Charts", "Show or hide the charts"),
                 (DockTab::Talkers, "Top talkers", "Show or hide the busiest topics and subtrees, live"),
@@ -394,6 +391,17 @@ impl ExplorerApp {
             if ui.selectable_label(self.settings_open, "Settings").on_hover_text("History limits, theme, display").clicked() {
                 self.settings_open = !self.settings_open;
             }
+            let label = if self.paused { format!("Resume ({} waiting)", format::count(self.waiting())) } else { "Pause".to_owned() };
+            if ui
+                .selectable_label(self.paused, label)
+                .on_hover_text(
+                    "Pause the live view (Space). Messages wait, nothing is lost: after 200k, each topic keeps its latest \
+                     message and count, and older ones are counted as thinned history. Rates are shown as of the pause.",
+                )
+                .clicked()
+            {
+                self.set_paused(!self.paused);
+            }
         });
     }
 
@@ -402,7 +410,8 @@ impl ExplorerApp {
         let mut chart_action = None;
         let mut picked = None;
         let Self { plots, talkers, store, dock_tab, current, paused_at, dock_open, .. } = self;
-        egui::Panel::bottom("dock").resizable(true).default_size(340.0).show(ui, |ui| {
+        let most = (ui.available_height() * 0.5).max(DOCK_MIN_HEIGHT);
+        egui::Panel::bottom("dock").resizable(true).default_size(340.0_f32.min(most)).size_range(DOCK_MIN_HEIGHT..=most).show(ui, |ui| {
             ui.horizontal(|ui| {
                 ui.selectable_value(dock_tab, DockTab::Charts, "Charts");
                 ui.selectable_value(dock_tab, DockTab::Talkers, "Top talkers");

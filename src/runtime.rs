@@ -16,6 +16,7 @@ use crate::model::{BrokerStats, ConnId, MessageMeta, QoS};
 use crate::protocol::{Command, Event, EventSink, PublishOutcome, PublishRequest, RgbaImage};
 use crate::storage;
 
+mod dialog;
 mod profiles;
 
 /// What the runtime starts with.
@@ -150,6 +151,9 @@ pub async fn run(config: RuntimeConfig, mut commands: mpsc::Receiver<Command>, s
             Command::SaveFile { bytes, suggested_name, title } => {
                 tokio::spawn(save_file(bytes, suggested_name, title, sink.clone()));
             }
+            Command::SaveTo { path, bytes } => {
+                tokio::spawn(write_file(path, bytes, sink.clone()));
+            }
             Command::SavePng { image, suggested_name } => {
                 let sink = sink.clone();
                 tokio::spawn(async move {
@@ -204,8 +208,12 @@ const MAX_PAYLOAD_FILE: u64 = 256 * 1024 * 1024 - 1024;
 
 /// The open dialog (rfd's async dialog, never on the UI thread), then the read, bounded.
 async fn load_payload_file(sink: EventSink) {
+    if let Some(reason) = dialog::unavailable() {
+        sink.control(Event::Error(format!("No file dialog can open here ({reason}); paste the payload instead."))).await;
+        return;
+    }
     let Some(handle) = rfd::AsyncFileDialog::new().set_title("Payload from file").pick_file().await else {
-        sink.control(Event::Notice("No file picked (or no file dialog is available here).".to_owned())).await;
+        sink.control(Event::Notice("No file picked.".to_owned())).await;
         return;
     };
     let path = handle.path().to_path_buf();
@@ -222,13 +230,23 @@ async fn load_payload_file(sink: EventSink) {
     sink.control(event).await;
 }
 
-/// The save dialog (rfd's async dialog, never on the UI thread), then the write.
-async fn save_file(bytes: bytes::Bytes, suggested_name: String, title: String, sink: EventSink) {
+/// The save dialog (rfd's async dialog, never on the UI thread), then the write. Where no dialog
+/// can open, the UI is asked for a path instead ([`Event::SaveNeedsPath`]).
+pub(crate) async fn save_file(bytes: bytes::Bytes, suggested_name: String, title: String, sink: EventSink) {
+    if let Some(reason) = dialog::unavailable() {
+        let path = dialog::suggested_path(&suggested_name);
+        sink.control(Event::SaveNeedsPath { bytes, path, title, reason }).await;
+        return;
+    }
     let Some(handle) = rfd::AsyncFileDialog::new().set_title(&title).set_file_name(&suggested_name).save_file().await else {
-        sink.control(Event::Notice("Save cancelled (or no file dialog is available here).".to_owned())).await;
+        sink.control(Event::Notice("Save cancelled.".to_owned())).await;
         return;
     };
-    let path = handle.path().to_path_buf();
+    write_file(handle.path().to_path_buf(), bytes, sink).await;
+}
+
+/// Write `bytes` to `path` and say how it went.
+async fn write_file(path: PathBuf, bytes: bytes::Bytes, sink: EventSink) {
     let event = match tokio::fs::write(&path, &bytes).await {
         Ok(()) => Event::Notice(format!("Saved {} bytes to {}", bytes.len(), path.display())),
         Err(err) => Event::Error(format!("cannot save {}: {err}", path.display())),

@@ -115,4 +115,30 @@ impl ExplorerApp {
             self.send(confirm.command);
         }
     }
+
+    /// Where no file dialog can open: say so, and take a typed path instead.
+    pub(super) fn save_to_ui(&mut self, ctx: &egui::Context) {
+        let Some(save) = &mut self.save_to else { return };
+        let mut answer = None;
+        egui::Window::new("Save to a file").collapsible(false).resizable(false).show(ctx, |ui| {
+            ui.set_max_width(460.0);
+            ui.label(format!("{}: no file dialog can open here ({}).", save.title, save.reason));
+            let label = ui.label("Save to path");
+            ui.add(egui::TextEdit::singleline(&mut save.path).desired_width(440.0).code_editor()).labelled_by(label.id);
+            ui.horizontal(|ui| {
+                if ui.add_enabled(!save.path.trim().is_empty(), egui::Button::new("Save")).clicked() {
+                    answer = Some(true);
+                }
+                if ui.button("Cancel").clicked() {
+                    answer = Some(false);
+                }
+            });
+        });
+        if let Some(yes) = answer
+            && let Some(save) = self.save_to.take()
+            && yes
+        {
+            self.send(Command::SaveTo { path: save.path.trim().into(), bytes: save.bytes });
+        }
+    }
 }

@@ -87,6 +87,9 @@ impl ExplorerApp {
                     self.publish.history = file.history;
                 }
                 Event::PublishResult { id, outcome, .. } => self.publish.result(id, outcome),
+                Event::SaveNeedsPath { bytes, path, title, reason } => {
+                    self.save_to = Some(super::SaveTo { bytes, path: path.display().to_string(), title, reason });
+                }
                 Event::PayloadFile { name, bytes } => self.publish.file_payload = Some((name, bytes)),
                 Event::Profiles { file, origin } => self.profiles_event(file, origin),
                 Event::ProfileRejected { field, message } => self.connections.rejected(field, message),

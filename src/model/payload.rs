@@ -230,15 +230,29 @@ fn push_hex(out: &mut String, b: u8) {
 /// `00000000  48 65 6c 6c 6f 20 77 6f  72 6c 64 0a 00 01 02 03  |Hello world.....|`
 #[must_use]
 pub fn hex_dump(payload: &[u8], offset: usize, max_bytes: usize) -> String {
+    hex_dump_by(payload, offset, max_bytes, 16)
+}
+
+/// Characters of one [`hex_dump_by`] line of `per_line` bytes.
+#[must_use]
+pub fn hex_line_chars(per_line: usize) -> usize {
+    // Offset and two spaces, "xx " per byte, the middle gap, " |", the ASCII column, "|".
+    10 + 3 * per_line + usize::from(per_line > 8) + 2 + per_line + 1
+}
+
+/// As [`hex_dump`], `per_line` bytes a line (a gap after the first 8 when there are more).
+#[must_use]
+pub fn hex_dump_by(payload: &[u8], offset: usize, max_bytes: usize, per_line: usize) -> String {
+    let per_line = per_line.max(1);
     let start = offset.min(payload.len());
     let end = start.saturating_add(max_bytes).min(payload.len());
-    let mut out = String::with_capacity((end - start).div_ceil(16) * 79);
-    for (line, chunk) in payload[start..end].chunks(16).enumerate() {
+    let mut out = String::with_capacity((end - start).div_ceil(per_line) * (hex_line_chars(per_line) + 1));
+    for (line, chunk) in payload[start..end].chunks(per_line).enumerate() {
         if line > 0 {
             out.push('\n');
         }
-        let _ = write!(out, "{:08x}  ", start + line * 16);
-        for i in 0..16 {
+        let _ = write!(out, "{:08x}  ", start + line * per_line);
+        for i in 0..per_line {
             if i == 8 {
                 out.push(' ');
             }

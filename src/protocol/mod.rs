@@ -84,6 +84,13 @@ pub enum Command {
         /// Title of the dialog.
         title: String,
     },
+    /// Save these bytes at this path (typed by the user where no file dialog can open).
+    SaveTo {
+        /// Where.
+        path: std::path::PathBuf,
+        /// What.
+        bytes: Bytes,
+    },
     /// Encode this image as PNG (off the UI thread), ask for a file name and save it.
     SavePng {
         /// The pixels.
@@ -241,6 +248,17 @@ pub enum Event {
         /// Its bytes.
         bytes: Bytes,
     },
+    /// No file dialog can open here: the user types where to save these bytes (handled by the app).
+    SaveNeedsPath {
+        /// What to save.
+        bytes: Bytes,
+        /// A path to suggest.
+        path: std::path::PathBuf,
+        /// What is being saved ("Export chart data as CSV").
+        title: String,
+        /// Why there is no dialog.
+        reason: String,
+    },
     /// Saved publish templates, read at start (handled by the app, not the store).
     TemplatesLoaded(TemplateFile),
     /// A command failed; shown to the user (handled by the app, not the store).
@@ -304,6 +322,7 @@ impl Event {
             Self::Error(_)
             | Self::Notice(_)
             | Self::PublishResult { .. }
+            | Self::SaveNeedsPath { .. }
             | Self::TemplatesLoaded(_)
             | Self::Profiles { .. }
             | Self::ProfileRejected { .. }

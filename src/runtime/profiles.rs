@@ -45,25 +45,39 @@ pub async fn pick_file(field: FileField, sink: EventSink) {
         FileField::ClientCert => "Client certificate (PEM)",
         FileField::ClientKey => "Client key (PEM)",
     };
-    if let Some(handle) = rfd::AsyncFileDialog::new().set_title(title).pick_file().await {
+    if let Some(reason) = super::dialog::unavailable() {
+        sink.control(Event::Error(format!("No file dialog can open here ({reason}); type the path in the field."))).await;
+    } else if let Some(handle) = rfd::AsyncFileDialog::new().set_title(title).pick_file().await {
         sink.control(Event::FilePicked { field, path: handle.path().display().to_string() }).await;
     } else {
-        sink.control(Event::Notice("No file picked (or no file dialog is available here).".to_owned())).await;
+        sink.control(Event::Notice("No file picked.".to_owned())).await;
     }
 }
 
 /// Write the profiles (without passwords) to a file the user picks.
 pub async fn export(file: ProfileFile, sink: EventSink) {
-    let Some(handle) =
-        rfd::AsyncFileDialog::new().set_title("Export connections").set_file_name("mqscope-connections.toml").save_file().await
-    else {
-        return;
-    };
-    let path = handle.path().to_path_buf();
     let count = file.profiles.len();
     let stripped = ProfileFile {
         profiles: file.profiles.iter().map(|p| Profile { password: String::new(), save_password: false, ..p.clone() }).collect(),
     };
+    if super::dialog::unavailable().is_some() {
+        // No dialog here: the UI asks for a path, and the text is written there as is.
+        match toml::to_string_pretty(&stripped) {
+            Ok(text) => {
+                let title = format!("Export {count} connections (without passwords)");
+                super::save_file(text.into_bytes().into(), "mqscope-connections.toml".to_owned(), title, sink).await;
+            }
+            Err(err) => sink.control(Event::Error(format!("export failed: {err}"))).await,
+        }
+        return;
+    }
+    let Some(handle) =
+        rfd::AsyncFileDialog::new().set_title("Export connections").set_file_name("mqscope-connections.toml").save_file().await
+    else {
+        sink.control(Event::Notice("Export cancelled.".to_owned())).await;
+        return;
+    };
+    let path = handle.path().to_path_buf();
     let written = tokio::task::spawn_blocking(move || storage::save_toml(&path, &stripped).map(|()| path)).await;
     let event = match written {
         Ok(Ok(path)) => Event::Notice(format!("Exported {count} connections (without passwords) to {}", path.display())),
@@ -75,6 +89,10 @@ pub async fn export(file: ProfileFile, sink: EventSink) {
 
 /// Read profiles from a file the user picks.
 pub async fn import(sink: EventSink) {
+    if let Some(reason) = super::dialog::unavailable() {
+        sink.control(Event::Error(format!("No file dialog can open here ({reason}); cannot pick a file to import."))).await;
+        return;
+    }
     let Some(handle) = rfd::AsyncFileDialog::new().set_title("Import connections").add_filter("TOML", &["toml"]).pick_file().await else {
         return;
     };

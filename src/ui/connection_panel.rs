@@ -35,6 +35,7 @@ pub enum ConnAction {
 
 /// The manager's state.
 #[derive(Debug, Default)]
+#[expect(clippy::struct_excessive_bools, reason = "independent flags: window open, connect after save, loaded, live validation")]
 pub struct ConnectionPanel {
     /// Window visible.
     pub open: bool,
@@ -50,6 +51,10 @@ pub struct ConnectionPanel {
     connect_after_save: bool,
     /// Set after the first load from disk.
     pub loaded: bool,
+    /// The working copy as last checked: a change re-validates (errors that no longer apply go).
+    checked: Option<Profile>,
+    /// A save was refused: from then on the form is validated as the user types.
+    validate_live: bool,
 }
 
 impl ConnectionPanel {
@@ -59,6 +64,7 @@ impl ConnectionPanel {
         self.editing = Profile { client_id: generate_client_id(seed), ..Profile::default() };
         self.editing.name = self.unique_name("New connection");
         self.errors.clear();
+        self.validate_live = false;
     }
 
     fn unique_name(&self, base: &str) -> String {
@@ -82,6 +88,7 @@ impl ConnectionPanel {
         self.loaded = true;
         self.selected = self.profiles.iter().position(|p| p.name == self.editing.name.trim());
         self.errors.clear();
+        self.validate_live = false;
         std::mem::take(&mut self.connect_after_save).then(|| self.editing.clone())
     }
 
@@ -89,6 +96,7 @@ impl ConnectionPanel {
     pub fn rejected(&mut self, field: &'static str, message: String) {
         self.connect_after_save = false;
         self.errors = vec![FieldError { field, message }];
+        self.checked = Some(self.editing.clone());
     }
 
     /// A file was picked for a field.
@@ -101,12 +109,27 @@ impl ConnectionPanel {
         }
     }
 
+    /// The names of the other profiles (a name must be unique).
+    fn other_names(&self) -> Vec<&str> {
+        self.profiles.iter().enumerate().filter(|(i, _)| Some(*i) != self.selected).map(|(_, p)| p.name.as_str()).collect()
+    }
+
+    /// After an edit: once a save was refused, validate again as the user types; any other error
+    /// (a file the runtime could not use) no longer applies to the changed form.
+    fn revalidate_if_changed(&mut self) {
+        if self.checked.as_ref() == Some(&self.editing) {
+            return;
+        }
+        self.checked = Some(self.editing.clone());
+        self.errors = if self.validate_live { self.editing.validate(&self.other_names()) } else { Vec::new() };
+    }
+
     /// Validate the working copy and, if it is sound, ask to save it (and connect).
     fn save(&mut self, connect: bool) -> Option<ConnAction> {
         self.editing.name = self.editing.name.trim().to_owned();
-        let others: Vec<&str> =
-            self.profiles.iter().enumerate().filter(|(i, _)| Some(*i) != self.selected).map(|(_, p)| p.name.as_str()).collect();
-        self.errors = self.editing.validate(&others);
+        self.errors = self.editing.validate(&self.other_names());
+        self.checked = Some(self.editing.clone());
+        self.validate_live = !self.errors.is_empty();
         if !self.errors.is_empty() {
             return None;
         }
@@ -123,6 +146,7 @@ impl ConnectionPanel {
     pub fn ui(&mut self, ctx: &egui::Context, seed: u64, open_conns: &[(String, ConnStatus)]) -> Option<ConnAction> {
         let mut open = self.open;
         let mut action = None;
+        self.revalidate_if_changed();
         egui::Window::new("Connections").open(&mut open).default_size([760.0, 560.0]).show(ctx, |ui| {
             egui::Panel::left("profile-list").resizable(true).default_size(200.0).show(ui, |ui| {
                 action = self.list_ui(ui, seed, open_conns).or(action.take());
@@ -139,6 +163,7 @@ impl ConnectionPanel {
                     if ui.button("Revert").on_hover_text("Forget the changes").clicked() {
                         self.editing = self.selected.and_then(|i| self.profiles.get(i).cloned()).unwrap_or_default();
                         self.errors.clear();
+                        self.validate_live = false;
                     }
                 });
                 if !self.errors.is_empty() {
@@ -234,6 +259,7 @@ impl ConnectionPanel {
             self.selected = Some(i);
             self.editing = self.profiles[i].clone();
             self.errors.clear();
+            self.validate_live = false;
         }
         action
     }

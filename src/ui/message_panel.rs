@@ -88,6 +88,11 @@ impl MessagePanel {
         if self.node != Some(id) {
             *self = Self { viewer: std::mem::take(&mut self.viewer), node: Some(id), ..Self::default() };
         }
+        // Every scroll position inside belongs to this topic: a newly selected one opens at the top.
+        ui.push_id(("inspector", id), |ui| self.node_ui(ui, tree, id, now)).inner
+    }
+
+    fn node_ui(&mut self, ui: &mut egui::Ui, tree: &TopicTree, id: NodeId, now: SystemTime) -> Option<InspectorAction> {
         let node = tree.node(id);
         let path = tree.path(id);
         ui.horizontal(|ui| {

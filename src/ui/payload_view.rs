@@ -114,7 +114,7 @@ impl PayloadViewer {
     /// Draw the view switch and the payload. Returns the JSON field whose Plot button was clicked.
     pub fn ui(&mut self, ui: &mut egui::Ui, bytes: &Bytes) -> Option<JsonPath> {
         self.refresh(bytes);
-        ui.horizontal(|ui| {
+        ui.horizontal_wrapped(|ui| {
             for v in PayloadView::ALL {
                 ui.selectable_value(&mut self.view, v, v.label());
             }
@@ -163,27 +163,50 @@ impl PayloadViewer {
             row_height,
             starts.len(),
             |ui, range| {
+                let last = range.end == starts.len();
                 for i in range {
                     let start = starts[i];
                     let end = starts.get(i + 1).copied().unwrap_or(text.len());
                     let line = text[start..end].trim_end_matches('\n');
                     ui.add(egui::Label::new(RichText::new(line).monospace()).extend());
                 }
+                if last {
+                    ui.add_space(scrollbar_room(ui));
+                }
             },
         );
     }
 }
 
-/// A hex dump laid out 16 bytes a row, only for the rows on screen.
+/// A hex dump, only the rows on screen, with as many bytes a row (16, 8 or 4) as fit the width, so
+/// that the ASCII column stays in view.
 fn hex_rows(ui: &mut egui::Ui, bytes: &[u8], height: f32) {
     let row_height = ui.text_style_height(&egui::TextStyle::Monospace);
-    let rows = bytes.len().div_ceil(16);
+    let char_width = ui.fonts_mut(|f| f.glyph_width(&egui::TextStyle::Monospace.resolve(ui.style()), '0')).max(1.0);
+    let fits = |n: usize| {
+        #[expect(clippy::cast_precision_loss, reason = "a few dozen characters")]
+        let width = payload::hex_line_chars(n) as f32 * char_width;
+        width <= ui.available_width() - scrollbar_room(ui)
+    };
+    let per_line = [16, 8].into_iter().find(|&n| fits(n)).unwrap_or(4);
+    let rows = bytes.len().div_ceil(per_line);
     ScrollArea::both().id_salt("payload-hex").max_height(height).auto_shrink([false, true]).show_rows(ui, row_height, rows, |ui, range| {
+        let last = range.end == rows;
         for row in range {
-            let line = payload::hex_dump(bytes, row * 16, 16);
+            let line = payload::hex_dump_by(bytes, row * per_line, per_line, per_line);
             ui.add(egui::Label::new(RichText::new(line.trim_end()).monospace()).extend());
         }
+        if last {
+            ui.add_space(scrollbar_room(ui));
+        }
     });
+}
+
+/// Room kept below the last row (and beside the widest), so that a floating scroll bar never
+/// covers a one-line value.
+fn scrollbar_room(ui: &egui::Ui) -> f32 {
+    let s = &ui.spacing().scroll;
+    s.bar_width + s.bar_inner_margin + s.bar_outer_margin
 }
 
 /// A collapsible JSON tree; every leaf can copy its path, numeric leaves can be plotted (`plot`).

@@ -14,7 +14,7 @@ pub fn properties_ui(form: &mut PublishForm, ui: &mut egui::Ui) {
             ("Correlation data", &mut form.correlation, "request-42"),
         ] {
             let l = ui.label(label);
-            ui.add(egui::TextEdit::singleline(value).hint_text(hint).desired_width(150.0)).labelled_by(l.id);
+            ui.add(egui::TextEdit::singleline(value).hint_text(hint).desired_width(120.0)).labelled_by(l.id);
             ui.end_row();
         }
     });

@@ -119,6 +119,11 @@ fn named_button(ui: &mut egui::Ui, caption: &str, name: &str) -> egui::Response 
     response
 }
 
+/// What a queued publish is told.
+fn queued_text(p: &Pending) -> String {
+    format!("Queued: {} is not connected; {} goes out once it is.", p.conn_name, p.what())
+}
+
 /// A connection's state in a few words.
 fn conn_state(status: &ConnStatus) -> String {
     match status {
@@ -171,7 +176,7 @@ impl PublishPanel {
         // Filed in the history only once it really went out (a queued one, when it does).
         let went_out = matches!(outcome, PublishOutcome::Sent | PublishOutcome::Delivered);
         let status = match outcome {
-            PublishOutcome::Queued => Status::Info(format!("Queued: {} is not connected; {} goes out once it is.", p.conn_name, p.what())),
+            PublishOutcome::Queued => Status::Info(queued_text(&p)),
             PublishOutcome::Sent => Status::Info(format!("Sent {} on {} (QoS 0: the broker does not acknowledge).", p.what(), p.conn_name)),
             PublishOutcome::Delivered if p.conn_id == ConnId::LOCAL => {
                 Status::Info(format!("Published {} on {} (taken by the embedded broker).", p.what(), p.conn_name))
@@ -190,6 +195,13 @@ impl PublishPanel {
         }
     }
 
+    /// "Not published: see the form." no longer applies once the form is edited.
+    fn clear_refusal(&mut self) {
+        if matches!(self.status, Some(Status::Error(_))) {
+            self.status = None;
+        }
+    }
+
     /// Put a sent form at the top of the history.
     fn file(&mut self, form: PublishForm) {
         self.history.retain(|h| h != &form);
@@ -200,7 +212,7 @@ impl PublishPanel {
 
     /// Draw the panel; publishes on `conn` through `commands`.
     pub fn ui(&mut self, ui: &mut egui::Ui, conn: &Conn, commands: &mpsc::Sender<Command>) {
-        ui.horizontal(|ui| {
+        ui.horizontal_wrapped(|ui| {
             ui.heading("Publish");
             ui.label(RichText::new(format!("to {}", conn.name)).strong()).on_hover_text(format!(
                 "{} — {}",
@@ -214,7 +226,8 @@ impl PublishPanel {
                 format!("{} is {}: messages wait until it connects.", conn.name, conn_state(&conn.status)),
             );
         }
-        egui::ScrollArea::vertical().id_salt("publish-scroll").show(ui, |ui| {
+        // Both ways: a wide row scrolls here instead of widening the panel over the inspector.
+        egui::ScrollArea::both().id_salt("publish-scroll").show(ui, |ui| {
             self.form_ui(ui, &conn.tree);
             let shortcut = ui.input_mut(|i| i.consume_key(egui::Modifiers::COMMAND, egui::Key::Enter));
             let clicked = ui.button("Publish").on_hover_text(format!("Publish on {} (Ctrl+Enter)", conn.name)).clicked();
@@ -270,24 +283,30 @@ impl PublishPanel {
         let topic_label = ui.label("Topic");
         // egui's completion popup: Enter, Tab or a click accepts; arrows move; Esc dismisses. It floats
         // below the field, so the form's layout never shifts under the pointer.
-        let output = egui::CompletionPopup::new(egui::Id::unique("publish-topic")).word_boundary(|c| c == '/').show(
-            ui,
-            egui::TextEdit::singleline(&mut f.topic).hint_text("home/kitchen/temp").code_editor().desired_width(f32::INFINITY),
-            |query| {
-                if query.text.is_empty() {
-                    return Vec::new();
-                }
-                let before: String = query.text.chars().take(query.word_range.start.0).collect();
-                completions(tree, before.strip_suffix('/'), query.word, 8)
-            },
-        );
+        let output = egui::CompletionPopup::new(egui::Id::unique("publish-topic"))
+            .word_boundary(|c| c == '/')
+            .align(egui::RectAlign::BOTTOM_START)
+            .show(
+                ui,
+                egui::TextEdit::singleline(&mut f.topic).hint_text("e.g. home/kitchen/temp").code_editor().desired_width(f32::INFINITY),
+                |query| {
+                    if query.text.is_empty() {
+                        return Vec::new();
+                    }
+                    let before: String = query.text.chars().take(query.word_range.start.0).collect();
+                    completions(tree, before.strip_suffix('/'), query.word, 8)
+                },
+            );
         let topic_edit = output.text_edit.response.response.labelled_by(topic_label.id);
         if topic_edit.changed() || output.accepted.is_some() {
             // Validated as typed; "Enter a topic." only once Publish was pressed.
             self.topic_error = if f.topic.is_empty() { None } else { topic_problem(&f.topic).map(str::to_owned) };
+            if matches!(self.status, Some(Status::Error(_))) {
+                self.status = None;
+            }
         }
         error_line(ui, self.topic_error.as_deref().unwrap_or_default(), super::ALERT_COLOR);
-        ui.horizontal(|ui| {
+        ui.horizontal_wrapped(|ui| {
             let before = f.format;
             egui::ComboBox::from_label("payload format").selected_text(f.format.label()).show_ui(ui, |ui| {
                 for format in PayloadFormat::ALL {
@@ -307,7 +326,7 @@ impl PublishPanel {
         });
         if let Some((name, bytes)) = &self.file_payload {
             let mut clear = false;
-            ui.horizontal(|ui| {
+            ui.horizontal_wrapped(|ui| {
                 ui.label(RichText::new(format!("Payload from file {name} ({})", crate::model::format::bytes(bytes.len() as u64))).strong());
                 clear = ui.small_button("Clear file").on_hover_text("Go back to the typed payload").clicked();
             });
@@ -343,6 +362,10 @@ impl PublishPanel {
                     .desired_width(f32::INFINITY),
             )
             .labelled_by(payload_label.id);
+        if edit.changed() {
+            self.clear_refusal();
+        }
+        let f = &mut self.form;
         if edit.changed() || self.format_changed {
             self.payload_error = f.payload_bytes().err();
         }
@@ -390,7 +413,14 @@ impl PublishPanel {
         let pending = Pending { id: req.id, conn_id: conn.id, conn_name: conn.name.clone(), form, bytes: req.payload.len() };
         self.status = Some(match commands.try_send(Command::Publish(req)) {
             Ok(()) => {
-                let text = format!("Publishing {} on {}…", pending.what(), pending.conn_name);
+                // A session waiting to reconnect takes the request only after its back-off: say now
+                // what it will report then (a closed one refuses at once instead).
+                let waiting = matches!(conn.status, ConnStatus::Reconnecting { .. } | ConnStatus::Connecting | ConnStatus::Idle);
+                let text = if waiting && conn.id != ConnId::LOCAL {
+                    queued_text(&pending)
+                } else {
+                    format!("Publishing {} on {}…", pending.what(), pending.conn_name)
+                };
                 self.pending.push(pending);
                 Status::Info(text)
             }
@@ -403,7 +433,7 @@ impl PublishPanel {
         egui::CollapsingHeader::new(format!("Templates ({})", self.templates.len())).id_salt("templates").default_open(true).show(
             ui,
             |ui| {
-                ui.horizontal(|ui| {
+                ui.horizontal_wrapped(|ui| {
                     let label = ui.label("Template name");
                     ui.add(
                         egui::TextEdit::singleline(&mut self.template_name)
@@ -435,7 +465,7 @@ impl PublishPanel {
                             t.form.topic,
                             payload::preview(t.form.payload.as_bytes(), 80)
                         ));
-                        ui.label(RichText::new(&t.form.topic).monospace().weak());
+                        ui.add(egui::Label::new(RichText::new(&t.form.topic).monospace().weak()).truncate());
                     });
                 }
                 if let Some(i) = remove {
@@ -459,9 +489,10 @@ impl PublishPanel {
                         resend = Some(i);
                     }
                     super::qos_badge(ui, h.qos);
-                    ui.label(RichText::new(&h.topic).monospace());
+                    // Cut to the panel's width: a long topic never widens the panel over the inspector.
+                    ui.add(egui::Label::new(RichText::new(&h.topic).monospace()).truncate());
                     // The tree's font, so that ↵ and friends show the same here.
-                    ui.label(RichText::new(payload::preview(h.payload.as_bytes(), 40)).monospace().weak());
+                    ui.add(egui::Label::new(RichText::new(payload::preview(h.payload.as_bytes(), 40)).monospace().weak()).truncate());
                 });
             }
             if let Some(i) = load.or(resend) {

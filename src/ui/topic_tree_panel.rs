@@ -16,6 +16,10 @@ use crate::model::{ConnId, NodeId, TopicTree, format, payload};
 
 /// Characters of value preview per row.
 const PREVIEW_CHARS: usize = 60;
+/// Row width (after the name) below which the byte rate is left out, then the counts.
+const ROOM_FOR_BYTE_RATE: f32 = 340.0;
+/// See [`ROOM_FOR_BYTE_RATE`].
+const ROOM_FOR_COUNTS: f32 = 240.0;
 /// How long an updated row glows.
 const FLASH: Duration = Duration::from_millis(300);
 
@@ -76,8 +80,10 @@ pub struct TopicTreePanel {
     scroll_to_row: Option<usize>,
     /// Rows laid out last frame, to know whether a keyboard move left the screen.
     shown_rows: std::ops::Range<usize>,
-    /// Connection the panel shows; a change resets selection and expansion.
+    /// Connection the panel shows.
     conn: Option<ConnId>,
+    /// Selection and expansion of the other connections' trees, restored when their tab is shown again.
+    parked: std::collections::HashMap<ConnId, (Option<NodeId>, TreeRows)>,
 }
 
 impl Default for TopicTreePanel {
@@ -97,6 +103,7 @@ impl Default for TopicTreePanel {
             scroll_to_row: None,
             shown_rows: 0..0,
             conn: None,
+            parked: std::collections::HashMap::new(),
         }
     }
 }
@@ -107,6 +114,21 @@ impl TopicTreePanel {
         self.rows.reveal(tree, id);
         self.selected = Some(id);
         self.scroll_to_row = None;
+    }
+
+    /// Show another connection's tree: park this one's selection and expansion, take that one's back
+    /// (sort and filter apply to every tree).
+    fn switch_to(&mut self, conn_id: ConnId) {
+        let (selected, mut rows) = self.parked.remove(&conn_id).unwrap_or_default();
+        rows.reset_view();
+        rows.set_sort(self.rows.sort());
+        let old_rows = std::mem::replace(&mut self.rows, rows);
+        if let Some(old) = self.conn.replace(conn_id) {
+            self.parked.insert(old, (self.selected, old_rows));
+        }
+        self.selected = selected;
+        self.scroll_to_row = None;
+        self.apply_filter();
     }
 
     fn apply_filter(&mut self) {
@@ -120,8 +142,9 @@ impl TopicTreePanel {
             self.focus_filter = true;
         }
         let mut changed = false;
-        ui.horizontal(|ui| {
+        ui.horizontal_wrapped(|ui| {
             let label = ui.label("Filter");
+            let esc = ui.input(|i| i.key_pressed(Key::Escape));
             let edit = ui.add(
                 egui::TextEdit::singleline(&mut self.filter_text)
                     .id_salt("tree-filter")
@@ -130,64 +153,86 @@ impl TopicTreePanel {
                         FilterMode::Wildcard => "home/+/temp or factory/#",
                         FilterMode::Regex => "^home/.*/temp$",
                     })
-                    .desired_width(260.0)
-                    .code_editor(),
+                    .desired_width(220.0)
+                    .code_editor()
+                    .text_color_opt(self.filter_error.is_some().then_some(super::ALERT_COLOR)),
             );
             let edit = edit.labelled_by(label.id);
             if std::mem::take(&mut self.focus_filter) {
                 edit.request_focus();
             }
-            if edit.has_focus() && ui.input(|i| i.key_pressed(Key::Escape)) {
+            // Esc makes egui drop the focus before this runs: the field has it, or just lost it.
+            if esc && (edit.has_focus() || edit.lost_focus()) && !self.filter_text.is_empty() {
                 self.filter_text.clear();
+                changed = true;
             }
             changed |= edit.changed();
             let before = self.filter_mode;
-            egui::ComboBox::from_label("as").selected_text(self.filter_mode.label()).show_ui(ui, |ui| {
-                for mode in [FilterMode::Substring, FilterMode::Wildcard, FilterMode::Regex] {
-                    ui.selectable_value(&mut self.filter_mode, mode, mode.label());
+            let as_label = ui.label("as");
+            egui::ComboBox::from_id_salt("filter-mode")
+                .width(110.0)
+                .selected_text(self.filter_mode.label())
+                .show_ui(ui, |ui| {
+                    for mode in [FilterMode::Substring, FilterMode::Wildcard, FilterMode::Regex] {
+                        ui.selectable_value(&mut self.filter_mode, mode, mode.label());
+                    }
+                })
+                .response
+                .labelled_by(as_label.id);
+            changed |= before != self.filter_mode;
+            changed |= ui
+                .checkbox(&mut self.filter_payload, "also in values")
+                .on_hover_text("Also search the latest value of each topic")
+                .changed();
+            changed |= ui.checkbox(&mut self.retained_only, "retained only").on_hover_text("Only topics with a retained value").changed();
+            if changed {
+                self.apply_filter();
+            }
+            // One slot of fixed width for the match count or the filter's error: nothing after it
+            // moves while typing, and a long regex error is cut (in full on hover).
+            let slot = egui::vec2(150.0, ui.spacing().interact_size.y);
+            ui.allocate_ui_with_layout(slot, egui::Layout::left_to_right(egui::Align::Center), |ui| {
+                ui.set_min_size(slot);
+                if let Some(err) = &self.filter_error {
+                    ui.add(egui::Label::new(RichText::new(one_line(err)).color(super::ALERT_COLOR)).truncate()).on_hover_text(err);
+                } else if let Some(n) = self.rows.matched() {
+                    ui.weak(format!("{} matching", format::count(n as u64)));
                 }
             });
-            changed |= before != self.filter_mode;
-            changed |=
-                ui.checkbox(&mut self.filter_payload, "in payloads").on_hover_text("Also search the latest value of each topic").changed();
-            changed |= ui.checkbox(&mut self.retained_only, "retained only").on_hover_text("Only topics with a retained value").changed();
             ui.separator();
             let mut sort = self.rows.sort();
-            egui::ComboBox::from_label("sort").selected_text(sort.label()).show_ui(ui, |ui| {
-                for order in SortOrder::ALL {
-                    ui.selectable_value(&mut sort, order, order.label());
-                }
-            });
+            let sort_label = ui.label("sort by");
+            egui::ComboBox::from_id_salt("tree-sort")
+                .width(130.0)
+                .selected_text(sort.label())
+                .show_ui(ui, |ui| {
+                    for order in SortOrder::ALL {
+                        ui.selectable_value(&mut sort, order, order.label());
+                    }
+                })
+                .response
+                .labelled_by(sort_label.id);
             self.rows.set_sort(sort);
-            if let Some(n) = self.rows.matched() {
-                ui.weak(format!("{} matching", format::count(n as u64)));
-            }
         });
-        if changed {
-            self.apply_filter();
-        }
-        if let Some(err) = &self.filter_error {
-            ui.colored_label(super::ALERT_COLOR, err);
-        }
     }
 
     /// Draw the tree of one connection. `empty_hint` is shown while it has no topics.
     pub fn ui(&mut self, ui: &mut egui::Ui, conn_id: ConnId, tree: &TopicTree, now: SystemTime, empty_hint: &str) -> Option<TreeAction> {
         if self.conn != Some(conn_id) {
-            self.conn = Some(conn_id);
-            self.selected = None;
-            self.rows.reset();
+            self.switch_to(conn_id);
         }
         self.rows.update(conn_id, tree, now);
         let root = tree.node(NodeId::ROOT);
         ui.horizontal(|ui| {
             ui.strong("Topics");
-            ui.weak(format!(
+            let summary = format!(
                 "{} topics · {} messages · {} retained",
                 format::count(root.topics_below().into()),
                 format::count(root.msgs_below()),
                 format::count(root.retained_below().into())
-            ));
+            );
+            // Cut, not wider than the panel: a wide line here would widen every row below it.
+            ui.add(egui::Label::new(RichText::new(&summary).weak()).truncate()).on_hover_text(summary);
         });
         ui.separator();
         if self.rows.rows().is_empty() {
@@ -200,6 +245,7 @@ impl TopicTreePanel {
         let action_ref = &mut action;
         let row_height = ui.text_style_height(&egui::TextStyle::Body) + 2.0 * ui.spacing().item_spacing.y;
         let mut clicked = None;
+        let mut right_clicked = None;
         let mut flashing = false;
         let mut area = ScrollArea::both().auto_shrink(false);
         if let Some(idx) = self.scroll_to_row.take()
@@ -213,14 +259,19 @@ impl TopicTreePanel {
         area.show_rows(ui, row_height, rows.len(), |ui, range| {
             self.shown_rows = range.clone();
             for row in &rows[range] {
-                let (c, a, f) = self.row_ui(ui, tree, *row, now, row_height);
+                let (c, r, a, f) = self.row_ui(ui, tree, *row, now, row_height);
                 clicked = c.or(clicked);
+                right_clicked = r.or(right_clicked);
                 if a.is_some() {
                     *action_ref = a;
                 }
                 flashing |= f;
             }
         });
+        // The row a context menu was opened on is the one it acts on: select it.
+        if let Some(id) = right_clicked {
+            self.selected = Some(id);
+        }
         if let Some(id) = clicked {
             self.selected = Some(id);
             if tree.node(id).has_children() {
@@ -290,7 +341,7 @@ impl TopicTreePanel {
         None
     }
 
-    /// One row; returns (clicked node, action, still flashing).
+    /// One row; returns (clicked node, right-clicked node, action, still flashing).
     fn row_ui(
         &self,
         ui: &mut egui::Ui,
@@ -298,9 +349,10 @@ impl TopicTreePanel {
         row: Row,
         now: SystemTime,
         row_height: f32,
-    ) -> (Option<NodeId>, Option<TreeAction>, bool) {
+    ) -> (Option<NodeId>, Option<NodeId>, Option<TreeAction>, bool) {
         let node = tree.node(row.id);
         let mut clicked = None;
+        let mut right_clicked = None;
         let mut action = None;
         let age = node.updated_at().and_then(|t| now.duration_since(t).ok()).unwrap_or(Duration::MAX);
         let flashing = self.flash && age < FLASH;
@@ -330,25 +382,48 @@ impl TopicTreePanel {
             if response.clicked() {
                 clicked = Some(row.id);
             }
+            if response.secondary_clicked() {
+                right_clicked = Some(row.id);
+            }
             response.context_menu(|ui| action = context_menu(ui, tree, row.id));
-            if let Some(latest) = node.latest() {
-                ui.label(RichText::new(format!("= {}", payload::preview(&latest.payload, PREVIEW_CHARS))).monospace().weak());
-                if node.is_retained() {
-                    super::retained_badge(ui);
+            // Badges, counts and rate sit at the right edge and are laid out first; the value preview
+            // takes what is left and is cut, so a long value never pushes the badges out of sight.
+            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                // In a narrow tree the figures give way (bytes, then counts), never the badges.
+                let room = ui.available_width();
+                let rates_at = self.rates_at.unwrap_or(now);
+                let rate = node.rate_per_sec(rates_at);
+                if rate > 0.0 {
+                    let bytes = format::byte_rate(node.bytes_per_sec(rates_at));
+                    let text = if room > ROOM_FOR_BYTE_RATE { format!("{} · {bytes}", format::rate(rate)) } else { format::rate(rate) };
+                    ui.weak(text)
+                        .on_hover_text(format!("{} messages and {bytes} of payload per second, here and below", format::rate(rate)));
                 }
-                super::qos_badge(ui, latest.qos);
-            }
-            if node.has_children() {
-                ui.weak(format!("{} t · {} m", format::count(node.topics_below().into()), format::count(node.msgs_below())));
-            }
-            let rates_at = self.rates_at.unwrap_or(now);
-            let rate = node.rate_per_sec(rates_at);
-            if rate > 0.0 {
-                ui.weak(format!("{} · {}", format::rate(rate), format::byte_rate(node.bytes_per_sec(rates_at))))
-                    .on_hover_text("Messages and payload bytes per second, here and below");
-            }
+                if node.has_children() && room > ROOM_FOR_COUNTS {
+                    ui.weak(format!("{} t · {} m", format::count(node.topics_below().into()), format::count(node.msgs_below())));
+                }
+                if let Some(latest) = node.latest() {
+                    super::qos_badge(ui, latest.qos);
+                    if node.is_retained() {
+                        super::retained_badge(ui);
+                    }
+                    let preview = format!("= {}", payload::preview(&latest.payload, PREVIEW_CHARS));
+                    ui.with_layout(egui::Layout::left_to_right(egui::Align::Center), |ui| {
+                        ui.add(egui::Label::new(RichText::new(preview).monospace().weak()).truncate());
+                    });
+                }
+            });
         });
-        (clicked, action, flashing)
+        (clicked, right_clicked, action, flashing)
+    }
+}
+
+/// A filter error in one line: the regex crate's multi-line report becomes its last line
+/// ("invalid regular expression: unclosed group").
+fn one_line(err: &str) -> String {
+    match (err.split_once(':'), err.rsplit_once("error: ")) {
+        (Some((what, _)), Some((_, why))) if err.contains('\n') => format!("{what}: {}", why.trim()),
+        _ => err.lines().next().unwrap_or_default().to_owned(),
     }
 }
 
@@ -375,14 +450,16 @@ fn context_menu(ui: &mut egui::Ui, tree: &TopicTree, id: NodeId) -> Option<TreeA
     if let Some(latest) = node.latest() {
         action = action.or_else(|| plot_menu(ui, &path, &latest.payload));
     }
-    ui.separator();
+    let below = node.retained_below();
+    if node.is_retained() || (node.has_children() && below > 0) {
+        ui.separator();
+    }
     if node.is_retained() && ui.button("Delete retained value").clicked() {
         if let Some(topic) = node.topic() {
             action = Some(TreeAction::DeleteRetained { topics: vec![Arc::clone(topic)], under: path.clone() });
         }
         ui.close();
     }
-    let below = node.retained_below();
     if node.has_children()
         && below > 0
         && ui.button(format!("Delete {} retained values under {path}/…", format::count(below.into()))).clicked()

@@ -176,6 +176,14 @@ impl TreeRows {
         }
     }
 
+    /// Make the rows be rebuilt on the next update, keeping expansion (a tree shown again).
+    pub fn reset_view(&mut self) {
+        self.key = None;
+        self.visible = None;
+        self.visible_key = None;
+        self.view_version += 1;
+    }
+
     /// Forget everything (another connection, a cleared tree).
     pub fn reset(&mut self) {
         let (sort, filter) = (self.sort, self.filter.take());

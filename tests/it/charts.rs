@@ -55,13 +55,22 @@ fn plot_a_topic_from_the_context_menu_and_see_it_in_the_legend() {
     h.run();
     h.get_by_label("temp").click_secondary();
     h.run();
-    h.get_by_label("Plot").click();
+    // Right-click selected temp, so the inspector offers Plot too: take the menu's, beside the row.
+    assert_eq!(h.query_all_by_label("Plot").count(), 2);
+    let row = h.get_by_label("temp").rect();
+    h.query_all_by_label("Plot")
+        .min_by(|a, b| (a.rect().min.x - row.max.x).abs().total_cmp(&(b.rect().min.x - row.max.x).abs()))
+        .expect("menu")
+        .click();
     h.run();
-    h.get_by_role_and_label(Role::CheckBox, "home/kitchen/temp");
-    // Statistics of the points in view: min, max, mean and last; the bad payload is counted.
-    h.get_by_label("21.5");
-    assert_eq!(h.query_all_by_label("23.5").count(), 2, "max and last");
-    h.get_by_label("22.3"); // The mean as precise as its neighbours, not 22.3333.
+    // Statistics of the points in view, on the legend's row: min, max, mean and last; the bad payload is counted.
+    let row = h.get_by_role_and_label(Role::CheckBox, "home/kitchen/temp").rect();
+    let on_row = |h: &Harness<'static, ExplorerApp>, label: &str| {
+        h.query_all_by_label(label).filter(|n| (n.rect().center().y - row.center().y).abs() < row.height()).count()
+    };
+    assert_eq!(on_row(h, "21.5"), 1, "min");
+    assert_eq!(on_row(h, "23.5"), 2, "max and last");
+    assert_eq!(on_row(h, "22.3"), 1, "the mean as precise as its neighbours, not 22.3333");
     h.get_by_label("1 skipped");
     let chart = &h.state().store.charts.charts()[0];
     assert_eq!(chart.series[0].points().len(), 3, "filled from history");

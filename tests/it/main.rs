@@ -49,6 +49,10 @@ mod charts;
 mod client_mosquitto;
 /// The panels through egui_kittest with a fed store: filter, sort, keys, diff, publish, templates, bad input.
 mod explorer;
+/// Mouse and keyboard in the tree, toolbar and inspector: Esc, tabs, scroll, right-click, regex errors.
+mod interactions;
+/// The window at 800×600 and up: minimum widths, no overlap, badges and hex columns in view.
+mod layout;
 /// The publish panel and sessions tell the truth: queued, sent, delivered, refused; confirm before a delete.
 mod publish_panel;
 /// `runtime::run` end to end: commands in, events out.

@@ -94,7 +94,8 @@ fn a_publish_on_a_connection_that_is_down_is_queued_then_reported_delivered_on_i
     let req = f.publish();
     assert_eq!((req.conn_id, req.topic.as_str(), req.qos), (dead, "dead/test", QoS::AtLeastOnce));
     assert_ne!(req.id, 0, "the outcome must find its way back");
-    f.harness.get_by_label("Publishing 4 B to dead/test on dead…");
+    // Said at once: the session takes it only after its back-off, and will report the same.
+    f.harness.get_by_label("Queued: dead is not connected; 4 B to dead/test goes out once it is.");
     assert!(f.harness.query_by_label_contains("Published").is_none(), "nothing claims it went out");
     f.harness.get_by_label("History (0)");
 
@@ -181,6 +182,7 @@ fn a_validation_error_goes_when_the_topic_is_fixed_and_replaces_an_old_result() 
     f.harness.run();
     assert_eq!(f.harness.state().publish.form.topic, "a/b");
     assert!(f.harness.query_by_label("A topic name cannot contain the wildcards + or #.").is_none());
+    assert!(f.harness.query_by_label("Not published: see the form.").is_none(), "no longer applies");
     assert!((f.harness.get_by_role_and_label(Role::Button, "Publish").rect().min.y - publish_y).abs() < 0.5);
 }
 

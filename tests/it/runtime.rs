@@ -115,3 +115,21 @@ async fn taken_port_falls_back_to_a_free_one_and_says_why() {
     // The fallback port really serves MQTT.
     client_v4(rt.addr, "fallback-check", true).await;
 }
+
+#[tokio::test]
+async fn save_to_a_typed_path_writes_the_file_and_says_so() {
+    let mut rt = start("127.0.0.1:0".parse().expect("addr")).await;
+    let path = std::env::temp_dir().join(format!("mqscope-save-to-{}.csv", std::process::id()));
+    rt.commands.send(Command::SaveTo { path: path.clone(), bytes: "a,b\n".into() }).await.expect("send");
+    let notice = guard("the notice", async {
+        loop {
+            if let Some(Event::Notice(text)) = rt.events.recv().await {
+                return text;
+            }
+        }
+    })
+    .await;
+    assert_eq!(notice, format!("Saved 4 bytes to {}", path.display()));
+    assert_eq!(std::fs::read_to_string(&path).expect("written"), "a,b\n");
+    std::fs::remove_file(&path).ok();
+}
