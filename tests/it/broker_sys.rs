@@ -8,7 +8,7 @@ use mqscope::broker::codec::{Packet, ProtocolVersion::V311, QoS};
 use crate::common::start_broker_with;
 use crate::raw::{Raw, publish, qos};
 
-const NAMES: [&str; 16] = [
+const NAMES: [&str; 22] = [
     "version",
     "uptime",
     "clients/connected",
@@ -25,6 +25,12 @@ const NAMES: [&str; 16] = [
     "subscriptions/count",
     "shared_subscriptions/count",
     "retained messages/count",
+    "limits/connections",
+    "limits/packet_size",
+    "limits/subscriptions",
+    "limits/topic",
+    "limits/connect_timeout",
+    "limits/write_timeout",
 ];
 
 fn fast_sys() -> BrokerConfig {
