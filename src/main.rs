@@ -71,18 +71,16 @@ struct LimitArgs {
 }
 
 impl LimitArgs {
-    fn apply(self, config: BrokerConfig) -> BrokerConfig {
+    fn apply(self, mut config: BrokerConfig) -> BrokerConfig {
         use std::time::Duration;
-        BrokerConfig {
-            max_connections: self.max_connections,
-            max_packet_size: self.max_packet_size,
-            max_subscriptions_per_client: self.max_subscriptions_per_client,
-            max_topic_length: self.max_topic_length,
-            max_topic_levels: self.max_topic_levels,
-            connect_timeout: Duration::from_secs(self.connect_timeout.max(1)),
-            write_timeout: Duration::from_secs(self.write_timeout.max(1)),
-            ..config
-        }
+        config.max_connections = self.max_connections;
+        config.max_packet_size = self.max_packet_size;
+        config.max_subscriptions_per_client = self.max_subscriptions_per_client;
+        config.max_topic_length = self.max_topic_length;
+        config.max_topic_levels = self.max_topic_levels;
+        config.connect_timeout = Duration::from_secs(self.connect_timeout.max(1));
+        config.write_timeout = Duration::from_secs(self.write_timeout.max(1));
+        config
     }
 }
 

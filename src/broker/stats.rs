@@ -215,6 +215,19 @@ fn counter_entries(shared: &Shared) -> Vec<(&'static str, String)> {
     ]
 }
 
+/// Publish `$SYS/broker/...` every `every` (retained QoS 0, like mosquitto).
+pub async fn sys_loop(shared: Arc<Shared>, every: Duration) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        for (name, value) in sys_entries(&shared) {
+            let topic: Arc<str> = format!("$SYS/broker/{name}").into();
+            router::publish_sys(&shared, topic, Bytes::from(value), QoS::AtMostOnce, true, &Properties::default());
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -233,18 +246,5 @@ mod tests {
         assert!(!fresh.claim_log(Limit::Topic, 1009), "not again within the second");
         assert!(fresh.claim_log(Limit::Connections, 1009), "each limit has its own second");
         assert!(fresh.claim_log(Limit::Topic, 1010), "again once the second has passed");
-    }
-}
-
-/// Publish `$SYS/broker/...` every `every` (retained QoS 0, like mosquitto).
-pub async fn sys_loop(shared: Arc<Shared>, every: Duration) {
-    let mut tick = tokio::time::interval(every);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tick.tick().await;
-        for (name, value) in sys_entries(&shared) {
-            let topic: Arc<str> = format!("$SYS/broker/{name}").into();
-            router::publish_sys(&shared, topic, Bytes::from(value), QoS::AtMostOnce, true, &Properties::default());
-        }
     }
 }

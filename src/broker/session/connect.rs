@@ -58,7 +58,7 @@ pub async fn serve(stream: Transport, peer: SocketAddr, shared: Arc<Shared>) {
         conn.queue(&refusal(reason::QUOTA_EXCEEDED));
         return conn.close_gracefully(close_within).await;
     }
-    let (mut session, kick_rx) = match accept(conn, *connect, peer, shared) {
+    let (mut session, kick_rx) = match accept(conn, &connect, peer, shared) {
         Ok(accepted) => accepted,
         Err(mut conn) => return conn.close_gracefully(close_within).await,
     };
@@ -128,16 +128,16 @@ fn assign_client_id() -> String {
 }
 
 /// The session of an accepted CONNECT and the receiver of its takeover signal; or, refused, the connection to close.
-type Accepted = Result<(Session, oneshot::Receiver<u8>), Connection>;
+type Accepted = Result<(Session, oneshot::Receiver<u8>), Box<Connection>>;
 
 /// Refuse a CONNECT with `code` (mapped to the 3.1.1 return code by the codec).
 fn refuse(mut conn: Connection, code: u8) -> Accepted {
     conn.queue(&refusal(code));
-    Err(conn)
+    Err(Box::new(conn))
 }
 
 /// Validate CONNECT, attach (or create) the session, queue CONNACK.
-fn accept(conn: Connection, connect: Connect, peer: SocketAddr, shared: Arc<Shared>) -> Accepted {
+fn accept(conn: Connection, connect: &Connect, peer: SocketAddr, shared: Arc<Shared>) -> Accepted {
     let v5 = connect.protocol == ProtocolVersion::V5;
     let cfg = &shared.config;
     let mut ack = Properties::default();
@@ -181,7 +181,7 @@ fn accept(conn: Connection, connect: Connect, peer: SocketAddr, shared: Arc<Shar
         ack.server_keep_alive = Some(keep_alive);
     }
     let (kick_tx, kick_rx) = oneshot::channel();
-    let (cell, session_present, generation) = attach(&shared, &client_id, &connect, expiry, peer, kick_tx);
+    let (cell, session_present, generation) = attach(&shared, &client_id, connect, expiry, peer, kick_tx);
     if v5 {
         ack.receive_maximum = Some(cfg.receive_maximum);
         ack.topic_alias_maximum = Some(cfg.topic_alias_maximum);
