@@ -15,6 +15,8 @@ mod raw;
 mod broker_close;
 /// CONNECT/CONNACK: protocol level, client ids, Clean Start, Session Present, limits, takeover, AUTH.
 mod broker_connect;
+/// Seeded random packet sequences against one session: well-formed replies or a close, never a panic.
+mod broker_fuzz;
 /// Keep-alive at 1.5 × under tokio's paused clock.
 mod broker_keepalive;
 /// Malformed and boundary input, Maximum Packet Size, back-pressure.
