@@ -221,8 +221,13 @@ impl Connection {
         if n > 0 {
             match &mut self.stream {
                 Transport::Tcp(tcp) => {
-                    tcp.write_all(&self.out).await?;
-                    self.out.clear();
+                    // Bytes leave the buffer as they are written: a flush cut short (a timeout) never
+                    // sends them twice.
+                    while !self.out.is_empty() {
+                        if tcp.write_buf(&mut self.out).await? == 0 {
+                            return Err(std::io::ErrorKind::WriteZero.into());
+                        }
+                    }
                 }
                 Transport::Ws(ws) => ws::write(ws, &mut self.out).await?,
             }

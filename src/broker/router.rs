@@ -120,7 +120,8 @@ pub fn route(shared: &Shared, msg: &Arc<Routed>) -> Vec<Arc<SessionCell>> {
         }
     }
     let seq = state.recent.push(msg);
-    shared.route_seq.store(seq, std::sync::atomic::Ordering::SeqCst);
+    // Relaxed: a reader that sees an older number only catches up on a few messages more.
+    shared.route_seq.store(seq, std::sync::atomic::Ordering::Relaxed);
     let targets = targets(&mut state, msg);
     for t in targets {
         let delivery = Delivery { msg: Arc::clone(msg), qos: t.qos, retain: t.retain, sub_ids: t.sub_ids, share: t.share };
@@ -266,12 +267,6 @@ pub fn subscribe(
         RetainHandling::SendIfNew => !existed,
         RetainHandling::DoNotSend => false,
     };
-    if let Some(since) = since
-        && !existed
-        && shared_sub.is_none()
-    {
-        catch_up(&state, cell, filter, &SubEntry { options, id }, since, send_retained, &shared.config.queue_limits());
-    }
     // 5.0 §4.8.2: retained messages are not sent when a shared subscription is made.
     if send_retained && shared_sub.is_none() {
         let now = Instant::now();
@@ -287,6 +282,13 @@ pub fn subscribe(
         // retained values it follows (lock order: state, then session).
         cell.push_replay(filter, owed, options.qos, id, room);
     }
+    // After the retained replay: a live message caught up on is newer than the retained value of its topic.
+    if let Some(since) = since
+        && !existed
+        && shared_sub.is_none()
+    {
+        catch_up(&state, cell, filter, &SubEntry { options, id }, since, send_retained, &shared.config.queue_limits());
+    }
     options.qos as u8
 }
 
@@ -299,7 +301,8 @@ fn catch_up(state: &State, cell: &Arc<SessionCell>, filter: &str, entry: &SubEnt
         .recent
         .after(since)
         .filter(|m| topic::matches(filter, &m.topic))
-        .filter(|m| !(entry.options.no_local && *m.publisher == *client_id))
+        // The session's own messages are in order with its SUBSCRIBE already: one sent before it is not owed.
+        .filter(|m| *m.publisher != *client_id)
         .filter(|m| !(m.retain && send_retained))
         .collect();
     if owed.is_empty() {

@@ -8,6 +8,21 @@ use mqscope::broker::codec::{self, Packet, ProtocolVersion::V311, QoS};
 use crate::common::start_broker;
 use crate::raw::{Raw, publish, qos, subscribe};
 
+#[tokio::test]
+async fn a_publish_sent_before_a_subscribe_on_the_same_connection_is_not_delivered_to_it() {
+    // MQTT-4.6.0-5 / 3.1.1 §4.6: one connection's packets are handled in order, so its own PUBLISH
+    // sent before its SUBSCRIBE (in the same write) matches no subscription; catching up on recent
+    // messages for the new subscription must not bring it back.
+    let (addr, _b) = start_broker().await;
+    let mut c = Raw::connected(addr, V311, "self").await;
+    let mut both = BytesMut::new();
+    codec::encode(&Packet::Publish(publish("mine", QoS::AtMostOnce, 0, b"before")), V311, &mut both);
+    codec::encode(&subscribe(1, "mine", qos(QoS::AtMostOnce)), V311, &mut both);
+    c.send_bytes(&both).await;
+    assert!(matches!(c.expect("SUBACK").await, Packet::SubAck(_)));
+    c.expect_nothing().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_subscribe_written_before_another_clients_publish_sees_it_every_time() {
     // MQTT-4.6.0-5 orders messages per topic per publisher; across clients the spec promises nothing,
