@@ -47,6 +47,47 @@ struct Cli {
     command: Option<Cmd>,
 }
 
+/// The broker's limits (names follow mosquitto's options where it has one). At each limit the
+/// client gets the reason code, `$SYS/broker/limits/...` counts it, and a line is logged at most once a second.
+#[derive(clap::Args, Debug)]
+struct LimitArgs {
+    /// Most connections at once (mosquitto max_connections); past it CONNECT gets 0x97 (5.0) / 0x03 (3.1.1).
+    #[arg(long, default_value_t = BrokerConfig::default().max_connections)]
+    max_connections: usize,
+    /// Largest packet accepted, bytes (mosquitto max_packet_size); advertised in the 5.0 CONNACK.
+    #[arg(long, default_value_t = BrokerConfig::default().max_packet_size)]
+    max_packet_size: u32,
+    /// Most subscriptions per client; past it SUBACK refuses the filter (0x97 / 0x80).
+    #[arg(long, default_value_t = BrokerConfig::default().max_subscriptions_per_client)]
+    max_subscriptions_per_client: usize,
+    /// Longest topic name or filter, bytes.
+    #[arg(long, default_value_t = BrokerConfig::default().max_topic_length)]
+    max_topic_length: usize,
+    /// Most levels in a topic name or filter.
+    #[arg(long, default_value_t = BrokerConfig::default().max_topic_levels)]
+    max_topic_levels: usize,
+    /// Seconds a new connection may take to send CONNECT.
+    #[arg(long, default_value_t = BrokerConfig::default().connect_timeout.as_secs())]
+    connect_timeout: u64,
+    /// Seconds a client may take none of our output (it does not read) before it is disconnected.
+    #[arg(long, default_value_t = BrokerConfig::default().write_timeout.as_secs())]
+    write_timeout: u64,
+}
+
+impl LimitArgs {
+    fn apply(self, mut config: BrokerConfig) -> BrokerConfig {
+        use std::time::Duration;
+        config.max_connections = self.max_connections;
+        config.max_packet_size = self.max_packet_size;
+        config.max_subscriptions_per_client = self.max_subscriptions_per_client;
+        config.max_topic_length = self.max_topic_length;
+        config.max_topic_levels = self.max_topic_levels;
+        config.connect_timeout = Duration::from_secs(self.connect_timeout.max(1));
+        config.write_timeout = Duration::from_secs(self.write_timeout.max(1));
+        config
+    }
+}
+
 #[derive(Subcommand, Debug)]
 enum Cmd {
     /// Run the broker alone, headless, until Ctrl-C or SIGTERM. Logs go to stderr (RUST_LOG=debug for more).
@@ -69,6 +110,8 @@ enum Cmd {
         /// Bytes queued per session before new messages are dropped and counted (MiB).
         #[arg(long, default_value_t = 128)]
         max_queued_mib: usize,
+        #[command(flatten)]
+        limits: LimitArgs,
     },
     /// Publish a realistic home-automation and factory-floor topic set to a broker, then keep updating it.
     Demo {
@@ -110,13 +153,13 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     init_logging();
     match cli.command {
-        Some(Cmd::Broker { port, bind, ws_port, sys_interval, max_queued_messages, max_queued_mib }) => {
-            let config = BrokerConfig {
+        Some(Cmd::Broker { port, bind, ws_port, sys_interval, max_queued_messages, max_queued_mib, limits }) => {
+            let config = limits.apply(BrokerConfig {
                 sys_interval: (sys_interval > 0).then(|| std::time::Duration::from_secs(sys_interval)),
                 max_queued_messages,
                 max_queued_bytes: max_queued_mib.saturating_mul(1024 * 1024),
                 ..BrokerConfig::default()
-            };
+            });
             run_broker(SocketAddr::new(bind, port), ws_port.map(|p| SocketAddr::new(bind, p)), config)
         }
         Some(Cmd::Demo { host, port, seconds }) => {

@@ -4,11 +4,19 @@
 //!
 //! Owns: [`Connection`], [`Transport`]. Knows packets only through the codec; knows nothing of sessions.
 
-use bytes::BytesMut;
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use std::task::{Context, Poll, Waker, ready};
+use std::time::Duration;
+
+use bytes::{Buf as _, BytesMut};
+use tokio::io::{AsyncReadExt as _, AsyncWrite as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
+use tokio::time::Instant;
 
 use super::codec::{self, DecodeError, Packet, ProtocolVersion};
+use super::order::InputGate;
 use super::ws::{self, WsStream};
 
 /// The stream under the framing.
@@ -45,6 +53,15 @@ pub enum ConnectionError {
     Reset,
 }
 
+/// What one [`Connection::io`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Io {
+    /// This many bytes were read into the buffer (0: the peer closed).
+    Read(usize),
+    /// This many bytes of the write buffer were written.
+    Wrote(usize),
+}
+
 /// A framed MQTT stream.
 #[derive(Debug)]
 pub struct Connection {
@@ -57,6 +74,18 @@ pub struct Connection {
     pub version: Option<ProtocolVersion>,
     /// Largest packet accepted; checked before the body is buffered.
     pub max_packet_size: u32,
+    /// Notes when this socket signalled input ([`super::order`]); TCP only.
+    gate: Option<Gate>,
+    /// The router's message number when the oldest input still buffered was signalled
+    /// ([`super::order`]); `None` on a WebSocket.
+    pub input_since: Option<u64>,
+}
+
+/// An [`InputGate`] and the waker that read readiness is polled with.
+#[derive(Debug)]
+struct Gate {
+    gate: Arc<InputGate>,
+    waker: Waker,
 }
 
 impl Connection {
@@ -69,6 +98,16 @@ impl Connection {
             out: BytesMut::with_capacity(READ_BUFFER),
             version: None,
             max_packet_size,
+            gate: None,
+            input_since: None,
+        }
+    }
+
+    /// Take part in the order across connections ([`super::order`]), reading the router's `route_seq`. TCP only.
+    pub fn keep_order(&mut self, route_seq: &Arc<AtomicU64>) {
+        if let Transport::Tcp(_) = self.stream {
+            let (gate, waker) = InputGate::new(Arc::clone(route_seq));
+            self.gate = Some(Gate { gate, waker });
         }
     }
 
@@ -97,6 +136,43 @@ impl Connection {
             return Err(ConnectionError::Reset);
         }
         Ok(n)
+    }
+
+    /// Wait until some of the write buffer was written or, if `read`, some bytes were read: whichever
+    /// comes first. On TCP both are awaited at once, so a peer that stops reading can still be read
+    /// from (its acknowledgements, its DISCONNECT) while our writes wait. On a WebSocket a pending
+    /// write is awaited alone. Cancel-safe on TCP (bytes leave the write buffer only once written, and
+    /// land in the read buffer only once read); on a WebSocket a cancelled write may lose the message,
+    /// so callers cancel it only to end the connection.
+    ///
+    /// # Errors
+    /// On socket errors, or when the peer closed mid-packet.
+    pub async fn io(&mut self, read: bool) -> Result<Io, ConnectionError> {
+        if read && self.buf.capacity() - self.buf.len() < 4096 {
+            self.buf.reserve(READ_BUFFER);
+        }
+        let buffered_before = !self.buf.is_empty();
+        let Self { stream, buf, out, gate, .. } = self;
+        let io = match stream {
+            Transport::Tcp(tcp) => std::future::poll_fn(|cx| poll_tcp(tcp, cx, buf, out, read, gate.as_ref())).await?,
+            Transport::Ws(ws) if !out.is_empty() => {
+                let n = out.len();
+                ws::write(ws, out).await?;
+                Io::Wrote(n)
+            }
+            Transport::Ws(ws) if read => Io::Read(ws::read(ws, buf).await?),
+            Transport::Ws(_) => std::future::pending().await,
+        };
+        if io == Io::Read(0) && !self.buf.is_empty() {
+            return Err(ConnectionError::Reset);
+        }
+        if let (Io::Read(_), Some(g)) = (io, &self.gate) {
+            let since = g.gate.take_since();
+            if !buffered_before || self.input_since.is_none() {
+                self.input_since = Some(since);
+            }
+        }
+        Ok(io)
     }
 
     /// Read until one packet is complete; `Ok(None)` when the peer closed cleanly.
@@ -145,8 +221,13 @@ impl Connection {
         if n > 0 {
             match &mut self.stream {
                 Transport::Tcp(tcp) => {
-                    tcp.write_all(&self.out).await?;
-                    self.out.clear();
+                    // Bytes leave the buffer as they are written: a flush cut short (a timeout) never
+                    // sends them twice.
+                    while !self.out.is_empty() {
+                        if tcp.write_buf(&mut self.out).await? == 0 {
+                            return Err(std::io::ErrorKind::WriteZero.into());
+                        }
+                    }
                 }
                 Transport::Ws(ws) => ws::write(ws, &mut self.out).await?,
             }
@@ -154,14 +235,82 @@ impl Connection {
         Ok(n)
     }
 
-    /// Flush, then close the write side so the peer sees the end (on a WebSocket, after a Close frame).
-    pub async fn close(&mut self) {
-        self.flush().await.ok();
-        match &mut self.stream {
-            Transport::Tcp(tcp) => {
-                tcp.shutdown().await.ok();
+    /// End the connection so that the peer reads what we sent last (an error CONNACK or DISCONNECT)
+    /// even with its own packets still in flight: write what is buffered, close our write side
+    /// (on a WebSocket after a Close frame), then read and discard until the peer closes too, all
+    /// within `within`. Closing a socket with unread bytes would make the kernel reset the connection,
+    /// and the peer could lose our last packet with it.
+    pub async fn close_gracefully(&mut self, within: Duration) {
+        let deadline = Instant::now() + within;
+        tokio::time::timeout_at(deadline, self.flush()).await.ok();
+        let closed = async {
+            match &mut self.stream {
+                Transport::Tcp(tcp) => {
+                    tcp.shutdown().await.ok();
+                    loop {
+                        self.buf.clear();
+                        if !matches!(tcp.read_buf(&mut self.buf).await, Ok(n) if n > 0) {
+                            break;
+                        }
+                    }
+                }
+                Transport::Ws(ws) => {
+                    ws::close(ws).await;
+                    self.buf.clear();
+                    while matches!(ws::read(ws, &mut self.buf).await, Ok(n) if n > 0) {
+                        self.buf.clear();
+                    }
+                }
             }
-            Transport::Ws(ws) => ws::close(ws).await,
+        };
+        tokio::time::timeout_at(deadline, closed).await.ok();
+    }
+}
+
+/// One poll of [`Connection::io`] on TCP: write first (what we owe the peer), then read. With a
+/// gate, read readiness wakes the task through it ([`super::order`]).
+fn poll_tcp(
+    tcp: &mut TcpStream,
+    cx: &mut Context<'_>,
+    buf: &mut BytesMut,
+    out: &mut BytesMut,
+    read: bool,
+    gate: Option<&Gate>,
+) -> Poll<std::io::Result<Io>> {
+    if !out.is_empty()
+        && let Poll::Ready(written) = Pin::new(&mut *tcp).poll_write(cx, out)
+    {
+        let n = written?;
+        if n == 0 {
+            return Poll::Ready(Err(std::io::ErrorKind::WriteZero.into()));
+        }
+        out.advance(n);
+        return Poll::Ready(Ok(Io::Wrote(n)));
+    }
+    if !read {
+        return Poll::Pending;
+    }
+    match gate {
+        Some(g) => {
+            g.gate.register(cx.waker());
+            poll_read_tcp(tcp, &mut Context::from_waker(&g.waker), buf, Some(&g.gate))
+        }
+        None => poll_read_tcp(tcp, cx, buf, None),
+    }
+}
+
+/// The read half of [`poll_tcp`].
+fn poll_read_tcp(tcp: &TcpStream, cx: &mut Context<'_>, buf: &mut BytesMut, gate: Option<&InputGate>) -> Poll<std::io::Result<Io>> {
+    loop {
+        ready!(tcp.poll_read_ready(cx))?;
+        match tcp.try_read_buf(buf) {
+            Ok(n) => return Poll::Ready(Ok(Io::Read(n))),
+            Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => {
+                if let Some(gate) = gate {
+                    gate.observed_empty();
+                }
+            }
+            Err(err) => return Poll::Ready(Err(err)),
         }
     }
 }

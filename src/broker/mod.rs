@@ -11,6 +11,7 @@
 //! - [`codec`]: packets, encode/decode, reason codes.
 //! - [`topic`]: topic validation, matching, the subscription and retained tries.
 //! - [`connection`]: framing on a TCP stream or a WebSocket.
+//! - [`order`]: a SUBSCRIBE that arrived before another client's PUBLISH sees it.
 //! - [`ws`]: MQTT over WebSocket: the handshake (subprotocol `mqtt`), binary messages as bytes.
 //! - [`session`]: one client's connection task (CONNECT, keep-alive, QoS flows).
 //! - [`client_state`]: what a session keeps between connections.
@@ -21,6 +22,7 @@
 pub mod client_state;
 pub mod codec;
 pub mod connection;
+pub mod order;
 pub mod retained;
 pub mod router;
 pub mod session;
@@ -69,8 +71,26 @@ pub struct BrokerConfig {
     pub backpressure_max_pause: Duration,
     /// Longest session expiry we honour, seconds (`u32::MAX` = never expire).
     pub max_session_expiry_secs: u32,
-    /// How long a new connection may take to send CONNECT.
+    /// How long a new connection may take to send CONNECT (mosquitto has none; its `max_keepalive` is not this).
     pub connect_timeout: Duration,
+    /// Most sockets served at once (mosquitto `max_connections`); past it a CONNECT is refused with
+    /// CONNACK 0x97 Quota exceeded (5.0) / 0x03 Server unavailable (3.1.1).
+    pub max_connections: usize,
+    /// Most subscriptions one client may hold; a filter past it is refused in SUBACK (0x97 / 0x80).
+    pub max_subscriptions_per_client: usize,
+    /// Longest topic name or filter, bytes; a PUBLISH over it ends its connection (DISCONNECT 0x90),
+    /// a filter over it is refused in SUBACK (0x8F / 0x80).
+    pub max_topic_length: usize,
+    /// Most topic levels in a topic name or filter (mosquitto's fixed limit is 200); treated like `max_topic_length`.
+    pub max_topic_levels: usize,
+    /// A client that takes none of our output for this long (its socket buffer full, it does not
+    /// read) is disconnected, its will published.
+    pub write_timeout: Duration,
+    /// Ending a connection: how long to keep writing our last packets (an error CONNACK or
+    /// DISCONNECT) and reading, discarding, what the peer still sends, before the socket is closed.
+    pub close_timeout: Duration,
+    /// On shutdown, how long [`run_listeners`] waits for connection tasks before it aborts the rest.
+    pub shutdown_timeout: Duration,
     /// Interval of the `$SYS/broker/...` topics; `None` disables them.
     pub sys_interval: Option<Duration>,
 }
@@ -78,7 +98,7 @@ pub struct BrokerConfig {
 impl Default for BrokerConfig {
     fn default() -> Self {
         Self {
-            max_packet_size: 256 * 1024 * 1024 - 1,
+            max_packet_size: 4 * 1024 * 1024,
             max_keep_alive_secs: 60,
             receive_maximum: 1024,
             topic_alias_maximum: 64,
@@ -90,6 +110,13 @@ impl Default for BrokerConfig {
             backpressure_max_pause: Duration::from_millis(100),
             max_session_expiry_secs: u32::MAX,
             connect_timeout: Duration::from_secs(10),
+            max_connections: 10_000,
+            max_subscriptions_per_client: 10_000,
+            max_topic_length: 4096,
+            max_topic_levels: 200,
+            write_timeout: Duration::from_secs(30),
+            close_timeout: Duration::from_secs(2),
+            shutdown_timeout: Duration::from_secs(5),
             sys_interval: Some(Duration::from_secs(10)),
         }
     }
@@ -138,6 +165,8 @@ pub struct Shared {
     pub tap: Option<Arc<tap::Tap>>,
     /// Flips to true on shutdown; every connection task watches it.
     pub shutdown: watch::Receiver<bool>,
+    /// Number of the last message routed ([`order::Recent`]), read when a socket signals input ([`order`]).
+    pub route_seq: Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// Handle to a broker instance. Cheap to clone.
@@ -152,8 +181,14 @@ impl Broker {
     #[must_use]
     pub fn new(config: BrokerConfig, tap: Option<Arc<tap::Tap>>) -> Self {
         let (shutdown_tx, shutdown) = watch::channel(false);
-        let shared =
-            Arc::new(Shared { config, state: std::sync::Mutex::new(router::State::default()), stats: Stats::default(), tap, shutdown });
+        let shared = Arc::new(Shared {
+            config,
+            state: std::sync::Mutex::new(router::State::default()),
+            stats: Stats::default(),
+            tap,
+            shutdown,
+            route_seq: Arc::default(),
+        });
         Self { shared, shutdown_tx: Arc::new(shutdown_tx) }
     }
 
@@ -255,7 +290,14 @@ pub async fn run_listeners(listeners: Listeners, broker: Broker, shutdown: impl 
     };
     broker.shutdown();
     drop(listeners);
-    while tasks.join_next().await.is_some() {}
+    // Every task ends on its own within `close_timeout` (more if a back-pressure pause or a slow
+    // write is under way); past `shutdown_timeout`, whatever is left is aborted.
+    let ended = tokio::time::timeout(shared.config.shutdown_timeout, async { while tasks.join_next().await.is_some() {} }).await;
+    if ended.is_err() {
+        tracing::warn!(left = tasks.len(), "connections still closing at shutdown_timeout; aborted");
+        tasks.abort_all();
+        while tasks.join_next().await.is_some() {}
+    }
     if let Some(sys) = sys {
         sys.abort();
     }

@@ -14,6 +14,7 @@ use tokio::time::Instant;
 use super::Shared;
 use super::client_state::{Delivery, QueueLimits, Routed, SessionCell, SubEntry};
 use super::codec::{Properties, ProtocolVersion, QoS, RetainHandling, SubscriptionOptions, reason};
+use super::order::Recent;
 use super::retained::Retained;
 use super::topic::{self, FilterTrie, TopicError, TopicTrie};
 use crate::protocol::PublishRequest;
@@ -50,6 +51,8 @@ pub struct State {
     pending_wills: Vec<wills::PendingWill>,
     /// Last connection generation handed out.
     pub last_connection: u64,
+    /// The last messages routed, numbered: what a late SUBSCRIBE catches up on ([`super::order`]).
+    pub recent: Recent,
 }
 
 impl State {
@@ -116,6 +119,9 @@ pub fn route(shared: &Shared, msg: &Arc<Routed>) -> Vec<Arc<SessionCell>> {
             state.retained.insert(&msg.topic, Retained::new(msg));
         }
     }
+    let seq = state.recent.push(msg);
+    // Relaxed: a reader that sees an older number only catches up on a few messages more.
+    shared.route_seq.store(seq, std::sync::atomic::Ordering::Relaxed);
     let targets = targets(&mut state, msg);
     for t in targets {
         let delivery = Delivery { msg: Arc::clone(msg), qos: t.qos, retain: t.retain, sub_ids: t.sub_ids, share: t.share };
@@ -222,9 +228,18 @@ pub fn publish_sys(shared: &Shared, topic: Arc<str>, payload: Bytes, qos: QoS, r
 }
 
 /// Add one subscription of `cell`, and owe it the retained messages it should receive (sent after
-/// the SUBACK and after what was queued before it, before anything queued later). Returns the
-/// SUBACK code: the granted QoS or a failure reason.
-pub fn subscribe(shared: &Shared, cell: &Arc<SessionCell>, filter: &str, options: SubscriptionOptions, id: Option<u32>) -> u8 {
+/// the SUBACK and after what was queued before it, before anything queued later). With `since` (the
+/// router's message number when the SUBSCRIBE arrived, [`super::order`]), a new subscription also
+/// gets the messages routed between its arrival and now. Returns the SUBACK code: the granted QoS
+/// or a failure reason.
+pub fn subscribe(
+    shared: &Shared,
+    cell: &Arc<SessionCell>,
+    filter: &str,
+    options: SubscriptionOptions,
+    id: Option<u32>,
+    since: Option<u64>,
+) -> u8 {
     let (client_id, version) = {
         let data = cell.lock();
         (Arc::clone(&data.client_id), data.version)
@@ -267,7 +282,49 @@ pub fn subscribe(shared: &Shared, cell: &Arc<SessionCell>, filter: &str, options
         // retained values it follows (lock order: state, then session).
         cell.push_replay(filter, owed, options.qos, id, room);
     }
+    // After the retained replay: a live message caught up on is newer than the retained value of its topic.
+    if let Some(since) = since
+        && !existed
+        && shared_sub.is_none()
+    {
+        catch_up(&state, cell, filter, &SubEntry { options, id }, since, send_retained, &shared.config.queue_limits());
+    }
     options.qos as u8
+}
+
+/// Queue to a new subscription of `filter` the recent messages routed after number `since` that it
+/// matches and that no other subscription of the session already brought ([`super::order`]).
+/// Retained ones are left to the retained replay when there is one.
+fn catch_up(state: &State, cell: &Arc<SessionCell>, filter: &str, entry: &SubEntry, since: u64, send_retained: bool, limits: &QueueLimits) {
+    let client_id = Arc::clone(&cell.lock().client_id);
+    let owed: Vec<&Arc<Routed>> = state
+        .recent
+        .after(since)
+        .filter(|m| topic::matches(filter, &m.topic))
+        // The session's own messages are in order with its SUBSCRIBE already: one sent before it is not owed.
+        .filter(|m| *m.publisher != *client_id)
+        .filter(|m| !(m.retain && send_retained))
+        .collect();
+    if owed.is_empty() {
+        return;
+    }
+    // The session's other filters (a shared one counts as if it had brought the message).
+    let others: Vec<String> = cell
+        .lock()
+        .subscriptions
+        .keys()
+        .filter(|f| *f != filter)
+        .map(|f| topic::parse_shared(f).ok().flatten().map_or(f.as_str(), |(_, inner)| inner).to_owned())
+        .collect();
+    for msg in owed {
+        if others.iter().any(|other| topic::matches(other, &msg.topic)) {
+            continue;
+        }
+        let qos = msg.published_qos.min(entry.options.qos);
+        let retain = entry.options.retain_as_published && msg.retain;
+        let delivery = Delivery { msg: Arc::clone(msg), qos, retain, sub_ids: entry.id.into_iter().collect(), share: None };
+        cell.enqueue(delivery, limits);
+    }
 }
 
 /// Remove one subscription; returns the UNSUBACK code.

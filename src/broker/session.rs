@@ -15,9 +15,10 @@ use tokio::time::Instant;
 
 use super::Shared;
 use super::client_state::SessionCell;
-use super::codec::{Disconnect, Packet, Properties, ProtocolVersion, reason};
-use super::connection::Connection;
+use super::codec::{DecodeError, Disconnect, Packet, Properties, ProtocolVersion, reason};
+use super::connection::{Connection, Io, WRITE_HIGH_WATER};
 use super::router;
+use super::stats::Limit;
 
 mod connect;
 mod inbound;
@@ -59,52 +60,75 @@ pub struct Session {
     /// Online subscribers whose queue a message from this client just pushed over the high-water
     /// mark: reading this socket pauses until they drain (back-pressure).
     congested: Vec<Arc<SessionCell>>,
+    /// Complete packets wait in the read buffer because the write buffer was full when they came.
+    parse_pending: bool,
 }
 
 impl Session {
-    /// The read/write loop, until the connection ends.
+    /// The read/write loop, until the connection ends. Reading, writing, the takeover signal, shutdown,
+    /// keep-alive and the write timeout are awaited together: a peer that stops reading blocks
+    /// nothing but its own output, and is disconnected once none of it was taken for `write_timeout`.
     async fn run(&mut self, mut kick_rx: oneshot::Receiver<u8>) -> Exit {
         let mut shutdown = self.shared.shutdown.clone();
+        let write_timeout = self.shared.config.write_timeout;
         self.resend_inflight();
         let mut deadline = self.next_deadline();
+        // When the write buffer last went from empty to not, or last made progress.
+        let mut writing_since: Option<Instant> = None;
         loop {
-            if let Err(err) = self.drain_and_flush().await {
-                tracing::debug!(client_id = %self.client_id, error = %err, "write failed");
-                return Exit::WithWill;
+            let room = self.conn.out.len() < WRITE_HIGH_WATER;
+            if room && self.parse_pending {
+                self.parse_pending = false;
+                if let Some(exit) = self.handle_buffered().await {
+                    return exit;
+                }
             }
+            if self.conn.out.len() < WRITE_HIGH_WATER {
+                self.drain();
+            }
+            let writing = !self.conn.out.is_empty();
+            let reading = !self.parse_pending && self.conn.out.len() < WRITE_HIGH_WATER;
+            writing_since = if writing { Some(writing_since.unwrap_or_else(Instant::now)) } else { None };
+            let stuck_at = writing_since.map_or(deadline, |since| since + write_timeout);
             let keep_alive_on = !self.keep_alive.is_zero();
             tokio::select! {
                 biased;
                 code = &mut kick_rx => {
-                    self.send_disconnect(code.unwrap_or(reason::SESSION_TAKEN_OVER)).await;
+                    self.queue_disconnect(code.unwrap_or(reason::SESSION_TAKEN_OVER));
                     return Exit::TakenOver;
                 }
                 _ = shutdown.changed() => {
-                    self.send_disconnect(reason::SERVER_SHUTTING_DOWN).await;
+                    self.queue_disconnect(reason::SERVER_SHUTTING_DOWN);
                     return Exit::Shutdown;
                 }
-                read = self.conn.read_more() => {
-                    match read {
-                        Ok(0) => return Exit::WithWill,
-                        Ok(n) => {
-                            self.shared.stats.bytes_received.fetch_add(n as u64, Relaxed);
-                            if let Some(exit) = self.handle_buffered().await {
-                                return exit;
-                            }
-                            // After the packets (and any back-pressure pause), not before: a pause is not the client's silence.
-                            deadline = self.next_deadline();
-                        }
-                        Err(err) => {
-                            tracing::debug!(client_id = %self.client_id, error = %err, "read failed");
-                            return Exit::WithWill;
-                        }
+                io = self.conn.io(reading), if reading || writing => match io {
+                    Ok(Io::Wrote(n)) => {
+                        self.shared.stats.bytes_sent.fetch_add(n as u64, Relaxed);
+                        writing_since = None;
                     }
-                }
-                () = self.cell.notify.notified() => {}
+                    Ok(Io::Read(0)) => return Exit::WithWill,
+                    Ok(Io::Read(n)) => {
+                        self.shared.stats.bytes_received.fetch_add(n as u64, Relaxed);
+                        if let Some(exit) = self.handle_buffered().await {
+                            return exit;
+                        }
+                        // After the packets (and any back-pressure pause), not before: a pause is not the client's silence.
+                        deadline = self.next_deadline();
+                    }
+                    Err(err) => {
+                        tracing::debug!(client_id = %self.client_id, error = %err, "connection failed");
+                        return Exit::WithWill;
+                    }
+                },
+                () = self.cell.notify.notified(), if !writing => {}
                 () = tokio::time::sleep_until(deadline), if keep_alive_on => {
                     // MQTT-3.1.2-22 (5.0) / MQTT-3.1.2-24 (3.1.1): 1.5 × keep-alive without a packet ends the connection.
                     tracing::debug!(client_id = %self.client_id, "keep-alive expired");
-                    self.send_disconnect(reason::KEEP_ALIVE_TIMEOUT).await;
+                    self.queue_disconnect(reason::KEEP_ALIVE_TIMEOUT);
+                    return Exit::WithWill;
+                }
+                () = tokio::time::sleep_until(stuck_at), if writing => {
+                    self.shared.stats.limits.hit(Limit::WriteTimeout, &self.client_id);
                     return Exit::WithWill;
                 }
             }
@@ -124,7 +148,10 @@ impl Session {
         if self.congested.is_empty() {
             return Ok(());
         }
-        self.drain_and_flush().await?;
+        // Bounded: this client may itself be the one that does not read.
+        tokio::time::timeout(self.shared.config.write_timeout, self.drain_and_flush())
+            .await
+            .map_err(|_| std::io::Error::from(std::io::ErrorKind::TimedOut))??;
         let low_water = self.shared.config.backpressure_high_water / 2;
         let max_pause = self.shared.config.backpressure_max_pause;
         for cell in std::mem::take(&mut self.congested) {
@@ -149,16 +176,22 @@ impl Session {
                 Ok(Some(packet)) => packet,
                 Ok(None) => return None,
                 Err(err) => {
-                    tracing::debug!(client_id = %self.client_id, error = %err, "malformed packet");
-                    self.send_disconnect(err.reason_code()).await;
+                    if let DecodeError::PacketTooLarge { .. } = err {
+                        self.shared.stats.limits.hit(Limit::PacketSize, &self.client_id);
+                    } else {
+                        tracing::debug!(client_id = %self.client_id, error = %err, "malformed packet");
+                    }
+                    self.queue_disconnect(err.reason_code());
                     return Some(Exit::WithWill);
                 }
             };
-            if let Some(exit) = self.handle(packet).await {
+            if let Some(exit) = self.handle(packet) {
                 return Some(exit);
             }
-            if self.conn.out.len() >= super::connection::WRITE_HIGH_WATER && self.conn.flush().await.is_err() {
-                return Some(Exit::WithWill);
+            if self.conn.out.len() >= WRITE_HIGH_WATER {
+                // The rest waits until the peer has taken some of our output.
+                self.parse_pending = true;
+                return None;
             }
             if self.pause_for_congestion().await.is_err() {
                 return Some(Exit::WithWill);
@@ -166,23 +199,23 @@ impl Session {
         }
     }
 
-    /// Send DISCONNECT (5.0 only; 3.1.1 servers just close) and close.
-    async fn send_disconnect(&mut self, code: u8) {
+    /// Queue DISCONNECT (5.0 only; 3.1.1 servers just close); the connection closes once the session ends.
+    fn queue_disconnect(&mut self, code: u8) {
         if self.version == ProtocolVersion::V5 {
             self.conn.queue(&Packet::Disconnect(Disconnect { code, properties: Properties::default() }));
         }
-        self.conn.close().await;
     }
 
-    /// Detach from the session: publish or schedule the will, start the expiry clock, or drop the session.
-    fn finish(self, exit: Exit, peer: SocketAddr) {
+    /// Detach from the session: publish or schedule the will, start the expiry clock, or drop the
+    /// session. Returns the connection, to be closed.
+    fn finish(self, exit: Exit, peer: SocketAddr) -> Connection {
         self.shared.stats.client_disconnected();
         tracing::debug!(%peer, client_id = %self.client_id, ?exit, "client disconnected");
         let limits = self.shared.config.queue_limits();
         let mut state = self.shared.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut data = self.cell.lock();
         if data.connection != Some(self.generation) {
-            return; // Taken over: the new connection owns the session now.
+            return self.conn; // Taken over: the new connection owns the session now.
         }
         data.connection = None;
         data.kick = None;
@@ -208,5 +241,6 @@ impl Session {
             let delay = will.properties.will_delay_interval.unwrap_or(0).min(expiry);
             router::schedule_will(&self.shared, Arc::clone(&self.client_id), will, delay);
         }
+        self.conn
     }
 }

@@ -2,8 +2,9 @@
 //!
 //! Owns: [`Stats`]. Names of the `$SYS` topics follow mosquitto's where they exist.
 
+use std::fmt::Display;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -31,6 +32,98 @@ pub struct Stats {
     pub clients_maximum: AtomicU64,
     /// Messages dropped (queues full, expired, no room).
     pub dropped: Arc<AtomicU64>,
+    /// Sockets being served now (before and after CONNECT), checked against `max_connections`.
+    pub connections: AtomicUsize,
+    /// How often each limit was hit.
+    pub limits: LimitCounters,
+}
+
+/// A limit of [`super::BrokerConfig`] that a client can run into.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Limit {
+    /// `max_connections`: the CONNECT was refused (0x97 / 0x03).
+    Connections,
+    /// `max_packet_size`: a packet over it ended its connection (0x95).
+    PacketSize,
+    /// `max_subscriptions_per_client`: a filter was refused in SUBACK (0x97 / 0x80).
+    Subscriptions,
+    /// `max_topic_length` or `max_topic_levels`: a topic or filter was refused (0x90 / 0x8F / 0x80).
+    Topic,
+    /// `connect_timeout`: no CONNECT in time.
+    ConnectTimeout,
+    /// `write_timeout`: a peer took none of our output for that long and was disconnected.
+    WriteTimeout,
+}
+
+impl Limit {
+    /// Every limit, in `$SYS` order.
+    pub const ALL: [Self; 6] =
+        [Self::Connections, Self::PacketSize, Self::Subscriptions, Self::Topic, Self::ConnectTimeout, Self::WriteTimeout];
+
+    /// The `$SYS/broker/limits/...` topic counting it.
+    #[must_use]
+    pub const fn sys_name(self) -> &'static str {
+        match self {
+            Self::Connections => "limits/connections",
+            Self::PacketSize => "limits/packet_size",
+            Self::Subscriptions => "limits/subscriptions",
+            Self::Topic => "limits/topic",
+            Self::ConnectTimeout => "limits/connect_timeout",
+            Self::WriteTimeout => "limits/write_timeout",
+        }
+    }
+
+    /// What happened, for the log.
+    const fn what(self) -> &'static str {
+        match self {
+            Self::Connections => "connection refused: max_connections reached",
+            Self::PacketSize => "packet over max_packet_size: connection closed",
+            Self::Subscriptions => "subscription refused: max_subscriptions_per_client reached",
+            Self::Topic => "topic over max_topic_length or max_topic_levels refused",
+            Self::ConnectTimeout => "no CONNECT within connect_timeout: connection closed",
+            Self::WriteTimeout => "client took none of our output within write_timeout: disconnected",
+        }
+    }
+}
+
+/// Counters of the limits hit, and the clock that keeps their log lines to one a second each.
+#[derive(Debug)]
+pub struct LimitCounters {
+    started: Instant,
+    hits: [AtomicU64; Limit::ALL.len()],
+    /// Per limit: milliseconds after `started` of its last log line, plus one (0: never logged).
+    logged_at_ms: [AtomicU64; Limit::ALL.len()],
+}
+
+impl Default for LimitCounters {
+    fn default() -> Self {
+        Self { started: Instant::now(), hits: Default::default(), logged_at_ms: Default::default() }
+    }
+}
+
+impl LimitCounters {
+    /// Count one hit of `limit` by `who` (a client id or a peer address), and log it unless that
+    /// limit was logged less than a second ago (the line then carries the count so far).
+    pub fn hit(&self, limit: Limit, who: &dyn Display) {
+        let total = self.hits[limit as usize].fetch_add(1, Relaxed) + 1;
+        let now_ms = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX).saturating_add(1);
+        if self.claim_log(limit, now_ms) {
+            tracing::warn!(client = %who, total, "{}", limit.what());
+        }
+    }
+
+    /// Whether a line about `limit` may be logged at `now_ms` (≥ 1): none yet, or the last a second ago or more.
+    fn claim_log(&self, limit: Limit, now_ms: u64) -> bool {
+        let last = &self.logged_at_ms[limit as usize];
+        let previous = last.load(Relaxed);
+        (previous == 0 || now_ms.saturating_sub(previous) >= 1000) && last.compare_exchange(previous, now_ms, Relaxed, Relaxed).is_ok()
+    }
+
+    /// How often `limit` was hit.
+    #[must_use]
+    pub fn count(&self, limit: Limit) -> u64 {
+        self.hits[limit as usize].load(Relaxed)
+    }
 }
 
 impl Default for Stats {
@@ -44,6 +137,8 @@ impl Default for Stats {
             clients_connected: AtomicU64::new(0),
             clients_maximum: AtomicU64::new(0),
             dropped: Arc::new(AtomicU64::new(0)),
+            connections: AtomicUsize::new(0),
+            limits: LimitCounters::default(),
         }
     }
 }
@@ -89,6 +184,13 @@ pub fn snapshot(shared: &Shared) -> BrokerStats {
 /// `publish/messages/*` names carry the same PUBLISH counts under mosquitto's exact meaning.
 #[must_use]
 pub fn sys_entries(shared: &Shared) -> Vec<(&'static str, String)> {
+    let mut entries = counter_entries(shared);
+    entries.extend(Limit::ALL.map(|limit| (limit.sys_name(), shared.stats.limits.count(limit).to_string())));
+    entries
+}
+
+/// The `$SYS` entries with mosquitto's names.
+fn counter_entries(shared: &Shared) -> Vec<(&'static str, String)> {
     let snap = snapshot(shared);
     let s = &shared.stats;
     let (clients_total, shared_subs) = shared.state.lock().map(|st| (st.session_count(), st.shared_subs.len())).unwrap_or_default();
@@ -123,5 +225,26 @@ pub async fn sys_loop(shared: Arc<Shared>, every: Duration) {
             let topic: Arc<str> = format!("$SYS/broker/{name}").into();
             router::publish_sys(&shared, topic, Bytes::from(value), QoS::AtMostOnce, true, &Properties::default());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_limit_counts_every_hit_and_logs_at_most_once_a_second() {
+        let counters = LimitCounters::default();
+        for _ in 0..5 {
+            counters.hit(Limit::Topic, &"c");
+        }
+        assert_eq!(counters.count(Limit::Topic), 5);
+        assert_eq!(counters.count(Limit::Connections), 0);
+        // The clock is an argument here, so the test does not depend on how fast it runs.
+        let fresh = LimitCounters::default();
+        assert!(fresh.claim_log(Limit::Topic, 10), "the first hit is logged");
+        assert!(!fresh.claim_log(Limit::Topic, 1009), "not again within the second");
+        assert!(fresh.claim_log(Limit::Connections, 1009), "each limit has its own second");
+        assert!(fresh.claim_log(Limit::Topic, 1010), "again once the second has passed");
     }
 }

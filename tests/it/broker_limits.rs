@@ -1,18 +1,20 @@
 //! Malformed and boundary input at the socket (5.0 §4.13, 3.1.1 §4.8): the codec's strictness as
 //! the broker applies it (only the offending connection ends), Maximum Packet Size checked before
-//! the body is read, and back-pressure on a client that floods a slow subscriber.
+//! the body is read, back-pressure on a client that floods a slow subscriber, and the broker's own
+//! limits (connections, subscriptions, topics, CONNECT timeout), each with its reason code and counter.
 
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
 use mqscope::broker::BrokerConfig;
 use mqscope::broker::codec::{
-    Connect, Packet,
+    Connect, Packet, Properties,
     ProtocolVersion::{V5, V311},
-    QoS, reason,
+    QoS, Subscribe, reason,
 };
+use mqscope::broker::stats::Limit;
 
-use crate::common::{start_broker, start_broker_with};
+use crate::common::{guard, start_broker, start_broker_with};
 use crate::raw::{Raw, ack, connect_packet, publish, qos};
 
 #[tokio::test]
@@ -155,4 +157,109 @@ async fn a_stuck_subscriber_costs_a_publisher_one_pause_not_one_per_message() {
     // 1 in flight + 20 queued; the other 29 were dropped, and counted.
     assert_eq!(broker.shared().stats.dropped.load(Relaxed), 29);
     assert_eq!(stuck.expect_publish().await.pkid, 1);
+}
+
+/// A SUBSCRIBE of several filters at QoS 0; returns the SUBACK codes.
+async fn subscribe_all(raw: &mut Raw, pkid: u16, filters: &[&str]) -> Vec<u8> {
+    let filters = filters.iter().map(|f| ((*f).to_owned(), qos(QoS::AtMostOnce))).collect();
+    raw.send(&Packet::Subscribe(Subscribe { pkid, filters, properties: Properties::default() })).await;
+    match raw.expect("SUBACK").await {
+        Packet::SubAck(s) => s.codes,
+        other => panic!("expected SUBACK, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn connections_past_max_connections_are_refused_with_a_connack_not_dropped() {
+    // 5.0 §3.2.2.2: 0x97 Quota exceeded; 3.1.1 §3.2.2.3: 0x03 Server unavailable (MQTT-3.2.2-5: then closed).
+    let (addr, broker) = start_broker_with(BrokerConfig { sys_interval: None, max_connections: 2, ..BrokerConfig::default() }).await;
+    let first = Raw::connected(addr, V5, "one").await;
+    let _second = Raw::connected(addr, V311, "two").await;
+    let (mut refused5, ack) = Raw::connect(addr, connect_packet(V5, "three", true, 60)).await;
+    assert_eq!(ack.code, reason::QUOTA_EXCEEDED);
+    assert!(refused5.until_closed().await.is_empty(), "closed after the CONNACK");
+    let (mut refused4, ack) = Raw::connect(addr, connect_packet(V311, "four", true, 60)).await;
+    assert_eq!(ack.code, reason::CONNACK_V3_SERVER_UNAVAILABLE);
+    assert!(refused4.until_closed().await.is_empty(), "closed after the CONNACK");
+    assert_eq!(broker.shared().stats.limits.count(Limit::Connections), 2);
+    // Room again once a connection has ended.
+    drop((first, refused5, refused4));
+    guard("the closed connections to be released", async {
+        while broker.shared().stats.connections.load(Relaxed) > 1 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await;
+    Raw::connected(addr, V5, "five").await;
+}
+
+#[tokio::test]
+async fn the_default_maximum_packet_size_is_a_few_mib_and_advertised() {
+    // 5.0 §3.2.2.3.6: the server's Maximum Packet Size goes in CONNACK; §4.13 / §3.14.2.1: a larger packet → DISCONNECT 0x95.
+    let (addr, broker) = start_broker().await;
+    let (mut raw, ack) = Raw::connect(addr, connect_packet(V5, "sized", true, 60)).await;
+    assert_eq!(ack.properties.maximum_packet_size, Some(4 * 1024 * 1024));
+    raw.send_bytes(&[0x30, 0x81, 0x80, 0x80, 0x02]).await; // PUBLISH, Remaining Length 4 MiB + 1, no body.
+    raw.expect_disconnect(reason::PACKET_TOO_LARGE).await;
+    assert_eq!(broker.shared().stats.limits.count(Limit::PacketSize), 1);
+}
+
+#[tokio::test]
+async fn subscriptions_past_the_per_client_limit_are_refused_in_suback() {
+    // 5.0 §3.9.3: 0x97 Quota exceeded per filter; 3.1.1 MQTT-3.9.3-2: 0x80 Failure. Re-subscribing a filter
+    // the client holds replaces it (MQTT-3.8.4-3) and is not a new subscription.
+    let config = BrokerConfig { sys_interval: None, max_subscriptions_per_client: 2, ..BrokerConfig::default() };
+    let (addr, broker) = start_broker_with(config).await;
+    let mut v5 = Raw::connected(addr, V5, "many5").await;
+    assert_eq!(subscribe_all(&mut v5, 1, &["a", "b", "c"]).await, [0, 0, reason::QUOTA_EXCEEDED]);
+    assert_eq!(subscribe_all(&mut v5, 2, &["a"]).await, [0], "a replacement, not a third");
+    let mut v4 = Raw::connected(addr, V311, "many4").await;
+    assert_eq!(subscribe_all(&mut v4, 1, &["a", "b", "c"]).await, [0, 0, reason::SUBACK_V3_FAILURE]);
+    assert_eq!(broker.shared().stats.limits.count(Limit::Subscriptions), 2);
+}
+
+#[tokio::test]
+async fn topics_over_max_length_or_levels_are_refused() {
+    // A topic name over a limit ends the connection with DISCONNECT 0x90 Topic Name invalid (5.0 §3.14.2.1);
+    // a filter over one is refused with 0x8F Topic Filter invalid (5.0 §3.9.3) / 0x80 (3.1.1), others still granted.
+    let config = BrokerConfig { sys_interval: None, max_topic_length: 16, max_topic_levels: 3, ..BrokerConfig::default() };
+    let (addr, broker) = start_broker_with(config).await;
+    let mut sub = Raw::connected(addr, V5, "filters").await;
+    let codes = subscribe_all(&mut sub, 1, &["a/b/c", "a/b/c/#", "0123456789abcdefg", "0123456789abcdef"]).await;
+    assert_eq!(codes, [0, reason::TOPIC_FILTER_INVALID, reason::TOPIC_FILTER_INVALID, 0]);
+    let mut sub4 = Raw::connected(addr, V311, "filters4").await;
+    assert_eq!(subscribe_all(&mut sub4, 1, &["a/b/c/d"]).await, [reason::SUBACK_V3_FAILURE]);
+    for topic in ["a/b/c/d", "0123456789abcdefg"] {
+        let mut p = Raw::connected(addr, V5, "long").await;
+        p.send(&Packet::Publish(publish(topic, QoS::AtMostOnce, 0, b"x"))).await;
+        p.expect_disconnect(reason::TOPIC_NAME_INVALID).await;
+    }
+    let mut p = Raw::connected(addr, V5, "fits").await;
+    p.send(&Packet::Publish(publish("a/b/c", QoS::AtMostOnce, 0, b"ok"))).await;
+    assert_eq!(&sub.expect_publish().await.payload[..], b"ok");
+    assert_eq!(broker.shared().stats.limits.count(Limit::Topic), 5);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_connection_without_connect_is_closed_after_the_connect_timeout() {
+    let config = BrokerConfig { sys_interval: None, connect_timeout: Duration::from_secs(5), ..BrokerConfig::default() };
+    let (addr, broker) = start_broker_with(config).await;
+    let mut raw = Raw::open(addr, V5).await;
+    let start = tokio::time::Instant::now();
+    assert!(raw.until_closed().await.is_empty(), "nothing to answer: no CONNECT");
+    let waited = start.elapsed();
+    assert!((Duration::from_secs(5)..Duration::from_secs(6)).contains(&waited), "closed after {waited:?}");
+    assert_eq!(broker.shared().stats.limits.count(Limit::ConnectTimeout), 1);
+}
+
+#[tokio::test]
+async fn every_limit_hit_is_counted_under_sys_broker_limits() {
+    let config = BrokerConfig { sys_interval: Some(Duration::from_millis(50)), max_subscriptions_per_client: 1, ..BrokerConfig::default() };
+    let (addr, _b) = start_broker_with(config).await;
+    let mut greedy = Raw::connected(addr, V5, "greedy").await;
+    assert_eq!(subscribe_all(&mut greedy, 1, &["a", "b"]).await, [0, reason::QUOTA_EXCEEDED]);
+    let mut sys = Raw::connected(addr, V311, "sys").await;
+    assert_eq!(sys.subscribe(1, "$SYS/broker/limits/subscriptions", qos(QoS::AtMostOnce)).await, [0]);
+    // Retained values from before the hit may come first; wait for a period that counts it.
+    while &sys.expect_publish().await.payload[..] != b"1" {}
 }

@@ -2,11 +2,12 @@
 
 use std::net::SocketAddr;
 use std::process::Stdio;
-use std::time::Duration;
 
 use tokio::process::Command;
 
-use crate::common::{guard, start_broker};
+use mqscope::broker::Broker;
+
+use crate::common::{guard, start_broker, until_subscriptions};
 
 /// Run mosquitto_sub until it has `count` messages (-C), with its own timeout (-W) as a hang guard.
 pub fn sub(addr: SocketAddr, args: &[&str], count: u32) -> tokio::process::Child {
@@ -36,16 +37,17 @@ pub async fn output(child: tokio::process::Child) -> String {
     String::from_utf8(out.stdout).expect("utf-8 output")
 }
 
-/// Give a freshly spawned mosquitto_sub time to connect and subscribe (it prints nothing until then).
-pub async fn settle() {
-    tokio::time::sleep(Duration::from_millis(500)).await;
+/// Wait until a freshly spawned mosquitto_sub has subscribed (it prints nothing until then): until the
+/// broker holds `subscriptions` subscriptions in all.
+pub async fn settle(broker: &Broker, subscriptions: usize) {
+    until_subscriptions(broker, subscriptions).await;
 }
 
 #[tokio::test]
 async fn mosquitto_clients_round_trip_qos0_and_qos1_v311() {
-    let (addr, _broker) = start_broker().await;
+    let (addr, broker) = start_broker().await;
     let child = sub(addr, &["-t", "home/+/temp", "-q", "1", "-v"], 2);
-    settle().await;
+    settle(&broker, 1).await;
     publish(addr, &["-t", "home/kitchen/temp", "-m", "21.5", "-q", "0"]).await;
     publish(addr, &["-t", "home/garage/door", "-m", "open", "-q", "1"]).await;
     publish(addr, &["-t", "home/office/temp", "-m", "19.0", "-q", "1"]).await;
@@ -54,10 +56,10 @@ async fn mosquitto_clients_round_trip_qos0_and_qos1_v311() {
 
 #[tokio::test]
 async fn mosquitto_clients_round_trip_v5_with_user_properties() {
-    let (addr, _broker) = start_broker().await;
+    let (addr, broker) = start_broker().await;
     // -F: %t topic, %p payload, %P user properties.
     let child = sub(addr, &["-V", "5", "-t", "plant/#", "-q", "1", "-F", "%t %p %P"], 1);
-    settle().await;
+    settle(&broker, 1).await;
     publish(addr, &["-V", "5", "-t", "plant/line1/speed", "-m", "1200", "-q", "1", "-D", "publish", "user-property", "unit", "rpm"]).await;
     assert_eq!(output(child).await, "plant/line1/speed 1200 unit:rpm\n");
 }

@@ -101,11 +101,11 @@ async fn retained_messages_expire_and_carry_their_remaining_interval() {
 #[tokio::test]
 async fn mosquitto_sub_sees_retained_flag_and_clearing() {
     // MQTT-3.3.1-6 with an independent client: after clearing, only the marker arrives (-R hides stale ones).
-    let (addr, _b) = start_broker().await;
+    let (addr, broker) = start_broker().await;
     crate::broker_mosquitto::publish(addr, &["-t", "m/r", "-m", "x", "-r", "-q", "1"]).await;
     crate::broker_mosquitto::publish(addr, &["-t", "m/r", "-n", "-r", "-q", "1"]).await;
     let child = crate::broker_mosquitto::sub(addr, &["-V", "5", "-t", "m/#", "-F", "%t %p %r"], 1);
-    crate::broker_mosquitto::settle().await;
+    crate::broker_mosquitto::settle(&broker, 1).await;
     crate::broker_mosquitto::publish(addr, &["-t", "m/marker", "-m", "y", "-q", "1"]).await;
     assert_eq!(crate::broker_mosquitto::output(child).await, "m/marker y 0\n");
 }

@@ -113,10 +113,10 @@ async fn invalid_share_names_are_refused() {
 #[tokio::test]
 async fn mosquitto_sub_members_share_the_load() {
     // 5.0 §4.8.2 with independent clients: two mosquitto_sub members of one group get 2 messages each out of 4.
-    let (addr, _b) = start_broker().await;
+    let (addr, broker) = start_broker().await;
     let one = crate::broker_mosquitto::sub(addr, &["-V", "5", "-t", "$share/ms/load", "-q", "1"], 2);
     let two = crate::broker_mosquitto::sub(addr, &["-V", "5", "-t", "$share/ms/load", "-q", "1"], 2);
-    crate::broker_mosquitto::settle().await;
+    crate::broker_mosquitto::settle(&broker, 2).await;
     for i in 0..4 {
         crate::broker_mosquitto::publish(addr, &["-t", "load", "-m", &i.to_string(), "-q", "1"]).await;
     }

@@ -1,8 +1,6 @@
 //! SUBSCRIBE / UNSUBSCRIBE (5.0 §3.8–3.11, 3.1.1 §3.8–3.11): filter validation and per-filter
 //! codes, `$` topics, overlapping subscriptions, 5.0 subscription options and identifiers.
 
-use std::time::Duration;
-
 use mqscope::broker::codec::{
     Packet, Properties,
     ProtocolVersion::{V5, V311},
@@ -160,9 +158,9 @@ async fn unsubscribe_answers_per_filter_and_stops_delivery() {
 #[tokio::test]
 async fn mosquitto_sub_wildcards_match_like_ours() {
     // MQTT-4.7.1-1/-2 with an independent client: `+` one level, `#` the rest (including the parent level).
-    let (addr, _b) = start_broker().await;
+    let (addr, broker) = start_broker().await;
     let child = crate::broker_mosquitto::sub(addr, &["-V", "5", "-t", "a/+/c", "-t", "b/#", "-v"], 3);
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    crate::broker_mosquitto::settle(&broker, 2).await;
     let mut p = Raw::connected(addr, V311, "wild-pub").await;
     for t in ["a/b/c", "a/b/d", "a/b/c/d", "b", "b/x/y"] {
         p.send(&Packet::Publish(publish(t, QoS::AtLeastOnce, 1, b"m"))).await;

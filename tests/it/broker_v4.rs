@@ -1,8 +1,6 @@
-use std::time::Duration;
-
 use rumqttc::{LastWill, Packet, QoS};
 
-use crate::common::{client_v4, drive_v4, next_publish_v4, start_broker, wait_v4};
+use crate::common::{client_v4, drive_v4, next_publish_v4, start_broker, until, wait_v4};
 
 #[tokio::test]
 async fn qos0_and_qos1_round_trip_through_wildcards() {
@@ -48,12 +46,15 @@ async fn delivered_qos_is_the_minimum_of_published_and_granted() {
 
 #[tokio::test]
 async fn retained_message_reaches_a_late_subscriber_and_an_empty_payload_clears_it() {
-    let (addr, _broker) = start_broker().await;
+    let (addr, broker) = start_broker().await;
     let (publisher, pub_el) = client_v4(addr, "pub-r", true).await;
     let _driver = drive_v4(pub_el);
     publisher.publish("home/garage/door", QoS::AtLeastOnce, true, "open").await.expect("publish");
     publisher.publish("home/garage/door", QoS::AtLeastOnce, true, "closed").await.expect("publish");
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    until("the newer retained value stored", || {
+        broker.shared().state.lock().is_ok_and(|s| s.retained.get("home/garage/door").is_some_and(|r| r.payload() == b"closed"))
+    })
+    .await;
 
     // MQTT-3.3.1-6, MQTT-3.3.1-8: the retained value, replaced by the newer one, with RETAIN=1.
     let (late, mut late_el) = client_v4(addr, "late", true).await;
@@ -64,8 +65,7 @@ async fn retained_message_reaches_a_late_subscriber_and_an_empty_payload_clears_
     // MQTT-3.3.1-10/11: a zero-byte retained PUBLISH removes it; new subscribers get nothing.
     publisher.publish("home/garage/door", QoS::AtLeastOnce, true, "").await.expect("publish");
     let cleared = next_publish_v4(&mut late_el).await;
-    assert!(cleared.payload.is_empty());
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(cleared.payload.is_empty(), "delivered after the store was cleared (router::route)");
     let (newcomer, mut newcomer_el) = client_v4(addr, "newcomer", true).await;
     newcomer.subscribe("home/#", QoS::AtLeastOnce).await.expect("subscribe");
     wait_v4(&mut newcomer_el, "SUBACK", |p| matches!(p, Packet::SubAck(_))).await;
@@ -96,7 +96,7 @@ async fn qos2_round_trip_delivers_exactly_once() {
 #[tokio::test]
 async fn persistent_session_queues_qos1_while_offline() {
     // MQTT-3.1.2-4 / MQTT-3.1.2-5 (3.1.1): CleanSession=0 resumes subscriptions and stores QoS 1 messages.
-    let (addr, _broker) = start_broker().await;
+    let (addr, broker) = start_broker().await;
     let (sub, mut sub_el) = client_v4(addr, "durable", false).await;
     sub.subscribe("jobs/#", QoS::AtLeastOnce).await.expect("subscribe");
     wait_v4(&mut sub_el, "SUBACK", |p| matches!(p, Packet::SubAck(_))).await;
@@ -108,7 +108,10 @@ async fn persistent_session_queues_qos1_while_offline() {
     let _driver = drive_v4(pub_el);
     publisher.publish("jobs/1", QoS::AtLeastOnce, false, "first").await.expect("publish");
     publisher.publish("jobs/2", QoS::AtLeastOnce, false, "second").await.expect("publish");
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    until("both queued for the offline session", || {
+        broker.shared().state.lock().is_ok_and(|s| s.sessions.get("durable").is_some_and(|c| c.lock().queue.len() == 2))
+    })
+    .await;
 
     let mut opts = rumqttc::MqttOptions::new("durable", addr.ip().to_string(), addr.port());
     opts.set_clean_session(false);

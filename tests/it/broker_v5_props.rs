@@ -18,9 +18,9 @@ fn with_props(topic: &str, q: QoS, pkid: u16, payload: &'static [u8], properties
 async fn every_forwarded_property_passes_unchanged_mosquitto() {
     // MQTT-3.3.2-4 (PFI), -15 (Response Topic), -16 (Correlation Data), -17/-18 (User Properties, in order),
     // -20 (Content Type), checked with mosquitto_pub/mosquitto_sub -V 5 as the independent peer.
-    let (addr, _b) = start_broker().await;
+    let (addr, broker) = start_broker().await;
     let child = crate::broker_mosquitto::sub(addr, &["-V", "5", "-t", "p/#", "-F", "%t|%p|%F|%C|%R|%D|%P"], 1);
-    crate::broker_mosquitto::settle().await;
+    crate::broker_mosquitto::settle(&broker, 1).await;
     crate::broker_mosquitto::publish(
         addr,
         &[

@@ -208,7 +208,7 @@ async fn a_pending_will_goes_out_when_a_clean_start_ends_its_session() {
 async fn mosquitto_sub_will_with_v5_properties_fires_when_it_is_killed() {
     // MQTT-3.1.2-8 with an independent client: mosquitto_sub -V 5 with a retained QoS 1 will and a will user
     // property (MQTT-3.1.3-10), killed without DISCONNECT.
-    let (addr, _b) = start_broker().await;
+    let (addr, broker) = start_broker().await;
     let mut w = watcher(addr, "watch10").await;
     let mut child = crate::broker_mosquitto::sub(
         addr,
@@ -232,7 +232,7 @@ async fn mosquitto_sub_will_with_v5_properties_fires_when_it_is_killed() {
         ],
         1,
     );
-    crate::broker_mosquitto::settle().await;
+    crate::broker_mosquitto::settle(&broker, 2).await;
     child.start_kill().expect("kill mosquitto_sub");
     let p = w.expect_publish().await;
     assert_eq!((p.topic.as_str(), &p.payload[..], p.qos), ("w/mosq", &b"bye"[..], QoS::AtLeastOnce));

@@ -4,7 +4,6 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use futures_util::{SinkExt as _, StreamExt as _};
@@ -23,17 +22,17 @@ use tokio_tungstenite::tungstenite::http::{HeaderValue, StatusCode, header};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{self, Message as WsMessage};
 
-use crate::common::{client_v4, client_v5, drive_v4, guard, next_publish_v5, wait_v5};
+use crate::common::{client_v4, client_v5, drive_v4, guard, has_subscription, next_publish_v5, until, wait_v5};
 use crate::raw::{self, Raw};
 
 /// A broker (no $SYS) serving MQTT on one free port and MQTT over WebSocket on another.
-async fn start_ws_broker() -> (SocketAddr, SocketAddr) {
+async fn start_ws_broker() -> (SocketAddr, SocketAddr, Broker) {
     let tcp = TcpListener::bind("127.0.0.1:0").await.expect("bind tcp");
     let ws = TcpListener::bind("127.0.0.1:0").await.expect("bind ws");
     let (tcp_addr, ws_addr) = (tcp.local_addr().expect("addr"), ws.local_addr().expect("addr"));
     let broker = Broker::new(BrokerConfig { sys_interval: None, ..BrokerConfig::default() }, None);
-    tokio::spawn(broker::run_listeners(Listeners { tcp, ws: Some(ws) }, broker, std::future::pending::<()>()));
-    (tcp_addr, ws_addr)
+    tokio::spawn(broker::run_listeners(Listeners { tcp, ws: Some(ws) }, broker.clone(), std::future::pending::<()>()));
+    (tcp_addr, ws_addr, broker)
 }
 
 /// mqscope's client session on one `ws://` profile, and the events it reports.
@@ -45,7 +44,8 @@ struct WsClient {
 const CONN: ConnId = ConnId(1);
 
 impl WsClient {
-    async fn connect(ws_addr: SocketAddr, version: MqttVersion, filter: &str) -> Self {
+    /// Connect; with `broker`, return once it holds the profile's subscription.
+    async fn connect(ws_addr: SocketAddr, version: MqttVersion, filter: &str, broker: Option<&Broker>) -> Self {
         let profile = Profile {
             name: "ws".into(),
             host: ws_addr.ip().to_string(),
@@ -75,8 +75,10 @@ impl WsClient {
             }
         })
         .await;
-        // Let the SUBSCRIBE reach the broker before anything is published.
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        if let Some(broker) = broker {
+            let client_id = format!("mqscope-ws-{version:?}");
+            until("the SUBSCRIBE over ws:// in place", || has_subscription(broker, &client_id, filter)).await;
+        }
         client
     }
 
@@ -109,14 +111,14 @@ impl WsClient {
 
 #[tokio::test]
 async fn mqscope_client_over_websocket_meets_tcp_clients_in_both_versions() {
-    let (tcp_addr, ws_addr) = start_ws_broker().await;
+    let (tcp_addr, ws_addr, broker) = start_ws_broker().await;
     let (publisher, publisher_el) = client_v4(tcp_addr, "tcp-publisher", true).await;
     let _driver = drive_v4(publisher_el);
     let (subscriber, mut sub_el) = client_v5(tcp_addr, "tcp-subscriber").await;
     subscriber.subscribe("from-ws/#", rumqttc::v5::mqttbytes::QoS::AtLeastOnce).await.expect("subscribe");
     wait_v5(&mut sub_el, "SUBACK", |p| matches!(p, rumqttc::v5::mqttbytes::v5::Packet::SubAck(_))).await;
     for version in [MqttVersion::V311, MqttVersion::V5] {
-        let mut ws = WsClient::connect(ws_addr, version, "to-ws/#").await;
+        let mut ws = WsClient::connect(ws_addr, version, "to-ws/#", Some(&broker)).await;
         // TCP → WebSocket.
         let topic = format!("to-ws/{version:?}");
         publisher.publish(topic.as_str(), rumqttc::QoS::AtLeastOnce, false, "21.5").await.expect("publish");
@@ -144,7 +146,8 @@ async fn the_windows_embedded_broker_serves_websocket_when_asked() {
     };
     tokio::spawn(runtime::run(config, cmd_rx, sink));
     guard("BrokerStarted", async { while !matches!(events.recv().await, Some(Event::BrokerStarted { .. })) {} }).await;
-    let mut ws = WsClient::connect(ws_addr, MqttVersion::V5, "unused/#").await;
+    // Nothing is published to its subscription: no need to wait for it.
+    let mut ws = WsClient::connect(ws_addr, MqttVersion::V5, "unused/#", None).await;
     ws.publish("window/ws", b"seen from inside").await;
     // The explorer sees the message through the broker's tap, with its publisher.
     let seen = guard("the message in the explorer", async {
@@ -248,7 +251,7 @@ impl RawWs {
 
 #[tokio::test]
 async fn the_server_selects_subprotocol_mqtt_and_refuses_an_upgrade_without_it() {
-    let (_, ws_addr) = start_ws_broker().await;
+    let (_, ws_addr, _broker) = start_ws_broker().await;
     // MQTT-6.0.0-4: the subprotocol selected and returned by the server is "mqtt".
     for offered in ["mqtt", "mqttv3.1, mqtt"] {
         let (_, response) = open(ws_addr, offered).await.expect("handshake");
@@ -265,7 +268,7 @@ async fn the_server_selects_subprotocol_mqtt_and_refuses_an_upgrade_without_it()
 
 #[tokio::test]
 async fn packets_need_not_align_with_websocket_frames() {
-    let (_, ws_addr) = start_ws_broker().await;
+    let (_, ws_addr, _broker) = start_ws_broker().await;
     for version in [ProtocolVersion::V311, ProtocolVersion::V5] {
         let mut ws = RawWs::open(ws_addr, version).await;
         // MQTT-6.0.0-2: a CONNECT split across two frames, cut inside its fixed header.
@@ -288,7 +291,7 @@ async fn packets_need_not_align_with_websocket_frames() {
 
 #[tokio::test]
 async fn a_text_frame_closes_the_connection_and_fires_the_will() {
-    let (tcp_addr, ws_addr) = start_ws_broker().await;
+    let (tcp_addr, ws_addr, _broker) = start_ws_broker().await;
     let mut watcher = Raw::connected(tcp_addr, ProtocolVersion::V5, "watcher").await;
     watcher.subscribe(1, "wills/#", raw::qos(WireQoS::AtMostOnce)).await;
     let mut ws = RawWs::open(ws_addr, ProtocolVersion::V5).await;
@@ -315,7 +318,7 @@ async fn a_text_frame_closes_the_connection_and_fires_the_will() {
 
 #[tokio::test]
 async fn a_websocket_ping_is_answered_with_a_pong_and_mqtt_goes_on() {
-    let (_, ws_addr) = start_ws_broker().await;
+    let (_, ws_addr, _broker) = start_ws_broker().await;
     let mut ws = RawWs::open(ws_addr, ProtocolVersion::V311).await;
     ws.frames(&[&encode(
         ProtocolVersion::V311,

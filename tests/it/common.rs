@@ -27,6 +27,33 @@ pub async fn guard<T>(what: &str, fut: impl Future<Output = T>) -> T {
     tokio::time::timeout(HANG_GUARD, fut).await.unwrap_or_else(|_elapsed| panic!("hung waiting for {what}"))
 }
 
+/// Wait until `ready` holds, checking every few milliseconds: an observable state of the broker
+/// instead of a sleep that guesses how long it takes (and fails on a loaded machine).
+pub async fn until(what: &str, mut ready: impl FnMut() -> bool) {
+    guard(what, async {
+        while !ready() {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await;
+}
+
+/// Subscriptions the broker holds, over every session.
+pub fn subscription_count(broker: &Broker) -> usize {
+    broker.shared().state.lock().map_or(0, |s| s.counts().1)
+}
+
+/// Whether client `client_id` holds a subscription of `filter`.
+pub fn has_subscription(broker: &Broker, client_id: &str, filter: &str) -> bool {
+    let Ok(state) = broker.shared().state.lock() else { return false };
+    state.sessions.get(client_id).is_some_and(|cell| cell.lock().subscriptions.contains_key(filter))
+}
+
+/// Wait until the broker holds at least `n` subscriptions (a client launched as a process has subscribed).
+pub async fn until_subscriptions(broker: &Broker, n: usize) {
+    until(&format!("{n} subscriptions"), || subscription_count(broker) >= n).await;
+}
+
 /// Next PUBLISH seen by a rumqttc v4 event loop.
 pub async fn next_publish_v4(el: &mut rumqttc::EventLoop) -> rumqttc::Publish {
     guard("a PUBLISH (v4)", async {

@@ -11,14 +11,20 @@ mod bench;
 /// A byte-level MQTT peer built on our codec, for exact and malformed input.
 mod raw;
 
+/// How connections end: graceful close after an error, peers that do not read, bounded shutdown.
+mod broker_close;
 /// CONNECT/CONNACK: protocol level, client ids, Clean Start, Session Present, limits, takeover, AUTH.
 mod broker_connect;
+/// Seeded random packet sequences against one session: well-formed replies or a close, never a panic.
+mod broker_fuzz;
 /// Keep-alive at 1.5 × under tokio's paused clock.
 mod broker_keepalive;
 /// Malformed and boundary input, Maximum Packet Size, back-pressure.
 mod broker_limits;
 /// The embedded broker against Debian's mosquitto_pub / mosquitto_sub (3.1.1 and -V 5).
 mod broker_mosquitto;
+/// Order across connections: a SUBSCRIBE on the wire before another client's PUBLISH sees it.
+mod broker_order;
 /// QoS 0/1/2 flows, Receive Maximum both ways, acknowledgement codes, ordering.
 mod broker_qos;
 /// Raw bytes: malformed packets end only their own connection.

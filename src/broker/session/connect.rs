@@ -17,26 +17,86 @@ use crate::broker::client_state::SessionCell;
 use crate::broker::codec::{ConnAck, Connect, DecodeError, LastWill, Packet, Properties, ProtocolVersion, reason};
 use crate::broker::connection::{Connection, ConnectionError, Transport};
 use crate::broker::router;
+use crate::broker::stats::Limit;
 
 /// Serve one accepted connection (TCP, or a WebSocket after its handshake) to its end.
 pub async fn serve(stream: Transport, peer: SocketAddr, shared: Arc<Shared>) {
+    let slot = Slot::take(&shared);
+    let close_within = shared.config.close_timeout;
     let mut conn = Connection::new(stream, shared.config.max_packet_size);
-    let first = tokio::time::timeout(shared.config.connect_timeout, conn.read_packet()).await;
+    conn.keep_order(&shared.route_seq);
+    if slot.over_hard_cap {
+        // A flood far past `max_connections`: no task waits for these CONNECTs (counted and logged).
+        shared.stats.limits.hit(Limit::Connections, &peer);
+        return;
+    }
+    // Past the limit the CONNECT is read only to answer it: no longer than a close may take.
+    let connect_timeout = if slot.over_limit { shared.config.connect_timeout.min(close_within) } else { shared.config.connect_timeout };
+    let first = tokio::time::timeout(connect_timeout, conn.read_packet()).await;
     let connect = match first {
         Ok(Ok(Some(Packet::Connect(connect)))) => connect,
-        Ok(Ok(Some(_))) => return conn.close().await, // MQTT-3.1.0-1: the first packet must be CONNECT.
-        Ok(Ok(None)) | Err(_) => return,
-        Ok(Err(err)) => return refuse_connect(&mut conn, &err, peer).await,
+        // MQTT-3.1.0-1: the first packet must be CONNECT.
+        Ok(Ok(Some(_))) => return conn.close_gracefully(close_within).await,
+        Ok(Ok(None)) => return,
+        Err(_) => {
+            shared.stats.limits.hit(Limit::ConnectTimeout, &peer);
+            return conn.close_gracefully(close_within).await;
+        }
+        Ok(Err(err)) => {
+            if let ConnectionError::Decode(DecodeError::PacketTooLarge { .. }) = err {
+                shared.stats.limits.hit(Limit::PacketSize, &peer);
+            }
+            refuse_connect(&mut conn, &err, peer);
+            return conn.close_gracefully(close_within).await;
+        }
     };
     let version = connect.protocol;
     conn.version = Some(version);
-    let Some((mut session, kick_rx)) = accept(conn, *connect, peer, shared).await else { return };
+    if slot.over_limit {
+        // Quota exceeded (5.0 §3.2.2.2: 0x97) / Server unavailable (3.1.1 §3.2.2.3: 0x03), never a silent drop.
+        shared.stats.limits.hit(Limit::Connections, &peer);
+        conn.queue(&refusal(reason::QUOTA_EXCEEDED));
+        return conn.close_gracefully(close_within).await;
+    }
+    let (mut session, kick_rx) = match accept(conn, &connect, peer, shared) {
+        Ok(accepted) => accepted,
+        Err(mut conn) => return conn.close_gracefully(close_within).await,
+    };
     let exit = session.run(kick_rx).await;
-    session.finish(exit, peer);
+    let mut conn = session.finish(exit, peer);
+    conn.close_gracefully(close_within).await;
 }
 
-/// Answer an unreadable CONNECT: CONNACK with the reason where the client can read one, then close.
-async fn refuse_connect(conn: &mut Connection, err: &ConnectionError, peer: SocketAddr) {
+/// One served socket, counted against `max_connections` while it lives.
+struct Slot {
+    shared: Arc<Shared>,
+    /// Past `max_connections`: answered with a refusing CONNACK.
+    over_limit: bool,
+    /// Far past it (twice the limit and 64 more): dropped without waiting for the CONNECT.
+    over_hard_cap: bool,
+}
+
+impl Slot {
+    fn take(shared: &Arc<Shared>) -> Self {
+        let before = shared.stats.connections.fetch_add(1, Relaxed);
+        let max = shared.config.max_connections;
+        Self { shared: Arc::clone(shared), over_limit: before >= max, over_hard_cap: before >= max.saturating_mul(2).saturating_add(64) }
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.shared.stats.connections.fetch_sub(1, Relaxed);
+    }
+}
+
+/// A refusing CONNACK (the codec maps the code to a 3.1.1 return code for 3.1.1 clients).
+fn refusal(code: u8) -> Packet {
+    Packet::ConnAck(ConnAck { session_present: false, code, properties: Properties::default() })
+}
+
+/// Answer an unreadable CONNECT: CONNACK with the reason where the client can read one.
+fn refuse_connect(conn: &mut Connection, err: &ConnectionError, peer: SocketAddr) {
     tracing::debug!(%peer, error = %err, "refusing CONNECT");
     let level = conn.peek_connect_level();
     if let ConnectionError::Decode(decode) = err {
@@ -54,10 +114,9 @@ async fn refuse_connect(conn: &mut Connection, err: &ConnectionError, peer: Sock
         };
         if let Some((version, code)) = ack {
             conn.version = Some(version);
-            conn.queue(&Packet::ConnAck(ConnAck { session_present: false, code, properties: Properties::default() }));
+            conn.queue(&refusal(code));
         }
     }
-    conn.close().await;
 }
 
 /// Generated identifier for a client that sent an empty one.
@@ -68,33 +127,35 @@ fn assign_client_id() -> String {
     format!("mqscope-{:08x}{:04x}", nanos, NEXT.fetch_add(1, Relaxed) & 0xffff)
 }
 
-/// Refuse a CONNECT with `code` (mapped to the 3.1.1 return code by the codec) and close.
-async fn refuse(mut conn: Connection, code: u8) -> Option<(Session, oneshot::Receiver<u8>)> {
-    conn.queue(&Packet::ConnAck(ConnAck { session_present: false, code, properties: Properties::default() }));
-    conn.close().await;
-    None
+/// The session of an accepted CONNECT and the receiver of its takeover signal; or, refused, the connection to close.
+type Accepted = Result<(Session, oneshot::Receiver<u8>), Box<Connection>>;
+
+/// Refuse a CONNECT with `code` (mapped to the 3.1.1 return code by the codec).
+fn refuse(mut conn: Connection, code: u8) -> Accepted {
+    conn.queue(&refusal(code));
+    Err(Box::new(conn))
 }
 
-/// Validate CONNECT, attach (or create) the session, send CONNACK. `None` if refused.
-async fn accept(conn: Connection, connect: Connect, peer: SocketAddr, shared: Arc<Shared>) -> Option<(Session, oneshot::Receiver<u8>)> {
+/// Validate CONNECT, attach (or create) the session, queue CONNACK.
+fn accept(conn: Connection, connect: &Connect, peer: SocketAddr, shared: Arc<Shared>) -> Accepted {
     let v5 = connect.protocol == ProtocolVersion::V5;
     let cfg = &shared.config;
     let mut ack = Properties::default();
     if connect.properties.authentication_method.is_some() {
         // We support no enhanced authentication method: CONNACK 0x8C and close (5.0 §4.12, MQTT-4.12.0-1).
-        return refuse(conn, reason::BAD_AUTHENTICATION_METHOD).await;
+        return refuse(conn, reason::BAD_AUTHENTICATION_METHOD);
     }
     if let Some(will) = &connect.will
         && will.properties.payload_format_indicator == Some(1)
         && std::str::from_utf8(&will.payload).is_err()
     {
         // 5.0 §3.1.3.2.3: a Will Payload declared UTF-8 that is not → CONNACK 0x99.
-        return refuse(conn, reason::PAYLOAD_FORMAT_INVALID).await;
+        return refuse(conn, reason::PAYLOAD_FORMAT_INVALID);
     }
     let client_id: Arc<str> = if connect.client_id.is_empty() {
         if !v5 && !connect.clean_start {
             // MQTT-3.1.3-8 (3.1.1): empty id with CleanSession=0 is rejected with return code 0x02.
-            return refuse(conn, reason::CONNACK_V3_IDENTIFIER_REJECTED).await;
+            return refuse(conn, reason::CONNACK_V3_IDENTIFIER_REJECTED);
         }
         let id = assign_client_id();
         if v5 {
@@ -120,7 +181,7 @@ async fn accept(conn: Connection, connect: Connect, peer: SocketAddr, shared: Ar
         ack.server_keep_alive = Some(keep_alive);
     }
     let (kick_tx, kick_rx) = oneshot::channel();
-    let (cell, session_present, generation) = attach(&shared, &client_id, &connect, expiry, peer, kick_tx);
+    let (cell, session_present, generation) = attach(&shared, &client_id, connect, expiry, peer, kick_tx);
     if v5 {
         ack.receive_maximum = Some(cfg.receive_maximum);
         ack.topic_alias_maximum = Some(cfg.topic_alias_maximum);
@@ -142,11 +203,12 @@ async fn accept(conn: Connection, connect: Connect, peer: SocketAddr, shared: Ar
         alias_max_out: if v5 { connect.properties.topic_alias_maximum.unwrap_or(0) } else { 0 },
         connect_expiry: expiry,
         congested: Vec::new(),
+        parse_pending: false,
     };
     session.conn.queue(&Packet::ConnAck(ConnAck { session_present, code: reason::SUCCESS, properties: ack }));
     session.shared.stats.client_connected();
     tracing::debug!(%peer, client_id = %session.client_id, ?connect.protocol, session_present, "client connected");
-    Some((session, kick_rx))
+    Ok((session, kick_rx))
 }
 
 /// Take over or create the session for `client_id`. Returns (cell, session present, connection generation).

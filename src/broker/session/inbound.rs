@@ -6,14 +6,15 @@ use std::sync::atomic::Ordering::Relaxed;
 
 use super::{Exit, Session};
 use crate::broker::client_state::Outgoing;
-use crate::broker::codec::{Packet, Properties, ProtocolVersion, PubResp, Publish, QoS, SubAck, UnsubAck, reason};
+use crate::broker::codec::{Packet, Properties, ProtocolVersion, PubResp, Publish, QoS, SubAck, SubscriptionOptions, UnsubAck, reason};
+use crate::broker::stats::Limit;
 use crate::broker::{router, topic};
 
 impl Session {
     /// Handle one packet; `Some` ends the connection.
-    pub(super) async fn handle(&mut self, packet: Packet) -> Option<Exit> {
+    pub(super) fn handle(&mut self, packet: Packet) -> Option<Exit> {
         match packet {
-            Packet::Publish(publish) => return self.on_publish(publish).await,
+            Packet::Publish(publish) => return self.on_publish(publish),
             Packet::PubAck(ack) => {
                 let mut data = self.cell.lock();
                 // MQTT-4.3.2-4 (5.0) / MQTT-4.3.2-3: the PUBACK ends the flow, whatever its reason code
@@ -58,12 +59,11 @@ impl Session {
             Packet::Subscribe(sub) => {
                 if sub.filters.iter().any(|(f, o)| o.no_local && f.starts_with(topic::SHARED_PREFIX)) {
                     // MQTT-3.8.3-4: No Local on a Shared Subscription is a Protocol Error.
-                    self.send_disconnect(reason::PROTOCOL_ERROR).await;
+                    self.queue_disconnect(reason::PROTOCOL_ERROR);
                     return Some(Exit::WithWill);
                 }
                 let id = sub.properties.subscription_identifiers.first().copied();
-                let codes =
-                    sub.filters.iter().map(|(filter, options)| router::subscribe(&self.shared, &self.cell, filter, *options, id)).collect();
+                let codes = sub.filters.iter().map(|(filter, options)| self.subscribe_within_limits(filter, *options, id)).collect();
                 // MQTT-3.8.4-1: SUBACK first; the retained messages the subscriptions are owed follow it
                 // (this task drains them only after this packet is handled).
                 self.conn.queue(&Packet::SubAck(SubAck { pkid: sub.pkid, codes, properties: Properties::default() }));
@@ -78,43 +78,42 @@ impl Session {
                 if let Some(expiry) = d.properties.session_expiry_interval {
                     if self.connect_expiry == 0 && expiry != 0 {
                         // 5.0 §3.14.2.2.2: a Session Expiry of 0 in CONNECT cannot become non-zero on DISCONNECT (Protocol Error).
-                        self.send_disconnect(reason::PROTOCOL_ERROR).await;
+                        self.queue_disconnect(reason::PROTOCOL_ERROR);
                         return Some(Exit::WithWill);
                     }
                     self.cell.lock().expiry_secs = expiry.min(self.shared.config.max_session_expiry_secs);
                 }
-                self.conn.close().await;
                 // MQTT-3.14.4-3: a normal DISCONNECT discards the will; 0x04 asks for it.
                 return Some(if d.code == reason::DISCONNECT_WITH_WILL_MESSAGE { Exit::WithWill } else { Exit::Normal });
             }
             // MQTT-3.1.0-2: a second CONNECT is a Protocol Error; so is AUTH after a CONNECT without
             // Authentication Method (MQTT-4.12.0-7), and any server-to-client packet from a client.
             Packet::Connect(_) | Packet::Auth(_) | Packet::ConnAck(_) | Packet::SubAck(_) | Packet::UnsubAck(_) | Packet::PingResp => {
-                self.send_disconnect(reason::PROTOCOL_ERROR).await;
+                self.queue_disconnect(reason::PROTOCOL_ERROR);
                 return Some(Exit::WithWill);
             }
         }
         None
     }
 
-    async fn on_publish(&mut self, mut publish: Publish) -> Option<Exit> {
+    fn on_publish(&mut self, mut publish: Publish) -> Option<Exit> {
         let v5 = self.version == ProtocolVersion::V5;
         self.shared.stats.msgs_received.fetch_add(1, Relaxed);
         if !publish.properties.subscription_identifiers.is_empty() {
             // MQTT-3.3.4-6: a PUBLISH from a client must not carry a Subscription Identifier.
-            self.send_disconnect(reason::PROTOCOL_ERROR).await;
+            self.queue_disconnect(reason::PROTOCOL_ERROR);
             return Some(Exit::WithWill);
         }
         // Topic Alias (MQTT 5 §3.3.2.3.4).
         let topic: Arc<str> = match publish.properties.topic_alias.take() {
             Some(alias) if alias == 0 || alias > self.shared.config.topic_alias_maximum => {
-                self.send_disconnect(reason::TOPIC_ALIAS_INVALID).await;
+                self.queue_disconnect(reason::TOPIC_ALIAS_INVALID);
                 return Some(Exit::WithWill);
             }
             Some(alias) if publish.topic.is_empty() => {
                 let Some(topic) = self.aliases_in.get(&alias) else {
                     // 5.0 §3.3.2.3.4: an alias with no mapping on this connection is a Protocol Error (MQTT-3.3.2-7: none carried over).
-                    self.send_disconnect(reason::PROTOCOL_ERROR).await;
+                    self.queue_disconnect(reason::PROTOCOL_ERROR);
                     return Some(Exit::WithWill);
                 };
                 Arc::clone(topic)
@@ -128,7 +127,13 @@ impl Session {
         };
         if topic::validate_topic_name(&topic).is_err() {
             // MQTT-3.3.2-2: no wildcards in a topic name.
-            self.send_disconnect(reason::TOPIC_NAME_INVALID).await;
+            self.queue_disconnect(reason::TOPIC_NAME_INVALID);
+            return Some(Exit::WithWill);
+        }
+        if self.over_topic_limits(&topic) {
+            // Ours, not the spec's: 0x90 Topic Name invalid (5.0 §3.14.2.1), or just the close in 3.1.1.
+            self.shared.stats.limits.hit(Limit::Topic, &self.client_id);
+            self.queue_disconnect(reason::TOPIC_NAME_INVALID);
             return Some(Exit::WithWill);
         }
         let bad_format = v5 && publish.properties.payload_format_indicator == Some(1) && std::str::from_utf8(&publish.payload).is_err();
@@ -137,7 +142,7 @@ impl Session {
             QoS::AtMostOnce => {
                 if bad_format {
                     // 5.0 §3.3.2.3.2: a payload declared UTF-8 that is not → 0x99 Payload format invalid.
-                    self.send_disconnect(reason::PAYLOAD_FORMAT_INVALID).await;
+                    self.queue_disconnect(reason::PAYLOAD_FORMAT_INVALID);
                     return Some(Exit::WithWill);
                 }
                 self.route(topic, publish);
@@ -158,7 +163,7 @@ impl Session {
                 };
                 if over && v5 {
                     // MQTT-3.3.4-7: more unacknowledged QoS 2 publications than our Receive Maximum → DISCONNECT 0x93 (§3.3.4).
-                    self.send_disconnect(reason::RECEIVE_MAXIMUM_EXCEEDED).await;
+                    self.queue_disconnect(reason::RECEIVE_MAXIMUM_EXCEEDED);
                     return Some(Exit::WithWill);
                 }
                 let code = if bad_format { reason::PAYLOAD_FORMAT_INVALID } else { reason::SUCCESS };
@@ -171,6 +176,33 @@ impl Session {
             }
         }
         None
+    }
+
+    /// Whether a topic name or filter is longer than `max_topic_length` or has more levels than `max_topic_levels`.
+    fn over_topic_limits(&self, topic: &str) -> bool {
+        let cfg = &self.shared.config;
+        // A topic of n bytes has at most n + 1 levels: only a long one needs counting.
+        topic.len() > cfg.max_topic_length
+            || (topic.len() >= cfg.max_topic_levels && topic.bytes().filter(|&b| b == b'/').count() >= cfg.max_topic_levels)
+    }
+
+    /// One filter of a SUBSCRIBE, within our limits on topics and on subscriptions per client; returns its SUBACK code.
+    fn subscribe_within_limits(&self, filter: &str, options: SubscriptionOptions, id: Option<u32>) -> u8 {
+        let v5 = self.version == ProtocolVersion::V5;
+        if self.over_topic_limits(filter) {
+            self.shared.stats.limits.hit(Limit::Topic, &self.client_id);
+            return if v5 { reason::TOPIC_FILTER_INVALID } else { reason::SUBACK_V3_FAILURE };
+        }
+        let full = {
+            let data = self.cell.lock();
+            data.subscriptions.len() >= self.shared.config.max_subscriptions_per_client && !data.subscriptions.contains_key(filter)
+        };
+        if full {
+            // 5.0 §3.9.3: 0x97 Quota exceeded; 3.1.1 has only 0x80 Failure (MQTT-3.9.3-2).
+            self.shared.stats.limits.hit(Limit::Subscriptions, &self.client_id);
+            return if v5 { reason::QUOTA_EXCEEDED } else { reason::SUBACK_V3_FAILURE };
+        }
+        router::subscribe(&self.shared, &self.cell, filter, options, id, self.conn.input_since)
     }
 
     fn route(&mut self, topic: Arc<str>, publish: Publish) {

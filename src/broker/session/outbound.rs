@@ -47,7 +47,7 @@ impl Session {
     }
 
     /// Encode queued deliveries; true if more remain that fit the window (the buffer filled up first).
-    fn drain(&mut self) -> bool {
+    pub(super) fn drain(&mut self) -> bool {
         let now = Instant::now();
         let cell = Arc::clone(&self.cell);
         let mut data = cell.lock();
