@@ -296,8 +296,11 @@ fn error_chain(err: &dyn std::error::Error) -> String {
 
 /// Once a second: the broker's counters, with rates from the previous snapshot.
 async fn stats_loop(broker: Broker, sink: EventSink) {
-    let mut tick = tokio::time::interval(Duration::from_secs(1));
-    let mut prev: Option<(Instant, BrokerStats)> = None;
+    // Four times a second, rates over the last second: the window learns within a quarter second
+    // that a flood of the embedded broker began or ended (it then leaves the cores to the broker,
+    // or catches up at full speed).
+    let mut tick = tokio::time::interval(Duration::from_millis(250));
+    let mut past: std::collections::VecDeque<(Instant, BrokerStats)> = std::collections::VecDeque::new();
     loop {
         tick.tick().await;
         if sink.is_closed() {
@@ -305,15 +308,24 @@ async fn stats_loop(broker: Broker, sink: EventSink) {
         }
         let now = Instant::now();
         let mut snap = broker::stats::snapshot(broker.shared());
-        if let Some((at, before)) = prev {
-            let secs = now.duration_since(at).as_secs_f64().max(1e-3);
+        let current = snap;
+        let rate = |from: &(Instant, BrokerStats), pick: fn(&BrokerStats) -> u64| {
+            let secs = now.duration_since(from.0).as_secs_f64().max(1e-3);
             #[expect(clippy::cast_precision_loss, reason = "message counts per second fit f64")]
-            {
-                snap.msgs_in_per_sec = snap.msgs_received.saturating_sub(before.msgs_received) as f64 / secs;
-                snap.msgs_out_per_sec = snap.msgs_sent.saturating_sub(before.msgs_sent) as f64 / secs;
-            }
+            let per_sec = pick(&current).saturating_sub(pick(&from.1)) as f64 / secs;
+            per_sec
+        };
+        if let Some(second_ago) = past.front() {
+            snap.msgs_in_per_sec = rate(second_ago, |s| s.msgs_received);
+            snap.msgs_out_per_sec = rate(second_ago, |s| s.msgs_sent);
         }
-        prev = Some((now, snap));
+        if let Some(last) = past.back() {
+            snap.msgs_in_now_per_sec = rate(last, |s| s.msgs_received);
+        }
+        past.push_back((now, snap));
+        while past.len() > 4 {
+            past.pop_front();
+        }
         sink.control(Event::BrokerStats(snap)).await;
     }
 }

@@ -170,6 +170,7 @@ pub fn snapshot(shared: &Shared) -> BrokerStats {
     BrokerStats {
         clients_connected: s.clients_connected.load(Relaxed),
         msgs_in_per_sec: 0.0,
+        msgs_in_now_per_sec: 0.0,
         msgs_out_per_sec: 0.0,
         msgs_received: s.msgs_received.load(Relaxed),
         msgs_sent: s.msgs_sent.load(Relaxed),

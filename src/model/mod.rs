@@ -124,8 +124,10 @@ pub struct BrokerInfo {
 pub struct BrokerStats {
     /// Clients connected now.
     pub clients_connected: u64,
-    /// PUBLISH packets received per second (last interval).
+    /// PUBLISH packets received per second (over the last second).
     pub msgs_in_per_sec: f64,
+    /// PUBLISH packets received per second over the last quarter second: whether a flood is on now.
+    pub msgs_in_now_per_sec: f64,
     /// PUBLISH packets sent per second (last interval).
     pub msgs_out_per_sec: f64,
     /// PUBLISH packets received since start.
