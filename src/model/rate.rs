@@ -54,18 +54,34 @@ impl Rate {
         closed * (1.0 - ALPHA).powi(gap - 1)
     }
 
-    /// Messages per second as of `now_sec`; 0 when idle for a while.
+    /// Messages per second as of `now_sec`; 0 once the stream has stopped (see [`Self::stopped`]).
     #[must_use]
     pub fn per_sec(&self, now_sec: u64) -> f64 {
+        if self.stopped(now_sec) {
+            return 0.0;
+        }
         let v = f64::from(Self::rolled(self.ewma, self.count, self.sec, now_sec));
         if v < 0.01 { 0.0 } else { v }
     }
 
-    /// Payload bytes per second as of `now_sec`; 0 when idle for a while.
+    /// Payload bytes per second as of `now_sec`; 0 once the stream has stopped.
     #[must_use]
     pub fn bytes_per_sec(&self, now_sec: u64) -> f64 {
+        if self.stopped(now_sec) {
+            return 0.0;
+        }
         let v = f64::from(Self::rolled(self.bytes_ewma, self.bytes, self.sec, now_sec));
         if v < 0.01 { 0.0 } else { v }
+    }
+
+    /// Nothing arrived for longer than the stream's usual gap allows (4 mean intervals, at least 3 s):
+    /// an average that merely decays would go on showing a stopped flood as thousands per second.
+    fn stopped(&self, now_sec: u64) -> bool {
+        let idle = now_sec.saturating_sub(u64::from(self.sec));
+        let rate = f64::from(self.ewma.max(1e-6));
+        #[expect(clippy::cast_precision_loss, reason = "seconds of idleness")]
+        let stopped = idle as f64 > (4.0 / rate).max(3.0);
+        stopped
     }
 }
 
@@ -94,6 +110,21 @@ mod tests {
         assert!(r.per_sec(11) > 40.0);
         assert!(r.per_sec(30) < 0.01);
         assert!(r.per_sec(1000).abs() < f64::EPSILON);
+    }
+
+    #[test]
+    fn a_stopped_flood_reads_zero_but_a_slow_topic_keeps_its_rate() {
+        let mut flood = Rate::default();
+        for sec in 100..110 {
+            flood.record_run(sec, 50_000, 0);
+        }
+        assert!(flood.per_sec(111) > 10_000.0);
+        assert!(flood.per_sec(114).abs() < f64::EPSILON, "3 s without a message: it stopped");
+        let mut slow = Rate::default();
+        for sec in (100..200).step_by(5) {
+            slow.record(sec, 1);
+        }
+        assert!(slow.per_sec(197) > 0.0, "a message every 5 s is not a stopped stream after 2 s");
     }
 
     #[test]
