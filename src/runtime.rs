@@ -301,6 +301,8 @@ async fn stats_loop(broker: Broker, sink: EventSink) {
     // or catches up at full speed).
     let mut tick = tokio::time::interval(Duration::from_millis(250));
     let mut past: std::collections::VecDeque<(Instant, BrokerStats)> = std::collections::VecDeque::new();
+    let mut sent_at: Option<Instant> = None;
+    let mut last_now_rate = 0.0;
     loop {
         tick.tick().await;
         if sink.is_closed() {
@@ -322,11 +324,18 @@ async fn stats_loop(broker: Broker, sink: EventSink) {
         if let Some(last) = past.back() {
             snap.msgs_in_now_per_sec = rate(last, |s| s.msgs_received);
         }
+        // Idle, once a second (each event costs the window a frame); busy, every tick.
+        let busy = past.back().is_some_and(|(_, last)| last.msgs_received != snap.msgs_received);
+        let due = sent_at.is_none_or(|at: Instant| now.duration_since(at) >= Duration::from_secs(1));
         past.push_back((now, snap));
         while past.len() > 4 {
             past.pop_front();
         }
-        sink.control(Event::BrokerStats(snap)).await;
+        if busy || due || (snap.msgs_in_now_per_sec - last_now_rate).abs() > f64::EPSILON {
+            last_now_rate = snap.msgs_in_now_per_sec;
+            sent_at = Some(now);
+            sink.control(Event::BrokerStats(snap)).await;
+        }
     }
 }
 

@@ -303,3 +303,23 @@ fn top_talkers_rank_topics_by_rate_and_select_on_click() {
     let tree = &app.store.conn(ConnId::LOCAL).expect("local").tree;
     assert_eq!(app.tree.selected, tree.find("busy/b"), "clicking a talker selects it in the tree");
 }
+
+#[test]
+fn pause_holds_new_messages_counts_them_and_resume_folds_them_all_in() {
+    let mut f = fixture(home(), false);
+    f.harness.get_by_label("Pause").click();
+    f.harness.run();
+    let now = SystemTime::now();
+    let batch: Vec<Message> = (0..3).map(|i| Message::new("paused/topic", format!("{i}"), QoS::AtMostOnce, false, now)).collect();
+    f.sink.try_messages(ConnId::LOCAL, batch).expect("room");
+    f.harness.run();
+    // The button counts messages (not batches), and the view does not change while paused.
+    f.harness.get_by_label("Resume (3 waiting)");
+    assert!(f.harness.query_by_label("paused").is_none(), "a paused view shows no new topic");
+    f.harness.get_by_label("Resume (3 waiting)").click();
+    f.harness.run();
+    f.harness.get_by_label("Pause");
+    let tree = &f.harness.state().store.conn(ConnId::LOCAL).expect("local").tree;
+    let node = tree.node(tree.find("paused/topic").expect("folded in on resume"));
+    assert_eq!((node.msg_count(), node.kept_count(), &node.latest().expect("latest").payload[..]), (3, 3, &b"2"[..]));
+}
