@@ -324,6 +324,7 @@ async fn stats_loop(broker: Broker, sink: EventSink) {
         if let Some(last) = past.back() {
             snap.msgs_in_now_per_sec = rate(last, |s| s.msgs_received);
         }
+        sink.set_local_rate(snap.msgs_in_now_per_sec);
         // Idle, once a second (each event costs the window a frame); busy, every tick.
         let busy = past.back().is_some_and(|(_, last)| last.msgs_received != snap.msgs_received);
         let due = sent_at.is_none_or(|at: Instant| now.duration_since(at) >= Duration::from_secs(1));

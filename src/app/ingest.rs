@@ -129,7 +129,9 @@ impl ExplorerApp {
 
     /// The embedded broker routes enough messages that the window should leave it the cores.
     pub(super) fn local_busy(&self) -> bool {
-        self.store.broker.stats.msgs_in_now_per_sec > LOCAL_BUSY_MSGS_PER_SEC
+        #[expect(clippy::cast_precision_loss, reason = "a rate")]
+        let rate = self.events.local_rate() as f64;
+        rate > LOCAL_BUSY_MSGS_PER_SEC
     }
 
     /// Every [`Self::stats_every`], one JSON line of the window's figures for the runtime to append

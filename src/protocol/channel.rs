@@ -3,7 +3,7 @@
 //! memory and tells when the UI is backlogged. Must not touch: egui.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use tokio::sync::Notify;
@@ -36,6 +36,9 @@ struct Shared {
     in_flight: AtomicUsize,
     /// Most messages and runs in flight ([`MAX_MESSAGES_IN_FLIGHT`] but in tests).
     max_in_flight: usize,
+    /// Messages per second into the embedded broker right now, set by the runtime: out of band,
+    /// because a figure queued behind 150k messages would tell the UI too late that a flood ended.
+    local_rate: AtomicU64,
     /// Notified when `in_flight` falls to half the bound or below, for [`EventSink::room`].
     room: Notify,
 }
@@ -59,6 +62,12 @@ pub struct EventReceiver {
 }
 
 impl EventReceiver {
+    /// Messages per second into the embedded broker now (see [`EventSink::set_local_rate`]).
+    #[must_use]
+    pub fn local_rate(&self) -> u64 {
+        self.shared.local_rate.load(Ordering::Relaxed)
+    }
+
     fn account(&self, event: &Event) {
         let n = match event {
             Event::Messages { msgs, .. } => msgs.len(),
@@ -127,7 +136,7 @@ impl EventSink {
     #[must_use]
     pub fn channel_bounded(waker: Waker, max_in_flight: usize) -> (Self, EventReceiver) {
         let (tx, rx) = mpsc::channel(EVENT_CAPACITY);
-        let shared = Arc::new(Shared { in_flight: AtomicUsize::new(0), max_in_flight, room: Notify::new() });
+        let shared = Arc::new(Shared { in_flight: AtomicUsize::new(0), max_in_flight, local_rate: AtomicU64::new(0), room: Notify::new() });
         (Self { tx, waker, shared: Arc::clone(&shared) }, EventReceiver { rx, shared })
     }
 
@@ -207,6 +216,13 @@ impl EventSink {
     #[must_use]
     pub fn in_flight(&self) -> usize {
         self.shared.in_flight.load(Ordering::Relaxed)
+    }
+
+    /// Tell the UI, at once, how many messages per second the embedded broker takes in now.
+    pub fn set_local_rate(&self, msgs_per_sec: f64) {
+        #[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss, reason = "a rate, rounded down; negatives are 0")]
+        let whole = msgs_per_sec.max(0.0) as u64;
+        self.shared.local_rate.store(whole, Ordering::Relaxed);
     }
 
     /// More than [`BACKLOG`] messages (or a third of the bound, if less) wait for the UI.
