@@ -17,6 +17,8 @@ mod broker_close;
 mod broker_connect;
 /// Seeded random packet sequences against one session: well-formed replies or a close, never a panic.
 mod broker_fuzz;
+/// The broker from inside: clients, subscriptions and retained views; disconnect, drop, expire.
+mod broker_inside;
 /// Keep-alive at 1.5 × under tokio's paused clock.
 mod broker_keepalive;
 /// Malformed and boundary input, Maximum Packet Size, back-pressure.
