@@ -57,6 +57,8 @@ mod charts;
 mod client_mosquitto;
 /// The panels through egui_kittest with a fed store: filter, sort, keys, diff, publish, templates, bad input.
 mod explorer;
+/// The dock's broker tabs through egui_kittest with the real runtime: Clients list and actions.
+mod inside_ui;
 /// Mouse and keyboard in the tree, toolbar and inspector: Esc, tabs, scroll, right-click, regex errors.
 mod interactions;
 /// The window at 800×600 and up: minimum widths, no overlap, badges and hex columns in view.
