@@ -21,6 +21,7 @@ use crate::ui::plot_panel::{ChartAction, PlotPanel};
 use crate::ui::publish_panel::PublishPanel;
 use crate::ui::settings_panel::{self, Settings};
 use crate::ui::status_bar;
+use crate::ui::subscriptions_panel::SubscriptionsPanel;
 use crate::ui::talkers_panel::{RateSparkline, TalkersPanel};
 use crate::ui::topic_tree_panel::{TopicTreePanel, TreeAction};
 
@@ -100,8 +101,10 @@ pub struct ExplorerApp {
     pub talkers: TalkersPanel,
     /// The Clients tab of the bottom dock.
     pub clients: ClientsPanel,
-    /// Which broker tab last asked for a snapshot, and when.
-    inside_polled: Option<(DockTab, Instant)>,
+    /// The Subscriptions tab of the bottom dock.
+    pub subscriptions: SubscriptionsPanel,
+    /// Which broker tab last asked for which snapshots, and when.
+    inside_polled: Option<((DockTab, Vec<crate::protocol::InspectRequest>), Instant)>,
     /// The selected node's rates, under the tree.
     sparkline: RateSparkline,
     /// The bottom dock is shown.
@@ -156,6 +159,7 @@ impl ExplorerApp {
             plots: PlotPanel::default(),
             talkers: TalkersPanel::default(),
             clients: ClientsPanel::default(),
+            subscriptions: SubscriptionsPanel::default(),
             inside_polled: None,
             sparkline: RateSparkline::default(),
             dock_open: false,

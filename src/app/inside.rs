@@ -1,4 +1,4 @@
-//! The dock's broker tabs (Clients; Subscriptions and Retained as they come): for the embedded
+//! The dock's broker tabs (Clients, Subscriptions): for the embedded
 //! broker they show its inside, for any other connection they say why they cannot. Methods of
 //! [`ExplorerApp`].
 //!
@@ -28,26 +28,46 @@ impl ExplorerApp {
             inside_table::external_note(ui, view, &name);
             return;
         }
-        let request = match tab {
+        let selected = self.selected_topic();
+        let mut requests = vec![match tab {
             DockTab::Subscriptions => InspectRequest::Subscriptions,
             _ => InspectRequest::Clients,
-        };
-        self.poll_inside(ui.ctx(), tab, request);
-        let confirm = match tab {
-            DockTab::Clients => self.clients.ui(ui, self.store.broker.inside.clients.as_ref()),
-            _ => None,
+        }];
+        if tab == DockTab::Subscriptions
+            && let Some(topic) = &selected
+        {
+            requests.push(InspectRequest::Receivers { topic: topic.clone() });
+        }
+        self.poll_inside(ui.ctx(), tab, requests);
+        let inside = &self.store.broker.inside;
+        let confirm = if tab == DockTab::Clients {
+            self.clients.ui(ui, inside.clients.as_ref())
+        } else {
+            self.subscriptions.ui(ui, inside.subscriptions.as_ref(), selected.as_deref(), inside.receivers.as_ref());
+            None
         };
         if let Some(ConfirmAction { text, yes, action }) = confirm {
             self.confirm = Some(Confirm { text, yes, command: Command::ClientAction(action) });
         }
     }
 
-    /// Ask for `request` if the last request for this tab is [`POLL_EVERY`] old (or there was none),
-    /// and come back for the next one.
-    fn poll_inside(&mut self, ctx: &egui::Context, tab: DockTab, request: InspectRequest) {
-        let due = self.inside_polled.is_none_or(|(t, at)| t != tab || at.elapsed() >= POLL_EVERY);
-        if due && self.commands.try_send(Command::Inspect(request)).is_ok() {
-            self.inside_polled = Some((tab, Instant::now()));
+    /// The topic selected in the tree of the embedded broker, if it is a topic (not only a level).
+    fn selected_topic(&self) -> Option<String> {
+        let conn = self.store.conn(ConnId::LOCAL)?;
+        let id = self.tree.selected?;
+        conn.tree.node(id).topic().map(ToString::to_string)
+    }
+
+    /// Ask for `requests` if the last requests for this tab (or this selection) are [`POLL_EVERY`]
+    /// old, or there were none; and come back for the next ones.
+    fn poll_inside(&mut self, ctx: &egui::Context, tab: DockTab, requests: Vec<InspectRequest>) {
+        let key = (tab, requests.clone());
+        let due = self.inside_polled.as_ref().is_none_or(|(k, at)| *k != key || at.elapsed() >= POLL_EVERY);
+        if due {
+            // A full channel skips this turn; the next frame asks again.
+            if requests.into_iter().all(|r| self.commands.try_send(Command::Inspect(r)).is_ok()) {
+                self.inside_polled = Some((key, Instant::now()));
+            }
         }
         ctx.request_repaint_after(POLL_EVERY);
     }

@@ -1,8 +1,8 @@
 //! Per-session traffic counters for the explorer's clients view.
 //!
 //! Owns: [`ClientCounters`], relaxed atomics on a cache line of their own, written only by the
-//! session's connection task (once per socket read or write, once per drained batch, once per
-//! PUBLISH received) and read only when the UI asks for a snapshot. No lock is taken for them, and
+//! session's connection task (once per socket read or write, once per drained batch; PUBLISH
+//! packets received are counted in a plain field and added once per read) and read only when the UI asks for a snapshot. No lock is taken for them, and
 //! they share no cache line with the session's mutex, which the router takes for every message.
 
 use std::sync::OnceLock;
@@ -34,9 +34,12 @@ fn epoch() -> (Instant, SystemTime) {
 }
 
 impl ClientCounters {
-    /// Bytes came in at `now`.
-    pub fn read(&self, n: usize, now: Instant) {
+    /// `n` bytes holding `msgs` PUBLISH packets were read and handled at `now` (once per socket read).
+    pub fn read(&self, n: usize, msgs: u64, now: Instant) {
         self.bytes_in.fetch_add(n as u64, Relaxed);
+        if msgs > 0 {
+            self.msgs_in.fetch_add(msgs, Relaxed);
+        }
         let ms = u64::try_from(now.saturating_duration_since(epoch().0).as_millis()).unwrap_or(u64::MAX - 1);
         self.last_activity.store(ms + 1, Relaxed);
     }
@@ -63,10 +66,10 @@ mod tests {
         let c = ClientCounters::default();
         assert_eq!(c.last_activity(), None);
         let start = epoch().1;
-        c.read(10, Instant::now() + Duration::from_secs(5));
-        c.read(5, Instant::now() + Duration::from_secs(5));
+        c.read(10, 2, Instant::now() + Duration::from_secs(5));
+        c.read(5, 0, Instant::now() + Duration::from_secs(5));
         c.wrote(7);
-        assert_eq!((c.bytes_in.load(Relaxed), c.bytes_out.load(Relaxed)), (15, 7));
+        assert_eq!((c.bytes_in.load(Relaxed), c.bytes_out.load(Relaxed), c.msgs_in.load(Relaxed)), (15, 7, 2));
         let at = c.last_activity().expect("set");
         assert!(at >= start + Duration::from_secs(5), "{at:?} vs {start:?}");
         assert_eq!(std::mem::align_of::<ClientCounters>(), 64, "a cache line of its own");

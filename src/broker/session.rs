@@ -64,6 +64,8 @@ pub struct Session {
     congested: Vec<Arc<SessionCell>>,
     /// Complete packets wait in the read buffer because the write buffer was full when they came.
     parse_pending: bool,
+    /// PUBLISH packets handled since the last read was counted ([`super::counters`]).
+    publishes_in: u64,
 }
 
 impl Session {
@@ -109,12 +111,14 @@ impl Session {
                     Ok(Io::Read(0)) => return Exit::WithWill,
                     Ok(Io::Read(n)) => {
                         self.shared.stats.bytes_received.fetch_add(n as u64, Relaxed);
-                        self.cell.counters.read(n, Instant::now());
-                        if let Some(exit) = self.handle_buffered().await {
+                        let exit = self.handle_buffered().await;
+                        let now = Instant::now();
+                        self.cell.counters.read(n, std::mem::take(&mut self.publishes_in), now);
+                        if let Some(exit) = exit {
                             return exit;
                         }
                         // After the packets (and any back-pressure pause), not before: a pause is not the client's silence.
-                        deadline = self.next_deadline();
+                        deadline = now + self.keep_alive + self.keep_alive / 2;
                     }
                     Err(err) => {
                         tracing::debug!(client_id = %self.client_id, error = %err, "connection failed");

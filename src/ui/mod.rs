@@ -9,7 +9,7 @@
 //! - [`plot_panel`]: the Charts tab of the bottom dock; [`chart_plot`] draws one chart.
 //! - [`talkers_panel`]: the Top talkers tab of the bottom dock, and the selected node's rate sparkline.
 //! - [`clients_panel`]: the Clients tab (the embedded broker's sessions, from inside); [`inside_table`]:
-//!   what the broker tabs share.
+//!   what the broker tabs share; [`subscriptions_panel`]: the Subscriptions tab and "who receives this".
 
 pub mod chart_plot;
 pub mod clients_panel;
@@ -23,6 +23,7 @@ pub mod publish_form;
 pub mod publish_panel;
 pub mod settings_panel;
 pub mod status_bar;
+pub mod subscriptions_panel;
 pub mod talkers_panel;
 pub mod topic_tree_panel;
 pub mod tree_rows;

@@ -191,3 +191,48 @@ async fn expiring_an_offline_session_ends_it_and_a_new_connection_finds_none() {
     assert!(matches!(ack, rumqttc::Packet::ConnAck(a) if !a.session_present));
     drive_v4(el);
 }
+
+#[tokio::test]
+async fn subscriptions_view_lists_every_option_and_who_receives_a_topic() {
+    use rumqttc::v5::mqttbytes::v5::{Filter, RetainForwardRule, SubscribeProperties};
+    let (addr, broker) = common::start_broker().await;
+    let (c5, mut el5) = common::client_v5(addr, "opts-5").await;
+    let mut f = Filter::new("home/+/temp", Q5::ExactlyOnce);
+    f.nolocal = true;
+    f.preserve_retain = true;
+    f.retain_forward_rule = RetainForwardRule::Never;
+    let props = SubscribeProperties { id: Some(7), user_properties: Vec::new() };
+    c5.subscribe_many_with_properties([f], props).await.expect("subscribe");
+    wait_v5(&mut el5, "SUBACK", |p| matches!(p, P5::SubAck(_))).await;
+    c5.subscribe("home/#", Q5::AtMostOnce).await.expect("subscribe");
+    wait_v5(&mut el5, "SUBACK", |p| matches!(p, P5::SubAck(_))).await;
+    let mut members = Vec::new();
+    for id in ["worker-a", "worker-b"] {
+        let (c, mut el) = client_v4(addr, id, true).await;
+        c.subscribe("$share/pool/home/kitchen/#", rumqttc::QoS::AtLeastOnce).await.expect("subscribe");
+        common::wait_v4(&mut el, "SUBACK", |p| matches!(p, rumqttc::Packet::SubAck(_))).await;
+        members.push((c, el));
+    }
+    let snap = inspect::subscriptions(broker.shared());
+    assert_eq!(snap.total, 4);
+    let temp = snap.rows.iter().find(|r| r.filter == "home/+/temp").expect("listed");
+    assert_eq!(&*temp.client_id, "opts-5");
+    assert_eq!(
+        (temp.qos, temp.no_local, temp.retain_as_published, temp.retain_handling, temp.subscription_id, temp.share_group.as_deref()),
+        (QoS::ExactlyOnce, true, true, 2, Some(7), None)
+    );
+    let shared: Vec<_> = snap.rows.iter().filter(|r| r.share_group.as_deref() == Some("pool")).collect();
+    assert_eq!(shared.len(), 2);
+    assert!(shared.iter().all(|r| r.filter == "home/kitchen/#" && r.qos == QoS::AtLeastOnce && r.online));
+
+    // MQTT-3.3.4-2: one copy per session, at the highest QoS of its matching subscriptions; 5.0
+    // §4.8.2: a shared group gets one copy for all its members.
+    let who = inspect::receivers(broker.shared(), "home/kitchen/temp");
+    assert_eq!(who.len(), 2, "{who:?}");
+    assert_eq!((&*who[0].client_id, who[0].max_qos, who[0].filters.len()), ("opts-5", QoS::ExactlyOnce, 2));
+    assert_eq!((who[1].share_group.as_deref(), who[1].members, who[1].max_qos), (Some("pool"), 2, QoS::AtLeastOnce));
+    let garage = inspect::receivers(broker.shared(), "home/garage/door");
+    assert_eq!(garage.len(), 1);
+    assert_eq!((&*garage[0].client_id, garage[0].max_qos), ("opts-5", QoS::AtMostOnce));
+    assert!(inspect::receivers(broker.shared(), "office/x").is_empty());
+}

@@ -222,3 +222,30 @@ fn ten_thousand_sessions_are_listed_virtualised_and_filtered() {
     h.get_by_label("client-09999");
     h.get_by_label_contains("10 of 10.0k sessions");
 }
+
+#[test]
+fn the_subscriptions_tab_lists_them_and_says_who_receives_the_selected_topic() {
+    let (rt, mut h) = explorer();
+    let addr = h.state().store.broker.local_addr.expect("addr");
+    let (_sub, _sub_driver, pubc, _pub_driver) = rt.block_on(async {
+        let (s, mut el) = crate::common::client_v4(addr, "listener-7", true).await;
+        s.subscribe("home/+/temp", rumqttc::QoS::AtLeastOnce).await.expect("subscribe");
+        crate::common::wait_v4(&mut el, "SUBACK", |p| matches!(p, rumqttc::Packet::SubAck(_))).await;
+        let (p, pel) = crate::common::client_v4(addr, "thermo", true).await;
+        (s, crate::common::drive_v4(el), p, crate::common::drive_v4(pel))
+    });
+    rt.block_on(pubc.publish("home/kitchen/temp", rumqttc::QoS::AtMostOnce, false, "21")).expect("publish");
+    step_until(&mut h, "the topic in the tree", |app| app.store.conns[0].tree.find("home/kitchen/temp").is_some());
+    let id = h.state().store.conns[0].tree.find("home/kitchen/temp").expect("node");
+    h.state_mut().tree.selected = Some(id);
+    h.get_by_label("Broker").click();
+    h.run();
+    h.get_by_role_and_label(Role::Button, "Subscriptions").click();
+    step_until(&mut h, "who receives it", |app| {
+        app.store.broker.inside.receivers.as_ref().is_some_and(|(t, rows)| t == "home/kitchen/temp" && rows.len() == 1)
+    });
+    h.get_by_label("Who receives home/kitchen/temp:");
+    h.get_by_label("via home/+/temp");
+    assert!(h.query_all_by_label("listener-7").count() >= 2, "in the receivers and in the list");
+    h.get_by_label_contains("1 of 1 subscriptions");
+}

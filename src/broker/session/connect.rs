@@ -212,6 +212,7 @@ fn accept(conn: Connection, connect: &Connect, peer: SocketAddr, shared: Arc<Sha
         connect_expiry: expiry,
         congested: Vec::new(),
         parse_pending: false,
+        publishes_in: 0,
     };
     session.conn.queue(&Packet::ConnAck(ConnAck { session_present, code: reason::SUCCESS, properties: ack }));
     session.shared.stats.client_connected();
