@@ -14,17 +14,20 @@ use crate::model::payload::JsonPath;
 use crate::model::profile::{Profile, ProfileFile};
 use crate::model::{ConnId, Held, SeriesDef, Store, format};
 use crate::protocol::{Command, EventReceiver, ProfilesOrigin, RgbaImage};
+use crate::ui::clients_panel::ClientsPanel;
 use crate::ui::connection_panel::ConnectionPanel;
 use crate::ui::message_panel::{InspectorAction, MessagePanel};
 use crate::ui::plot_panel::{ChartAction, PlotPanel};
 use crate::ui::publish_panel::PublishPanel;
 use crate::ui::settings_panel::{self, Settings};
 use crate::ui::status_bar;
+use crate::ui::subscriptions_panel::SubscriptionsPanel;
 use crate::ui::talkers_panel::{RateSparkline, TalkersPanel};
 use crate::ui::topic_tree_panel::{TopicTreePanel, TreeAction};
 
 mod chrome;
 mod ingest;
+mod inside;
 mod panels;
 
 pub use ingest::{BACKLOGGED_FRAME_INTERVAL, DATA_FRAME_INTERVAL, FramePacing, data_frame_interval, frame_interval};
@@ -37,6 +40,18 @@ pub enum DockTab {
     Charts,
     /// The busiest topics and subtrees.
     Talkers,
+    /// The embedded broker's sessions, from inside.
+    Clients,
+    /// The embedded broker's subscriptions, from inside.
+    Subscriptions,
+}
+
+impl DockTab {
+    /// Whether the tab shows the embedded broker from inside.
+    #[must_use]
+    pub const fn is_broker(self) -> bool {
+        matches!(self, Self::Clients | Self::Subscriptions)
+    }
 }
 
 /// Narrowest the topic tree gets.
@@ -62,6 +77,8 @@ struct SaveTo {
 #[derive(Debug)]
 struct Confirm {
     text: String,
+    /// The button that says yes ("Delete", "Disconnect", …).
+    yes: &'static str,
     command: Command,
 }
 
@@ -82,6 +99,12 @@ pub struct ExplorerApp {
     pub plots: PlotPanel,
     /// The Top talkers tab of the bottom dock.
     pub talkers: TalkersPanel,
+    /// The Clients tab of the bottom dock.
+    pub clients: ClientsPanel,
+    /// The Subscriptions tab of the bottom dock.
+    pub subscriptions: SubscriptionsPanel,
+    /// Which broker tab last asked for which snapshots, and when.
+    inside_polled: Option<((DockTab, Vec<crate::protocol::InspectRequest>), Instant)>,
     /// The selected node's rates, under the tree.
     sparkline: RateSparkline,
     /// The bottom dock is shown.
@@ -135,6 +158,9 @@ impl ExplorerApp {
             publish: PublishPanel::default(),
             plots: PlotPanel::default(),
             talkers: TalkersPanel::default(),
+            clients: ClientsPanel::default(),
+            subscriptions: SubscriptionsPanel::default(),
+            inside_polled: None,
             sparkline: RateSparkline::default(),
             dock_open: false,
             publish_open: true,
@@ -288,7 +314,7 @@ impl ExplorerApp {
                 } else {
                     format!("Delete {} retained values under {under}/?", format::count(topics.len() as u64))
                 };
-                self.confirm = Some(Confirm { text, command: Command::DeleteRetained { conn_id: self.current, topics } });
+                self.confirm = Some(Confirm { text, yes: "Delete", command: Command::DeleteRetained { conn_id: self.current, topics } });
             }
         }
     }
@@ -381,11 +407,14 @@ impl ExplorerApp {
             for (tab, label, hover) in [
                 (DockTab::Charts, "Charts", "Show or hide the charts"),
                 (DockTab::Talkers, "Top talkers", "Show or hide the busiest topics and subtrees, live"),
+                (DockTab::Clients, "Broker", "Show or hide the embedded broker from inside: its clients and subscriptions"),
             ] {
-                let shown = self.dock_open && self.dock_tab == tab;
+                let shown = self.dock_open && (self.dock_tab == tab || (tab.is_broker() && self.dock_tab.is_broker()));
                 if ui.selectable_label(shown, label).on_hover_text(hover).clicked() {
                     self.dock_open = !shown;
-                    self.dock_tab = tab;
+                    if !(tab.is_broker() && self.dock_tab.is_broker()) {
+                        self.dock_tab = tab;
+                    }
                 }
             }
             if ui.selectable_label(self.settings_open, "Settings").on_hover_text("History limits, theme, display").clicked() {
@@ -405,29 +434,36 @@ impl ExplorerApp {
         });
     }
 
-    /// The bottom dock: charts, top talkers.
+    /// The bottom dock: charts, top talkers, the broker from inside.
     fn dock_ui(&mut self, ui: &mut egui::Ui, now: SystemTime) {
         let mut chart_action = None;
         let mut picked = None;
-        let Self { plots, talkers, store, dock_tab, current, paused_at, dock_open, .. } = self;
         let most = (ui.available_height() * 0.5).max(DOCK_MIN_HEIGHT);
         egui::Panel::bottom("dock").resizable(true).default_size(340.0_f32.min(most)).size_range(DOCK_MIN_HEIGHT..=most).show(ui, |ui| {
             ui.horizontal(|ui| {
-                ui.selectable_value(dock_tab, DockTab::Charts, "Charts");
-                ui.selectable_value(dock_tab, DockTab::Talkers, "Top talkers");
+                ui.selectable_value(&mut self.dock_tab, DockTab::Charts, "Charts");
+                ui.selectable_value(&mut self.dock_tab, DockTab::Talkers, "Top talkers");
                 ui.separator();
-                if ui.small_button("Hide").on_hover_text("Hide the dock; the Charts and Top talkers buttons show it again").clicked() {
-                    *dock_open = false;
+                ui.selectable_value(&mut self.dock_tab, DockTab::Clients, "Clients");
+                ui.selectable_value(&mut self.dock_tab, DockTab::Subscriptions, "Subscriptions");
+                ui.separator();
+                if ui
+                    .small_button("Hide")
+                    .on_hover_text("Hide the dock; the Charts, Top talkers and Broker buttons show it again")
+                    .clicked()
+                {
+                    self.dock_open = false;
                 }
             });
             ui.separator();
-            match dock_tab {
-                DockTab::Charts => chart_action = plots.ui(ui, &mut store.charts, now),
+            match self.dock_tab {
+                DockTab::Charts => chart_action = self.plots.ui(ui, &mut self.store.charts, now),
                 DockTab::Talkers => {
-                    if let Some(conn) = store.conn(*current) {
-                        picked = talkers.ui(ui, conn.id, &conn.tree, paused_at.unwrap_or(now));
+                    if let Some(conn) = self.store.conn(self.current) {
+                        picked = self.talkers.ui(ui, conn.id, &conn.tree, self.paused_at.unwrap_or(now));
                     }
                 }
+                tab @ (DockTab::Clients | DockTab::Subscriptions) => self.inside_ui(ui, tab),
             }
         });
         if let Some(chart_action) = chart_action {

@@ -17,6 +17,7 @@ use crate::protocol::{Command, Event, EventSink, PublishOutcome, PublishRequest,
 use crate::storage;
 
 mod dialog;
+mod inside;
 mod profiles;
 
 /// What the runtime starts with.
@@ -181,6 +182,10 @@ pub async fn run(config: RuntimeConfig, mut commands: mpsc::Receiver<Command>, s
                     append_line(path, &line).await;
                 }
             }
+            Command::Inspect(request) => {
+                tokio::spawn(inside::inspect(broker.clone(), request, sink.clone()));
+            }
+            Command::ClientAction(action) => inside::act(&broker, action, &sink).await,
             Command::Shutdown => break,
         }
     }

@@ -97,7 +97,7 @@ impl ExplorerApp {
             ui.label(&confirm.text);
             ui.add_space(8.0);
             ui.horizontal(|ui| {
-                if ui.button("Delete").clicked() {
+                if ui.button(confirm.yes).clicked() {
                     answer = Some(true);
                 }
                 if ui.button("Cancel").clicked() {

@@ -13,6 +13,7 @@ use tokio::sync::{Notify, oneshot};
 use tokio::time::Instant;
 
 use super::codec::{LastWill, Properties, ProtocolVersion, QoS, SubscriptionOptions};
+use super::counters::ClientCounters;
 use super::retained::Retained;
 
 /// A message as routed, shared by every session it goes to.
@@ -104,6 +105,18 @@ impl Outgoing {
     }
 }
 
+/// Why the attached connection is told to end.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kick {
+    /// A new connection took the session over (5.0: DISCONNECT 0x8E, MQTT-3.1.4-3); it deals with the will.
+    TakenOver,
+    /// The explorer disconnects the client with this reason code (5.0 clients get the DISCONNECT);
+    /// the will is discarded for 0x00, as after a normal disconnection (MQTT-3.14.4-3), and published otherwise.
+    Disconnect(u8),
+    /// The explorer drops the connection without DISCONNECT: the will is published (MQTT-3.1.2-8).
+    Drop,
+}
+
 /// A subscription as the session remembers it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SubEntry {
@@ -122,8 +135,14 @@ pub struct SessionData {
     pub version: ProtocolVersion,
     /// Generation of the attached connection; `None` while offline.
     pub connection: Option<u64>,
-    /// Tells the attached connection to end (takeover, kick), with the DISCONNECT reason code.
-    pub kick: Option<oneshot::Sender<u8>>,
+    /// Tells the attached connection to end (takeover, or the explorer's disconnect or drop).
+    pub kick: Option<oneshot::Sender<Kick>>,
+    /// Keep-alive granted to the attached (or last) connection, seconds.
+    pub keep_alive_secs: u16,
+    /// Clean Start (5.0) / Clean Session (3.1.1) of the latest CONNECT.
+    pub clean_start: bool,
+    /// When the attached (or last) connection was accepted.
+    pub connected_at: Option<std::time::SystemTime>,
     /// Subscriptions by filter (as subscribed, including `$share/...`).
     pub subscriptions: HashMap<String, SubEntry>,
     /// Retained messages owed to new subscriptions, sent before `queue`.
@@ -263,6 +282,8 @@ pub struct SessionCell {
     /// publishers stop pausing for it until it drains below the low-water mark again, so one stuck
     /// subscriber costs each publisher one pause, not one per message.
     pub stalled: std::sync::atomic::AtomicBool,
+    /// Traffic counters for the explorer (relaxed atomics, a cache line of their own).
+    pub counters: ClientCounters,
     /// Global drop counter, shared with the broker's stats.
     dropped_total: Arc<AtomicU64>,
 }
@@ -277,6 +298,9 @@ impl SessionCell {
                 version,
                 connection: None,
                 kick: None,
+                keep_alive_secs: 0,
+                clean_start: true,
+                connected_at: None,
                 subscriptions: HashMap::new(),
                 replay: VecDeque::new(),
                 queue: VecDeque::new(),
@@ -296,6 +320,7 @@ impl SessionCell {
             notify: Notify::new(),
             drained: Notify::new(),
             stalled: std::sync::atomic::AtomicBool::new(false),
+            counters: ClientCounters::default(),
             dropped_total,
         })
     }

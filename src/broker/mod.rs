@@ -18,10 +18,14 @@
 //! - [`router`]: fan-out, retained store, wills; [`retained`]: the store's compact copy of a message.
 //! - [`stats`]: counters, `$SYS`.
 //! - [`tap`]: the explorer's view of everything routed.
+//! - [`inspect`]: the explorer's views from inside (clients, subscriptions, retained store) and its
+//!   actions on clients; [`counters`]: per-session traffic counters for them.
 
 pub mod client_state;
 pub mod codec;
 pub mod connection;
+pub mod counters;
+pub mod inspect;
 pub mod order;
 pub mod retained;
 pub mod router;

@@ -14,7 +14,7 @@ use tokio::sync::oneshot;
 use tokio::time::Instant;
 
 use super::Shared;
-use super::client_state::SessionCell;
+use super::client_state::{Kick, SessionCell};
 use super::codec::{DecodeError, Disconnect, Packet, Properties, ProtocolVersion, reason};
 use super::connection::{Connection, Io, WRITE_HIGH_WATER};
 use super::router;
@@ -37,6 +37,8 @@ pub enum Exit {
     TakenOver,
     /// The broker is shutting down.
     Shutdown,
+    /// The explorer dropped the connection: closed at once, without DISCONNECT; the will is published.
+    Dropped,
 }
 
 /// One connected client.
@@ -62,13 +64,15 @@ pub struct Session {
     congested: Vec<Arc<SessionCell>>,
     /// Complete packets wait in the read buffer because the write buffer was full when they came.
     parse_pending: bool,
+    /// PUBLISH packets handled since the last read was counted ([`super::counters`]).
+    publishes_in: u64,
 }
 
 impl Session {
     /// The read/write loop, until the connection ends. Reading, writing, the takeover signal, shutdown,
     /// keep-alive and the write timeout are awaited together: a peer that stops reading blocks
     /// nothing but its own output, and is disconnected once none of it was taken for `write_timeout`.
-    async fn run(&mut self, mut kick_rx: oneshot::Receiver<u8>) -> Exit {
+    async fn run(&mut self, mut kick_rx: oneshot::Receiver<Kick>) -> Exit {
         let mut shutdown = self.shared.shutdown.clone();
         let write_timeout = self.shared.config.write_timeout;
         self.resend_inflight();
@@ -93,10 +97,7 @@ impl Session {
             let keep_alive_on = !self.keep_alive.is_zero();
             tokio::select! {
                 biased;
-                code = &mut kick_rx => {
-                    self.queue_disconnect(code.unwrap_or(reason::SESSION_TAKEN_OVER));
-                    return Exit::TakenOver;
-                }
+                kick = &mut kick_rx => return self.kicked(kick.unwrap_or(Kick::TakenOver)),
                 _ = shutdown.changed() => {
                     self.queue_disconnect(reason::SERVER_SHUTTING_DOWN);
                     return Exit::Shutdown;
@@ -104,16 +105,20 @@ impl Session {
                 io = self.conn.io(reading), if reading || writing => match io {
                     Ok(Io::Wrote(n)) => {
                         self.shared.stats.bytes_sent.fetch_add(n as u64, Relaxed);
+                        self.cell.counters.wrote(n);
                         writing_since = None;
                     }
                     Ok(Io::Read(0)) => return Exit::WithWill,
                     Ok(Io::Read(n)) => {
                         self.shared.stats.bytes_received.fetch_add(n as u64, Relaxed);
-                        if let Some(exit) = self.handle_buffered().await {
+                        let exit = self.handle_buffered().await;
+                        let now = Instant::now();
+                        self.cell.counters.read(n, std::mem::take(&mut self.publishes_in), now);
+                        if let Some(exit) = exit {
                             return exit;
                         }
                         // After the packets (and any back-pressure pause), not before: a pause is not the client's silence.
-                        deadline = self.next_deadline();
+                        deadline = now + self.keep_alive + self.keep_alive / 2;
                     }
                     Err(err) => {
                         tracing::debug!(client_id = %self.client_id, error = %err, "connection failed");
@@ -132,6 +137,22 @@ impl Session {
                     return Exit::WithWill;
                 }
             }
+        }
+    }
+
+    /// The connection was told to end: by a takeover, or by the explorer.
+    fn kicked(&mut self, kick: Kick) -> Exit {
+        match kick {
+            Kick::TakenOver => {
+                self.queue_disconnect(reason::SESSION_TAKEN_OVER);
+                Exit::TakenOver
+            }
+            Kick::Disconnect(code) => {
+                self.queue_disconnect(code);
+                // MQTT-3.14.4-3: ended as by a normal disconnection (0x00), the will is discarded; otherwise it is published.
+                if code == reason::SUCCESS { Exit::Normal } else { Exit::WithWill }
+            }
+            Kick::Drop => Exit::Dropped,
         }
     }
 
@@ -221,7 +242,7 @@ impl Session {
         data.kick = None;
         data.peer = None;
         // MQTT-3.1.2-10 / MQTT-3.14.4-3: a normal DISCONNECT deletes the will; every other end publishes it.
-        let will = data.will.take().filter(|_| exit == Exit::WithWill);
+        let will = data.will.take().filter(|_| matches!(exit, Exit::WithWill | Exit::Dropped));
         let expiry = data.expiry_secs;
         if !limits.queue_qos0_offline {
             let lost = data.drop_qos0();

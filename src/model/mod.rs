@@ -1,10 +1,11 @@
 //! Everything the explorer shows, as plain data: no egui, no tokio, no clock reads.
 //!
 //! Owns: [`Store`] (one [`Conn`] per broker, each with its [`TopicTree`]; the [`Charts`] fed from
-//! the same messages), the embedded broker's figures ([`BrokerInfo`]), and pure helpers for
+//! the same messages), the embedded broker's figures and inside views ([`BrokerInfo`], [`broker_view`]), and pure helpers for
 //! payloads, formatting, diffs, decimation and CSV. The UI reads it; the
 //! runtime's events are folded into it by `protocol::Event::apply_to`.
 
+pub mod broker_view;
 pub mod chart_csv;
 pub mod charts;
 pub mod coalesce;
@@ -117,6 +118,8 @@ pub struct BrokerInfo {
     pub running: bool,
     /// Figures from its counters.
     pub stats: BrokerStats,
+    /// Its clients, subscriptions and retained store, as last asked for ([`broker_view`]).
+    pub inside: broker_view::BrokerView,
 }
 
 /// A snapshot of the embedded broker's counters.

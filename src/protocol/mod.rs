@@ -17,6 +17,7 @@ use bytes::Bytes;
 pub use channel::{BACKLOG, BATCH, EventReceiver, EventSink, MAX_MESSAGES_IN_FLIGHT, Waker};
 pub use feed::Feed;
 
+use crate::model::broker_view::{ClientAction, InsideUpdate};
 use crate::model::profile::{Profile, ProfileFile};
 use crate::model::publish::TemplateFile;
 use crate::model::{BrokerStats, Coalesced, ConnId, ConnStatus, Message, MessageMeta, QoS, Store};
@@ -104,8 +105,32 @@ pub enum Command {
     SaveTemplates(TemplateFile),
     /// Append a line to the stats file (`mqscope --stats-file`, for scripts measuring the window).
     AppendStats(String),
+    /// Ask the embedded broker for a view from inside (sent by the UI only while the view is shown);
+    /// answered with [`Event::BrokerInside`].
+    Inspect(InspectRequest),
+    /// Act on a client of the embedded broker; answered with [`Event::Notice`] or [`Event::Error`].
+    ClientAction(ClientAction),
     /// Stop everything and exit.
     Shutdown,
+}
+
+/// Which view from inside the embedded broker to take.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum InspectRequest {
+    /// Every session, online or offline.
+    Clients,
+    /// Every subscription.
+    Subscriptions,
+    /// Retained messages whose topic matches this MQTT filter (empty: all).
+    Retained {
+        /// The filter.
+        filter: String,
+    },
+    /// Who receives a message on this topic.
+    Receivers {
+        /// The topic.
+        topic: String,
+    },
 }
 
 /// An image as 8-bit sRGBA rows, top to bottom (for [`Command::SavePng`]).
@@ -172,6 +197,8 @@ pub enum Event {
     },
     /// Periodic counters of the embedded broker.
     BrokerStats(BrokerStats),
+    /// A view from inside the embedded broker, as asked for with [`Command::Inspect`].
+    BrokerInside(InsideUpdate),
     /// A connection changed state.
     ConnStatus {
         /// Which one.
@@ -299,6 +326,7 @@ impl Event {
                 }
             }
             Self::BrokerStats(stats) => store.broker.stats = stats,
+            Self::BrokerInside(update) => store.broker.inside.apply(update),
             Self::ConnStatus { conn_id, status } => {
                 if let Some(conn) = store.conn_mut(conn_id) {
                     conn.status = status;

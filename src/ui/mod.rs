@@ -8,10 +8,14 @@
 //! - [`status_bar`]: broker address, clients, rates, memory (bottom).
 //! - [`plot_panel`]: the Charts tab of the bottom dock; [`chart_plot`] draws one chart.
 //! - [`talkers_panel`]: the Top talkers tab of the bottom dock, and the selected node's rate sparkline.
+//! - [`clients_panel`]: the Clients tab (the embedded broker's sessions, from inside); [`inside_table`]:
+//!   what the broker tabs share; [`subscriptions_panel`]: the Subscriptions tab and "who receives this".
 
 pub mod chart_plot;
+pub mod clients_panel;
 pub mod connection_form;
 pub mod connection_panel;
+pub mod inside_table;
 pub mod message_panel;
 pub mod payload_view;
 pub mod plot_panel;
@@ -19,6 +23,7 @@ pub mod publish_form;
 pub mod publish_panel;
 pub mod settings_panel;
 pub mod status_bar;
+pub mod subscriptions_panel;
 pub mod talkers_panel;
 pub mod topic_tree_panel;
 pub mod tree_rows;

@@ -17,6 +17,8 @@ mod broker_close;
 mod broker_connect;
 /// Seeded random packet sequences against one session: well-formed replies or a close, never a panic.
 mod broker_fuzz;
+/// The broker from inside: clients, subscriptions and retained views; disconnect, drop, expire.
+mod broker_inside;
 /// Keep-alive at 1.5 × under tokio's paused clock.
 mod broker_keepalive;
 /// Malformed and boundary input, Maximum Packet Size, back-pressure.
@@ -55,6 +57,8 @@ mod charts;
 mod client_mosquitto;
 /// The panels through egui_kittest with a fed store: filter, sort, keys, diff, publish, templates, bad input.
 mod explorer;
+/// The dock's broker tabs through egui_kittest with the real runtime: Clients list and actions.
+mod inside_ui;
 /// Mouse and keyboard in the tree, toolbar and inspector: Esc, tabs, scroll, right-click, regex errors.
 mod interactions;
 /// The window at 800×600 and up: minimum widths, no overlap, badges and hex columns in view.

@@ -13,7 +13,7 @@ use tokio::sync::oneshot;
 
 use super::Session;
 use crate::broker::Shared;
-use crate::broker::client_state::SessionCell;
+use crate::broker::client_state::{Kick, SessionCell};
 use crate::broker::codec::{ConnAck, Connect, DecodeError, LastWill, Packet, Properties, ProtocolVersion, reason};
 use crate::broker::connection::{Connection, ConnectionError, Transport};
 use crate::broker::router;
@@ -64,7 +64,9 @@ pub async fn serve(stream: Transport, peer: SocketAddr, shared: Arc<Shared>) {
     };
     let exit = session.run(kick_rx).await;
     let mut conn = session.finish(exit, peer);
-    conn.close_gracefully(close_within).await;
+    if exit != super::Exit::Dropped {
+        conn.close_gracefully(close_within).await;
+    }
 }
 
 /// One served socket, counted against `max_connections` while it lives.
@@ -128,7 +130,7 @@ fn assign_client_id() -> String {
 }
 
 /// The session of an accepted CONNECT and the receiver of its takeover signal; or, refused, the connection to close.
-type Accepted = Result<(Session, oneshot::Receiver<u8>), Box<Connection>>;
+type Accepted = Result<(Session, oneshot::Receiver<Kick>), Box<Connection>>;
 
 /// Refuse a CONNECT with `code` (mapped to the 3.1.1 return code by the codec).
 fn refuse(mut conn: Connection, code: u8) -> Accepted {
@@ -182,6 +184,12 @@ fn accept(conn: Connection, connect: &Connect, peer: SocketAddr, shared: Arc<Sha
     }
     let (kick_tx, kick_rx) = oneshot::channel();
     let (cell, session_present, generation) = attach(&shared, &client_id, connect, expiry, peer, kick_tx);
+    {
+        let mut data = cell.lock();
+        data.keep_alive_secs = keep_alive;
+        data.clean_start = connect.clean_start;
+        data.connected_at = Some(std::time::SystemTime::now());
+    }
     if v5 {
         ack.receive_maximum = Some(cfg.receive_maximum);
         ack.topic_alias_maximum = Some(cfg.topic_alias_maximum);
@@ -204,6 +212,7 @@ fn accept(conn: Connection, connect: &Connect, peer: SocketAddr, shared: Arc<Sha
         connect_expiry: expiry,
         congested: Vec::new(),
         parse_pending: false,
+        publishes_in: 0,
     };
     session.conn.queue(&Packet::ConnAck(ConnAck { session_present, code: reason::SUCCESS, properties: ack }));
     session.shared.stats.client_connected();
@@ -218,7 +227,7 @@ fn attach(
     connect: &Connect,
     expiry: u32,
     peer: SocketAddr,
-    kick_tx: oneshot::Sender<u8>,
+    kick_tx: oneshot::Sender<Kick>,
 ) -> (Arc<SessionCell>, bool, u64) {
     let limits = shared.config.queue_limits();
     let mut state = shared.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -230,7 +239,7 @@ fn attach(
         let mut data = old.lock();
         if let Some(kick) = data.kick.take() {
             // MQTT-3.1.4-3 (5.0: DISCONNECT 0x8E) / MQTT-3.1.4-2 (3.1.1): the existing connection is closed.
-            kick.send(reason::SESSION_TAKEN_OVER).ok();
+            kick.send(Kick::TakenOver).ok();
             taken_will = data.will.take();
             old_ends_with_connection = data.expiry_secs == 0;
         }

@@ -99,6 +99,7 @@ impl Session {
     fn on_publish(&mut self, mut publish: Publish) -> Option<Exit> {
         let v5 = self.version == ProtocolVersion::V5;
         self.shared.stats.msgs_received.fetch_add(1, Relaxed);
+        self.publishes_in += 1;
         if !publish.properties.subscription_identifiers.is_empty() {
             // MQTT-3.3.4-6: a PUBLISH from a client must not carry a Subscription Identifier.
             self.queue_disconnect(reason::PROTOCOL_ERROR);

@@ -40,6 +40,7 @@ impl Session {
             let more = self.drain();
             let n = self.conn.flush().await?;
             self.shared.stats.bytes_sent.fetch_add(n as u64, Relaxed);
+            self.cell.counters.wrote(n);
             if !more {
                 return Ok(());
             }
@@ -101,6 +102,7 @@ impl Session {
             cell.drained.notify_waiters();
         }
         self.shared.stats.msgs_sent.fetch_add(sent, Relaxed);
+        cell.counters.msgs_out.fetch_add(sent, Relaxed);
         more
     }
 

@@ -1,0 +1,74 @@
+//! The dock's broker tabs (Clients, Subscriptions): for the embedded
+//! broker they show its inside, for any other connection they say why they cannot. Methods of
+//! [`ExplorerApp`].
+//!
+//! Owns: asking for snapshots. A snapshot is asked for only while its tab is drawn, at most every
+//! [`POLL_EVERY`], so a closed view costs the broker nothing; a full command channel skips one turn.
+
+use std::time::{Duration, Instant};
+
+use super::{Confirm, DockTab, ExplorerApp};
+use crate::model::ConnId;
+use crate::protocol::{Command, InspectRequest};
+use crate::ui::clients_panel::ConfirmAction;
+use crate::ui::inside_table;
+
+/// How often a shown view asks for a new snapshot.
+pub const POLL_EVERY: Duration = Duration::from_millis(500);
+
+impl ExplorerApp {
+    /// Draw the broker tab in front of the dock.
+    pub(super) fn inside_ui(&mut self, ui: &mut egui::Ui, tab: DockTab) {
+        if self.current != ConnId::LOCAL {
+            let name = self.store.conn(self.current).map_or_else(|| "This connection".to_owned(), |c| c.name.clone());
+            let view = match tab {
+                DockTab::Subscriptions => "Subscriptions",
+                _ => "Clients",
+            };
+            inside_table::external_note(ui, view, &name);
+            return;
+        }
+        let selected = self.selected_topic();
+        let mut requests = vec![match tab {
+            DockTab::Subscriptions => InspectRequest::Subscriptions,
+            _ => InspectRequest::Clients,
+        }];
+        if tab == DockTab::Subscriptions
+            && let Some(topic) = &selected
+        {
+            requests.push(InspectRequest::Receivers { topic: topic.clone() });
+        }
+        self.poll_inside(ui.ctx(), tab, requests);
+        let inside = &self.store.broker.inside;
+        let confirm = if tab == DockTab::Clients {
+            self.clients.ui(ui, inside.clients.as_ref())
+        } else {
+            self.subscriptions.ui(ui, inside.subscriptions.as_ref(), selected.as_deref(), inside.receivers.as_ref());
+            None
+        };
+        if let Some(ConfirmAction { text, yes, action }) = confirm {
+            self.confirm = Some(Confirm { text, yes, command: Command::ClientAction(action) });
+        }
+    }
+
+    /// The topic selected in the tree of the embedded broker, if it is a topic (not only a level).
+    fn selected_topic(&self) -> Option<String> {
+        let conn = self.store.conn(ConnId::LOCAL)?;
+        let id = self.tree.selected?;
+        conn.tree.node(id).topic().map(ToString::to_string)
+    }
+
+    /// Ask for `requests` if the last requests for this tab (or this selection) are [`POLL_EVERY`]
+    /// old, or there were none; and come back for the next ones.
+    fn poll_inside(&mut self, ctx: &egui::Context, tab: DockTab, requests: Vec<InspectRequest>) {
+        let key = (tab, requests.clone());
+        let due = self.inside_polled.as_ref().is_none_or(|(k, at)| *k != key || at.elapsed() >= POLL_EVERY);
+        if due {
+            // A full channel skips this turn; the next frame asks again.
+            if requests.into_iter().all(|r| self.commands.try_send(Command::Inspect(r)).is_ok()) {
+                self.inside_polled = Some((key, Instant::now()));
+            }
+        }
+        ctx.request_repaint_after(POLL_EVERY);
+    }
+}
