@@ -112,7 +112,7 @@ async fn random_packet_sequences_end_only_their_own_connection() {
         let version = if round % 2 == 0 { ProtocolVersion::V5 } else { ProtocolVersion::V311 };
         let mut raw = Raw::connected(addr, version, &format!("fuzz-{}", round % 7)).await;
         let mut bytes = BytesMut::new();
-        for _ in 0..1 + rng.below(20) {
+        for _ in 0..=rng.below(20) {
             bytes.extend_from_slice(&packet(&mut rng, version));
         }
         bytes.extend_from_slice(&[0xC0, 0x00]); // PINGREQ: a reply proves the session took it all.
@@ -122,7 +122,7 @@ async fn random_packet_sequences_end_only_their_own_connection() {
             match raw.recv().await {
                 Some(Packet::PingResp) => break,
                 Some(Packet::PubRel(r)) => {
-                    raw.send(&Packet::PubComp(PubResp { pkid: r.pkid, code: 0, properties: Properties::default() })).await
+                    raw.send(&Packet::PubComp(PubResp { pkid: r.pkid, code: 0, properties: Properties::default() })).await;
                 }
                 Some(_) => {}
                 None => {
