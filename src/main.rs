@@ -282,3 +282,45 @@ fn run_gui(config: RuntimeConfig, renderer: &str, select: Option<String>) -> any
     rt.shutdown_timeout(std::time::Duration::from_secs(2));
     result.map_err(|e| anyhow::anyhow!("{e}")).context("the window could not be opened (is DISPLAY or WAYLAND_DISPLAY set?)")
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser as _;
+
+    use super::{BrokerConfig, Cli, Cmd};
+
+    fn broker_config(args: &[&str]) -> BrokerConfig {
+        let cli = Cli::try_parse_from(["mqscope", "broker"].iter().chain(args)).expect("valid arguments");
+        let Some(Cmd::Broker { limits, .. }) = cli.command else { panic!("not the broker subcommand") };
+        limits.apply(BrokerConfig::default())
+    }
+
+    #[test]
+    fn limit_flags_default_to_the_broker_defaults_and_set_its_config() {
+        let defaults = BrokerConfig::default();
+        let config = broker_config(&[]);
+        assert_eq!(
+            (config.max_connections, config.max_packet_size, config.max_topic_levels, config.write_timeout),
+            (defaults.max_connections, defaults.max_packet_size, defaults.max_topic_levels, defaults.write_timeout)
+        );
+        let config = broker_config(&[
+            "--max-connections",
+            "5",
+            "--max-packet-size",
+            "1024",
+            "--max-subscriptions-per-client",
+            "3",
+            "--max-topic-length",
+            "64",
+            "--max-topic-levels",
+            "4",
+            "--connect-timeout",
+            "2",
+            "--write-timeout",
+            "7",
+        ]);
+        assert_eq!((config.max_connections, config.max_packet_size, config.max_subscriptions_per_client), (5, 1024, 3));
+        assert_eq!((config.max_topic_length, config.max_topic_levels), (64, 4));
+        assert_eq!((config.connect_timeout.as_secs(), config.write_timeout.as_secs()), (2, 7));
+    }
+}
