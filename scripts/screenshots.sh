@@ -5,8 +5,9 @@
 # Needs: xvfb, imagemagick (import), and the window's run-time libraries (see README).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release --quiet
-BIN=target/release/mqscope
+# MQSCOPE=path/to/mqscope uses that binary instead of building target/release/mqscope.
+if [ -z "${MQSCOPE:-}" ]; then cargo build --release --quiet; fi
+BIN=${MQSCOPE:-target/release/mqscope}
 PORT=${PORT:-18830}
 DISP=${DISP:-:97}
 mkdir -p screenshots
