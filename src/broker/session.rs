@@ -79,6 +79,11 @@ impl Session {
         let mut deadline = self.next_deadline();
         // When the write buffer last went from empty to not, or last made progress.
         let mut writing_since: Option<Instant> = None;
+        // One timer for keep-alive and the write timeout, for the connection's life. It is only ever
+        // moved earlier, or on firing to the next real deadline: moving it at every read or write
+        // would take the runtime's timer lock once per packet batch, on every connection.
+        let timer = tokio::time::sleep_until(deadline);
+        tokio::pin!(timer);
         loop {
             let room = self.conn.out.len() < WRITE_HIGH_WATER;
             if room && self.parse_pending {
@@ -93,8 +98,18 @@ impl Session {
             let writing = !self.conn.out.is_empty();
             let reading = !self.parse_pending && self.conn.out.len() < WRITE_HIGH_WATER;
             writing_since = if writing { Some(writing_since.unwrap_or_else(Instant::now)) } else { None };
-            let stuck_at = writing_since.map_or(deadline, |since| since + write_timeout);
+            let stuck_at = writing_since.map(|since| since + write_timeout);
             let keep_alive_on = !self.keep_alive.is_zero();
+            let wake_at = match (keep_alive_on, stuck_at) {
+                (true, Some(stuck)) => Some(deadline.min(stuck)),
+                (true, None) => Some(deadline),
+                (false, stuck) => stuck,
+            };
+            if let Some(at) = wake_at
+                && at < timer.deadline()
+            {
+                timer.as_mut().reset(at);
+            }
             tokio::select! {
                 biased;
                 kick = &mut kick_rx => return self.kicked(kick.unwrap_or(Kick::TakenOver)),
@@ -126,15 +141,21 @@ impl Session {
                     }
                 },
                 () = self.cell.notify.notified(), if !writing => {}
-                () = tokio::time::sleep_until(deadline), if keep_alive_on => {
-                    // MQTT-3.1.2-22 (5.0) / MQTT-3.1.2-24 (3.1.1): 1.5 × keep-alive without a packet ends the connection.
-                    tracing::debug!(client_id = %self.client_id, "keep-alive expired");
-                    self.queue_disconnect(reason::KEEP_ALIVE_TIMEOUT);
-                    return Exit::WithWill;
-                }
-                () = tokio::time::sleep_until(stuck_at), if writing => {
-                    self.shared.stats.limits.hit(Limit::WriteTimeout, &self.client_id);
-                    return Exit::WithWill;
+                () = &mut timer, if wake_at.is_some() => {
+                    let now = Instant::now();
+                    if keep_alive_on && now >= deadline {
+                        // MQTT-3.1.2-22 (5.0) / MQTT-3.1.2-24 (3.1.1): 1.5 × keep-alive without a packet ends the connection.
+                        tracing::debug!(client_id = %self.client_id, "keep-alive expired");
+                        self.queue_disconnect(reason::KEEP_ALIVE_TIMEOUT);
+                        return Exit::WithWill;
+                    }
+                    if stuck_at.is_some_and(|stuck| now >= stuck) {
+                        self.shared.stats.limits.hit(Limit::WriteTimeout, &self.client_id);
+                        return Exit::WithWill;
+                    }
+                    // Fired for a deadline that has moved on since: on to the next one.
+                    let next = [keep_alive_on.then_some(deadline), stuck_at].into_iter().flatten().min();
+                    timer.as_mut().reset(next.unwrap_or(now + write_timeout));
                 }
             }
         }
