@@ -69,3 +69,26 @@ async fn empty_client_id_gets_an_assigned_identifier() {
     let assigned = ack.properties.and_then(|p| p.assigned_client_identifier).expect("assigned id");
     assert!(!assigned.is_empty());
 }
+
+#[tokio::test]
+async fn rumqttc_v5_reads_the_reason_of_our_disconnect_on_a_takeover() {
+    // 5.0 §3.1.4 (MQTT-3.1.4-3): the existing connection of a reused client id gets DISCONNECT 0x8E.
+    // rumqttc 0.25 decodes a DISCONNECT only with its property length: we always send it.
+    let (addr, _broker) = crate::common::start_broker().await;
+    let (_first, mut first_el) = crate::common::client_v5(addr, "taken-over").await;
+    let (_second, _second_el) = crate::common::client_v5(addr, "taken-over").await;
+    // rumqttc reports the server's DISCONNECT as the end of its event loop, with the reason read.
+    let reason = crate::common::guard("the DISCONNECT", async {
+        loop {
+            match first_el.poll().await {
+                Ok(_) => {}
+                Err(rumqttc::v5::ConnectionError::MqttState(rumqttc::v5::StateError::ServerDisconnect { reason_code, .. })) => {
+                    return reason_code;
+                }
+                Err(other) => panic!("the reason code was not read: {other}"),
+            }
+        }
+    })
+    .await;
+    assert_eq!(reason, rumqttc::v5::mqttbytes::v5::DisconnectReasonCode::SessionTakenOver);
+}

@@ -122,7 +122,9 @@ fn body<S: Sink>(packet: &Packet, v: ProtocolVersion, s: &mut S) {
         Packet::PingReq | Packet::PingResp => {}
         Packet::Disconnect(d) => {
             if v5 {
-                reason_and_props(d.code, &d.properties, Ctx::Disconnect, true, s);
+                // A reason code may stand alone (5.0 §3.14.2.2.1), but rumqttc 0.25 then fails to
+                // decode it: with the (empty) property length too, every client reads the reason.
+                reason_and_props(d.code, &d.properties, Ctx::Disconnect, false, s);
             }
         }
         Packet::Auth(a) => reason_and_props(a.code, &a.properties, Ctx::Auth, false, s),

@@ -178,7 +178,9 @@ fn encode_uses_short_forms_and_drops_foreign_properties() {
     assert_eq!(enc(&Packet::PubAck(ack(0, why.clone())), v), [0x40, 8, 0, 1, 0, 4, 0x1F, 0, 1, b'n']);
     let d = |code, properties| Packet::Disconnect(Disconnect { code, properties });
     assert_eq!(enc(&d(0, Properties::default()), v), [0xE0, 0]);
-    assert_eq!(enc(&d(0x04, Properties::default()), v), [0xE0, 1, 0x04]);
+    // The reason code alone is allowed (5.0 §3.14.2.2.1); the empty property length goes with it
+    // so that clients which insist on it (rumqttc 0.25) read the reason too.
+    assert_eq!(enc(&d(0x04, Properties::default()), v), [0xE0, 2, 0x04, 0]);
     assert_eq!(enc(&d(0, why), v), [0xE0, 6, 0, 4, 0x1F, 0, 1, b'n']);
     assert_eq!(enc(&Packet::Auth(Auth::default()), v), [0xF0, 0]);
     // SUBSCRIBE writes at most one Subscription Identifier.
