@@ -19,6 +19,7 @@ use crate::ui::connection_panel::ConnectionPanel;
 use crate::ui::message_panel::{InspectorAction, MessagePanel};
 use crate::ui::plot_panel::{ChartAction, PlotPanel};
 use crate::ui::publish_panel::PublishPanel;
+use crate::ui::retained_panel::RetainedPanel;
 use crate::ui::settings_panel::{self, Settings};
 use crate::ui::status_bar;
 use crate::ui::subscriptions_panel::SubscriptionsPanel;
@@ -44,13 +45,15 @@ pub enum DockTab {
     Clients,
     /// The embedded broker's subscriptions, from inside.
     Subscriptions,
+    /// The embedded broker's retained store, from inside.
+    Retained,
 }
 
 impl DockTab {
     /// Whether the tab shows the embedded broker from inside.
     #[must_use]
     pub const fn is_broker(self) -> bool {
-        matches!(self, Self::Clients | Self::Subscriptions)
+        matches!(self, Self::Clients | Self::Subscriptions | Self::Retained)
     }
 }
 
@@ -103,6 +106,8 @@ pub struct ExplorerApp {
     pub clients: ClientsPanel,
     /// The Subscriptions tab of the bottom dock.
     pub subscriptions: SubscriptionsPanel,
+    /// The Retained tab of the bottom dock.
+    pub retained: RetainedPanel,
     /// Which broker tab last asked for which snapshots, and when.
     inside_polled: Option<((DockTab, Vec<crate::protocol::InspectRequest>), Instant)>,
     /// The selected node's rates, under the tree.
@@ -160,6 +165,7 @@ impl ExplorerApp {
             talkers: TalkersPanel::default(),
             clients: ClientsPanel::default(),
             subscriptions: SubscriptionsPanel::default(),
+            retained: RetainedPanel::default(),
             inside_polled: None,
             sparkline: RateSparkline::default(),
             dock_open: false,
@@ -407,7 +413,7 @@ impl ExplorerApp {
             for (tab, label, hover) in [
                 (DockTab::Charts, "Charts", "Show or hide the charts"),
                 (DockTab::Talkers, "Top talkers", "Show or hide the busiest topics and subtrees, live"),
-                (DockTab::Clients, "Broker", "Show or hide the embedded broker from inside: its clients and subscriptions"),
+                (DockTab::Clients, "Broker", "Show or hide the embedded broker from inside: its clients, subscriptions and retained store"),
             ] {
                 let shown = self.dock_open && (self.dock_tab == tab || (tab.is_broker() && self.dock_tab.is_broker()));
                 if ui.selectable_label(shown, label).on_hover_text(hover).clicked() {
@@ -446,6 +452,7 @@ impl ExplorerApp {
                 ui.separator();
                 ui.selectable_value(&mut self.dock_tab, DockTab::Clients, "Clients");
                 ui.selectable_value(&mut self.dock_tab, DockTab::Subscriptions, "Subscriptions");
+                ui.selectable_value(&mut self.dock_tab, DockTab::Retained, "Retained");
                 ui.separator();
                 if ui
                     .small_button("Hide")
@@ -463,7 +470,7 @@ impl ExplorerApp {
                         picked = self.talkers.ui(ui, conn.id, &conn.tree, self.paused_at.unwrap_or(now));
                     }
                 }
-                tab @ (DockTab::Clients | DockTab::Subscriptions) => self.inside_ui(ui, tab),
+                tab @ (DockTab::Clients | DockTab::Subscriptions | DockTab::Retained) => self.inside_ui(ui, tab),
             }
         });
         if let Some(chart_action) = chart_action {

@@ -81,6 +81,8 @@ impl ExplorerApp {
                 event @ Event::RetainedDeleted { .. } => {
                     self.fold_held();
                     event.apply_to(&mut self.store);
+                    // A shown Retained tab asks again now, not at its next turn.
+                    self.inside_polled = None;
                 }
                 Event::TemplatesLoaded(file) => {
                     self.publish.templates = file.templates;

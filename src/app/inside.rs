@@ -1,4 +1,4 @@
-//! The dock's broker tabs (Clients, Subscriptions): for the embedded
+//! The dock's broker tabs (Clients, Subscriptions, Retained): for the embedded
 //! broker they show its inside, for any other connection they say why they cannot. Methods of
 //! [`ExplorerApp`].
 //!
@@ -12,6 +12,7 @@ use crate::model::ConnId;
 use crate::protocol::{Command, InspectRequest};
 use crate::ui::clients_panel::ConfirmAction;
 use crate::ui::inside_table;
+use crate::ui::retained_panel::DeleteRetained;
 
 /// How often a shown view asks for a new snapshot.
 pub const POLL_EVERY: Duration = Duration::from_millis(500);
@@ -23,6 +24,7 @@ impl ExplorerApp {
             let name = self.store.conn(self.current).map_or_else(|| "This connection".to_owned(), |c| c.name.clone());
             let view = match tab {
                 DockTab::Subscriptions => "Subscriptions",
+                DockTab::Retained => "Retained",
                 _ => "Clients",
             };
             inside_table::external_note(ui, view, &name);
@@ -31,6 +33,7 @@ impl ExplorerApp {
         let selected = self.selected_topic();
         let mut requests = vec![match tab {
             DockTab::Subscriptions => InspectRequest::Subscriptions,
+            DockTab::Retained => InspectRequest::Retained { filter: self.retained.filter.trim().to_owned() },
             _ => InspectRequest::Clients,
         }];
         if tab == DockTab::Subscriptions
@@ -40,11 +43,19 @@ impl ExplorerApp {
         }
         self.poll_inside(ui.ctx(), tab, requests);
         let inside = &self.store.broker.inside;
-        let confirm = if tab == DockTab::Clients {
-            self.clients.ui(ui, inside.clients.as_ref())
-        } else {
-            self.subscriptions.ui(ui, inside.subscriptions.as_ref(), selected.as_deref(), inside.receivers.as_ref());
-            None
+        let confirm = match tab {
+            DockTab::Clients => self.clients.ui(ui, inside.clients.as_ref()),
+            DockTab::Retained => {
+                if let Some(DeleteRetained { text, topics }) = self.retained.ui(ui, inside.retained.as_ref()) {
+                    let command = Command::DeleteRetained { conn_id: ConnId::LOCAL, topics };
+                    self.confirm = Some(Confirm { text, yes: "Delete", command });
+                }
+                None
+            }
+            _ => {
+                self.subscriptions.ui(ui, inside.subscriptions.as_ref(), selected.as_deref(), inside.receivers.as_ref());
+                None
+            }
         };
         if let Some(ConfirmAction { text, yes, action }) = confirm {
             self.confirm = Some(Confirm { text, yes, command: Command::ClientAction(action) });

@@ -130,24 +130,32 @@ pub fn subscriptions(shared: &Shared) -> Snapshot<SubscriptionRow> {
     Snapshot { rows, total, taken_at: SystemTime::now() }
 }
 
-/// Retained messages whose topic matches `filter` (an MQTT filter; `#` for all), by topic, at most
-/// [`MAX_ROWS`]; `total` counts every match.
+/// Retained messages selected by `filter`, by topic, at most [`MAX_ROWS`]; `total` counts every
+/// unexpired match. `filter` is an MQTT filter when it holds a wildcard (`+`, `#`), otherwise a
+/// substring of the topic (case-insensitive); empty selects all.
 #[must_use]
 pub fn retained(shared: &Shared, filter: &str) -> Snapshot<RetainedRow> {
-    let filter = if filter.trim().is_empty() { "#" } else { filter.trim() };
-    if topic::validate_topic_filter(filter).is_err() {
+    let filter = filter.trim();
+    let wildcard = filter.contains(['+', '#']);
+    if wildcard && topic::validate_topic_filter(filter).is_err() {
         return empty();
     }
+    let (mqtt, needle) = if wildcard { (filter, String::new()) } else { ("#", filter.to_lowercase()) };
     let now = Instant::now();
+    let now_wall = SystemTime::now();
     let Ok(state) = shared.state.lock() else { return empty() };
     let mut rows = Vec::new();
     let mut total = 0;
-    state.retained.for_each_matching(filter, |topic, msg| {
+    state.retained.for_each_matching(mqtt, |topic, msg| {
+        if msg.expired(now) || !(needle.is_empty() || topic.to_lowercase().contains(&needle)) {
+            return;
+        }
         total += 1;
-        if rows.len() < MAX_ROWS && !msg.expired(now) {
+        if rows.len() < MAX_ROWS {
             rows.push(RetainedRow {
                 topic: topic.into(),
                 size: msg.payload().len(),
+                stored_at: now_wall.checked_sub(now.saturating_duration_since(msg.stored_at())).unwrap_or(SystemTime::UNIX_EPOCH),
                 publisher: Arc::clone(msg.publisher()),
                 qos: qos(msg.qos()),
                 expires_in_secs: msg.expires_at().map(|at| at.saturating_duration_since(now).as_secs()),

@@ -31,9 +31,13 @@ struct Header {
     properties: Option<Box<Properties>>,
     /// When the Message Expiry Interval runs out, in milliseconds after [`epoch`] (plus one).
     expires: Option<NonZeroU64>,
-    /// Length of the topic at the start of the bytes; the payload follows. (`u32` keeps the
-    /// header at 40 bytes: a 64-byte payload on a 25-byte topic then fits a 160-byte block.)
-    topic_len: u32,
+    /// When it was stored, in whole seconds after [`epoch`] (rounded down; 136 years of range).
+    stored: u32,
+    /// Length of the topic at the start of the bytes; the payload follows. A topic name is at most
+    /// 65,535 bytes (MQTT-4.7.3-3, checked before anything is routed), so `u16` is enough, and with
+    /// `stored` the header stays at 40 bytes: a 64-byte payload on a 25-byte topic then fits a
+    /// 160-byte block.
+    topic_len: u16,
     /// QoS the publisher used.
     qos: QoS,
 }
@@ -47,9 +51,12 @@ pub struct Retained(ThinArc<Header, u8>);
 fn epoch() -> Instant {
     static EPOCH: OnceLock<Instant> = OnceLock::new();
     *EPOCH.get_or_init(|| {
-        // The monotonic clock starts at boot: go back as far as it allows, up to an hour.
-        let now = Instant::now();
-        [3600, 60, 1].into_iter().find_map(|secs| now.checked_sub(Duration::from_secs(secs))).unwrap_or(now)
+        // The monotonic clock starts at boot: go back as far as it allows, up to an hour. The real
+        // clock, not tokio's: a paused clock may have been advanced by hours when the first
+        // message is stored, and every runtime's clock starts at or after this real instant.
+        let now = std::time::Instant::now();
+        let at = [3600, 60, 1].into_iter().find_map(|secs| now.checked_sub(Duration::from_secs(secs))).unwrap_or(now);
+        Instant::from_std(at)
     })
 }
 
@@ -66,7 +73,8 @@ impl Retained {
             publisher: Arc::clone(&msg.publisher),
             properties: msg.properties.clone(),
             expires,
-            topic_len: u32::try_from(msg.topic.len()).unwrap_or(u32::MAX),
+            stored: u32::try_from(Instant::now().saturating_duration_since(epoch()).as_secs()).unwrap_or(u32::MAX),
+            topic_len: u16::try_from(msg.topic.len()).unwrap_or(u16::MAX),
             qos: msg.published_qos,
         };
         Self(ThinArc::from_header_and_iter(header, Concat { a: msg.topic.as_bytes(), b: &msg.payload, i: 0 }))
@@ -103,6 +111,12 @@ impl Retained {
     #[must_use]
     pub fn publisher(&self) -> &Arc<str> {
         &self.0.header.header.publisher
+    }
+
+    /// When it was stored (to the second, rounded down).
+    #[must_use]
+    pub fn stored_at(&self) -> Instant {
+        epoch() + Duration::from_secs(u64::from(self.0.header.header.stored))
     }
 
     /// When the Message Expiry Interval runs out, if it was set.
@@ -207,6 +221,9 @@ mod tests {
         assert_eq!(&**r.publisher(), "pub");
         assert_eq!(TopicValue::topic(&r), Some(&b"a/b/c"[..]));
         assert!(r.expires_at().is_none());
+        let age = Instant::now().saturating_duration_since(r.stored_at());
+        assert!(age < Duration::from_secs(2), "stored just now, to the second: {age:?}");
+        assert_eq!(size_of::<Header>(), 40, "the stored time costs no memory");
         let again = r.to_routed();
         assert_eq!((&*again.topic, &again.payload[..], again.retain), ("a/b/c", &b"hello"[..], true));
         drop(r);
@@ -218,7 +235,8 @@ mod tests {
         let r = Retained::new(&routed("t", b"", Some(60)));
         assert_eq!((r.topic(), r.payload()), ("t", &b""[..]));
         let left = r.expires_at().expect("expiry kept").saturating_duration_since(Instant::now());
-        assert!(left > Duration::from_secs(58) && left <= Duration::from_mins(1), "{left:?}");
+        // Deadlines are kept in whole milliseconds, rounded up: up to 1 ms past the interval.
+        assert!(left > Duration::from_secs(58) && left <= Duration::from_mins(1) + Duration::from_millis(1), "{left:?}");
         assert!(!r.expired(Instant::now()));
         assert!(r.expired(Instant::now() + Duration::from_secs(61)));
     }

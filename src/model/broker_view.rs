@@ -107,6 +107,8 @@ pub struct RetainedRow {
     pub topic: Arc<str>,
     /// Payload size, bytes.
     pub size: usize,
+    /// When the broker stored it (to the second).
+    pub stored_at: SystemTime,
     /// Client id that set it.
     pub publisher: Arc<str>,
     /// QoS it was published with.

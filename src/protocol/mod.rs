@@ -121,9 +121,9 @@ pub enum InspectRequest {
     Clients,
     /// Every subscription.
     Subscriptions,
-    /// Retained messages whose topic matches this MQTT filter (empty: all).
+    /// Retained messages in the store: see [`crate::broker::inspect::retained`].
     Retained {
-        /// The filter.
+        /// An MQTT filter if it holds a wildcard, else a topic substring (empty: all).
         filter: String,
     },
     /// Who receives a message on this topic.

@@ -21,6 +21,7 @@ pub mod payload_view;
 pub mod plot_panel;
 pub mod publish_form;
 pub mod publish_panel;
+pub mod retained_panel;
 pub mod settings_panel;
 pub mod status_bar;
 pub mod subscriptions_panel;

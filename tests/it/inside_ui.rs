@@ -17,7 +17,7 @@ use tokio::sync::mpsc;
 
 use crate::raw::{Raw, connect_packet};
 
-fn explorer() -> (tokio::runtime::Runtime, Harness<'static, ExplorerApp>) {
+pub(crate) fn explorer() -> (tokio::runtime::Runtime, Harness<'static, ExplorerApp>) {
     static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("tokio");
     let (cmd_tx, cmd_rx) = mpsc::channel(COMMAND_CAPACITY);
@@ -41,7 +41,7 @@ fn explorer() -> (tokio::runtime::Runtime, Harness<'static, ExplorerApp>) {
 }
 
 /// Step frames until `done` holds; a bounded number of tries, never a speed assertion.
-fn step_until(h: &mut Harness<'static, ExplorerApp>, what: &str, done: impl Fn(&ExplorerApp) -> bool) {
+pub(crate) fn step_until(h: &mut Harness<'static, ExplorerApp>, what: &str, done: impl Fn(&ExplorerApp) -> bool) {
     for _ in 0..1000 {
         h.step();
         if done(h.state()) {

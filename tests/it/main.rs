@@ -65,6 +65,8 @@ mod interactions;
 mod layout;
 /// The publish panel and sessions tell the truth: queued, sent, delivered, refused; confirm before a delete.
 mod publish_panel;
+/// The Retained tab: the store's rows from real clients, deleting with confirmation, a 100k subtree.
+mod retained_view;
 /// `runtime::run` end to end: commands in, events out.
 mod runtime;
 /// No topic and no latest value lost with a slow UI: external mosquitto and embedded broker bursts.
