@@ -91,23 +91,7 @@ impl ExplorerApp {
     /// The confirmation dialog for a destructive action.
     pub(super) fn confirm_ui(&mut self, ctx: &egui::Context) {
         let Some(confirm) = &self.confirm else { return };
-        let mut answer = None;
-        let modal = egui::Modal::new(egui::Id::unique("confirm")).show(ctx, |ui| {
-            ui.set_max_width(420.0);
-            ui.label(&confirm.text);
-            ui.add_space(8.0);
-            ui.horizontal(|ui| {
-                if ui.button(confirm.yes).clicked() {
-                    answer = Some(true);
-                }
-                if ui.button("Cancel").clicked() {
-                    answer = Some(false);
-                }
-            });
-        });
-        if modal.should_close() {
-            answer = answer.or(Some(false));
-        }
+        let answer = crate::ui::confirm_modal(ctx, "confirm", &confirm.text, confirm.yes);
         if let Some(yes) = answer
             && let Some(confirm) = self.confirm.take()
             && yes

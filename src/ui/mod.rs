@@ -97,6 +97,29 @@ impl FramePacing {
     }
 }
 
+/// A modal that asks `text` with a `yes` button and Cancel: `Some(true)` on yes, `Some(false)` on
+/// Cancel, Esc or a click outside, `None` while it waits for an answer.
+pub fn confirm_modal(ctx: &egui::Context, id: &str, text: &str, yes: &str) -> Option<bool> {
+    let mut answer = None;
+    let modal = egui::Modal::new(egui::Id::unique(id)).show(ctx, |ui| {
+        ui.set_max_width(420.0);
+        ui.label(text);
+        ui.add_space(8.0);
+        ui.horizontal(|ui| {
+            if ui.button(yes).clicked() {
+                answer = Some(true);
+            }
+            if ui.button("Cancel").clicked() {
+                answer = Some(false);
+            }
+        });
+    });
+    if modal.should_close() {
+        answer = answer.or(Some(false));
+    }
+    answer
+}
+
 /// Amber, for the retained badge.
 pub const RETAINED_COLOR: Color32 = Color32::from_rgb(0xe0, 0xa0, 0x20);
 /// Red, for DUP and errors.

@@ -250,23 +250,7 @@ impl PublishPanel {
             "Publish an empty retained message to {} on {}? The broker then deletes that topic's retained value.",
             req.topic, conn.name
         );
-        let mut answer = None;
-        let modal = egui::Modal::new(egui::Id::unique("confirm-empty-retained")).show(ctx, |ui| {
-            ui.set_max_width(420.0);
-            ui.label(text);
-            ui.add_space(8.0);
-            ui.horizontal(|ui| {
-                if ui.button("Delete retained value").clicked() {
-                    answer = Some(true);
-                }
-                if ui.button("Cancel").clicked() {
-                    answer = Some(false);
-                }
-            });
-        });
-        if modal.should_close() {
-            answer = answer.or(Some(false));
-        }
+        let answer = super::confirm_modal(ctx, "confirm-empty-retained", &text, "Delete retained value");
         if let Some(yes) = answer
             && let Some((req, form)) = self.confirm_empty.take()
         {

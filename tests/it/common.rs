@@ -2,6 +2,8 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use egui_kittest::Harness;
+use mqscope::app::ExplorerApp;
 use mqscope::broker::{self, Broker, BrokerConfig};
 use tokio::net::TcpListener;
 
@@ -128,4 +130,17 @@ pub async fn next_publish_v5(el: &mut rumqttc::v5::EventLoop) -> rumqttc::v5::mq
         rumqttc::v5::mqttbytes::v5::Packet::Publish(p) => p,
         _ => unreachable!(),
     }
+}
+
+/// Step frames until `done` holds; a bounded number of tries, never a speed assertion.
+pub(crate) fn step_until(h: &mut Harness<'static, ExplorerApp>, what: &str, done: impl Fn(&ExplorerApp) -> bool) {
+    for _ in 0..1000 {
+        h.step();
+        if done(h.state()) {
+            h.run();
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("gave up waiting for {what}");
 }

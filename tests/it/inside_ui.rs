@@ -3,7 +3,6 @@
 //! mouse, confirmed, and seen where they show (the will in the tree, the DISCONNECT at the client).
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use egui::accesskit::Role;
 use egui_kittest::Harness;
@@ -15,6 +14,7 @@ use mqscope::protocol::{COMMAND_CAPACITY, EventSink};
 use mqscope::runtime::{self, RuntimeConfig};
 use tokio::sync::mpsc;
 
+use crate::common::step_until;
 use crate::raw::{Raw, connect_packet};
 
 pub(crate) fn explorer() -> (tokio::runtime::Runtime, Harness<'static, ExplorerApp>) {
@@ -38,19 +38,6 @@ pub(crate) fn explorer() -> (tokio::runtime::Runtime, Harness<'static, ExplorerA
     let mut h = Harness::builder().with_size([1400.0, 900.0]).build_ui_state(|ui, app: &mut ExplorerApp| app.ui(ui), app);
     step_until(&mut h, "the embedded broker", |app| app.store.broker.running);
     (rt, h)
-}
-
-/// Step frames until `done` holds; a bounded number of tries, never a speed assertion.
-pub(crate) fn step_until(h: &mut Harness<'static, ExplorerApp>, what: &str, done: impl Fn(&ExplorerApp) -> bool) {
-    for _ in 0..1000 {
-        h.step();
-        if done(h.state()) {
-            h.run();
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    panic!("gave up waiting for {what}");
 }
 
 fn listed(app: &ExplorerApp, id: &str) -> bool {

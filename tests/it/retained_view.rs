@@ -16,8 +16,9 @@ use mqscope::runtime::{self, RuntimeConfig};
 use rumqttc::v5::mqttbytes::v5::PublishProperties;
 use tokio::sync::mpsc;
 
+use crate::common::step_until;
 use crate::common::{self, client_v4, drive_v4, guard, until};
-use crate::inside_ui::{explorer, step_until};
+use crate::inside_ui::explorer;
 
 #[tokio::test]
 async fn the_snapshot_lists_the_real_store_with_size_setter_qos_and_expiry() {

@@ -14,6 +14,8 @@ use mqscope::protocol::{COMMAND_CAPACITY, EventSink};
 use mqscope::runtime::{self, RuntimeConfig};
 use tokio::sync::mpsc;
 
+use crate::common::step_until;
+
 /// An explorer wired to a real runtime on a free port, keeping its files in a fresh directory.
 fn explorer() -> (tokio::runtime::Runtime, Harness<'static, ExplorerApp>) {
     explorer_in(&fresh_dir())
@@ -42,19 +44,6 @@ fn explorer_in(config_dir: &Path) -> (tokio::runtime::Runtime, Harness<'static, 
     let app = ExplorerApp::new(cmd_tx, ev_rx);
     let harness = Harness::builder().with_size([1280.0, 800.0]).build_ui_state(|ui, app: &mut ExplorerApp| app.ui(ui), app);
     (rt, harness)
-}
-
-/// Step frames until `done` holds; a bounded number of tries, never a speed assertion.
-fn step_until(h: &mut Harness<'static, ExplorerApp>, what: &str, done: impl Fn(&ExplorerApp) -> bool) {
-    for _ in 0..1000 {
-        h.step();
-        if done(h.state()) {
-            h.run();
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    panic!("gave up waiting for {what}");
 }
 
 #[test]
