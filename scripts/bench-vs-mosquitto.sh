@@ -101,6 +101,8 @@ CASES=(
   "pairs-q2|pairs --qos 2 --pubs 10 --count $(n 100000) --topics 10000"
   "latency-20k|fan-in --qos 0 --pubs 10 --subs 1 --rate 20000 --count $(n 100000) --topics 10000"
   "retained-1M|retained --qos 0 --topics $(n 1000000)"
+  "retained-1M-sensors|retained --qos 0 --topics $(n 1000000) --pattern sensors/{i}/temp"
+  "retained-1M-plant|retained --qos 0 --topics $(n 1000000) --pattern site/{i%100}/line/{i%1000}/dev/{i}/temp"
 )
 
 echo "raw results: $RESULTS" >&2

@@ -50,7 +50,13 @@ impl Layout {
                 if opts.topics < pubs {
                     vec![format!("{token}/{}", p % opts.topics)]
                 } else {
-                    (p..opts.topics).step_by(pubs).map(|t| format!("{token}/{t}")).collect()
+                    (p..opts.topics)
+                        .step_by(pubs)
+                        .map(|t| match &opts.pattern {
+                            Some(pattern) => pattern.topic(token, t as u64),
+                            None => format!("{token}/{t}"),
+                        })
+                        .collect()
                 }
             })
             .collect();

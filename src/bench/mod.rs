@@ -19,6 +19,7 @@
 pub mod connections;
 pub mod flow;
 pub mod link;
+pub mod pattern;
 pub mod payload;
 pub mod procstat;
 pub mod progress;
@@ -92,6 +93,11 @@ pub struct BenchOptions {
     /// Distinct topics (retained: how many retained topics to store).
     #[arg(long, default_value_t = 10_000)]
     pub topics: usize,
+    /// Shape of the topic names (fan-in, fan-out, retained), below the run's own prefix: `{i}` is
+    /// the topic's number, `{i%N}` and `{i/N}` its remainder and quotient, e.g.
+    /// `sensors/{i}/temp` or `site/{i%100}/line/{i%1000}/dev/{i}/temp`. Default: `{i}` (`r/{i}` for retained).
+    #[arg(long, value_name = "PATTERN")]
+    pub pattern: Option<pattern::TopicPattern>,
     /// Publishers (fan-in 10, fan-out 1, pairs 10).
     #[arg(long)]
     pub pubs: Option<u32>,
@@ -271,6 +277,7 @@ fn base_report(opts: &BenchOptions, ctx: &Ctx, pubs: usize, subs: usize) -> Repo
         qos: opts.qos,
         size: opts.size,
         topics: opts.topics,
+        pattern: opts.pattern.as_ref().map(ToString::to_string),
         pubs,
         subs,
         elapsed_secs: 0.0,

@@ -116,6 +116,8 @@ pub struct Report {
     pub size: usize,
     /// Distinct topics.
     pub topics: usize,
+    /// `--pattern`, the shape of the topic names, if given.
+    pub pattern: Option<String>,
     /// Publishing connections.
     pub pubs: usize,
     /// Subscribing connections.
@@ -171,8 +173,16 @@ impl fmt::Display for Report {
         } else {
             writeln!(
                 f,
-                "mqscope bench {} → {}  (MQTT {}, QoS {}, {} B, {} topics, {} pub → {} sub)",
-                self.mode, self.target, self.mqtt, self.qos, self.size, self.topics, self.pubs, self.subs
+                "mqscope bench {} → {}  (MQTT {}, QoS {}, {} B, {} topics{}, {} pub → {} sub)",
+                self.mode,
+                self.target,
+                self.mqtt,
+                self.qos,
+                self.size,
+                self.topics,
+                self.pattern.as_ref().map(|p| format!(" {p}")).unwrap_or_default(),
+                self.pubs,
+                self.subs
             )?;
         }
         if let Some(c) = &self.connections {

@@ -34,8 +34,13 @@ pub async fn run(opts: &BenchOptions, ctx: &Ctx) -> Result<Report, BenchError> {
     let rate = opts.rate.map(|r| r / f64::from(u32::try_from(pubs).unwrap_or(u32::MAX)));
     let mut tasks = Vec::with_capacity(pubs);
     for (i, link) in (0u32..).zip(links) {
-        let names: Vec<String> =
-            (usize::try_from(i).unwrap_or(0)..opts.topics).step_by(pubs).map(|t| format!("{}/r/{t}", ctx.token)).collect();
+        let names: Vec<String> = (usize::try_from(i).unwrap_or(0)..opts.topics)
+            .step_by(pubs)
+            .map(|t| match &opts.pattern {
+                Some(pattern) => pattern.topic(&ctx.token, t as u64),
+                None => format!("{}/r/{t}", ctx.token),
+            })
+            .collect();
         let prefixes = Prefixes::new(names.iter().map(String::as_str), opts.qos, true, opts.size, ctx.version);
         let plan = PublisherPlan {
             index: i,
@@ -60,7 +65,7 @@ pub async fn run(opts: &BenchOptions, ctx: &Ctx) -> Result<Report, BenchError> {
     let plan = SubscriberPlan {
         filter: "#".to_owned(),
         qos: opts.qos,
-        topic_prefix: format!("{}/r/", ctx.token).into_bytes(),
+        topic_prefix: format!("{}/", ctx.token).into_bytes(),
         deadline: Instant::now() + Duration::from_secs_f64(opts.seconds) + GRACE,
         idle: Duration::from_millis(opts.idle_ms).max(GRACE),
         keep_alive: Duration::from_secs(u64::from(opts.keep_alive)),

@@ -38,7 +38,7 @@ pub(super) const NO_DATA: u32 = u32::MAX;
 pub(super) struct Node {
     pub(super) name: Box<str>,
     /// Child levels, in creation order (views sort them).
-    pub(super) children: Vec<NodeId>,
+    pub(super) children: Children,
     pub(super) msgs_below: u64,
     /// Microseconds since the Unix epoch, plus one, of the newest message here or below; 0: none.
     pub(super) updated: u64,
@@ -56,7 +56,7 @@ impl Node {
     pub(super) fn new(name: &str, parent: NodeId, depth: u16) -> Self {
         Self {
             name: name.into(),
-            children: Vec::new(),
+            children: Children::None,
             msgs_below: 0,
             updated: 0,
             rate: Rate::default(),
@@ -72,6 +72,52 @@ impl Node {
     pub(super) fn touch(&mut self, at: SystemTime) {
         let micros = at.duration_since(UNIX_EPOCH).map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX - 1)) + 1;
         self.updated = self.updated.max(micros);
+    }
+}
+
+/// The child levels of a [`Node`]. Most inner levels of real topic shapes have exactly one child
+/// (`sensors/{id}/temp`): kept inline, it costs no allocation of its own.
+#[derive(Debug, Default)]
+pub(super) enum Children {
+    #[default]
+    None,
+    One(NodeId),
+    Many(Vec<NodeId>),
+}
+
+// No bigger than the `Vec` it replaces.
+const _: () = assert!(std::mem::size_of::<Children>() == std::mem::size_of::<Vec<NodeId>>());
+
+impl Children {
+    pub(super) fn push(&mut self, child: NodeId) {
+        *self = match std::mem::take(self) {
+            Self::None => Self::One(child),
+            Self::One(first) => Self::Many(vec![first, child]),
+            Self::Many(mut all) => {
+                all.push(child);
+                Self::Many(all)
+            }
+        };
+    }
+
+    pub(super) fn len(&self) -> usize {
+        match self {
+            Self::None => 0,
+            Self::One(_) => 1,
+            Self::Many(all) => all.len(),
+        }
+    }
+
+    pub(super) fn is_empty(&self) -> bool {
+        matches!(self, Self::None)
+    }
+
+    pub(super) fn as_slice(&self) -> &[NodeId] {
+        match self {
+            Self::None => &[],
+            Self::One(only) => std::slice::from_ref(only),
+            Self::Many(all) => all,
+        }
     }
 }
 
@@ -190,7 +236,7 @@ impl<'a> NodeRef<'a> {
     }
     /// Children in creation order (see [`super::TopicTree::sorted_children`] for name order).
     pub fn children(&self) -> impl DoubleEndedIterator<Item = NodeId> + 'a {
-        self.node.children.iter().copied()
+        self.node.children.as_slice().iter().copied()
     }
     /// Messages kept for this topic, newest first (the latest, then history).
     pub fn messages(&self) -> impl Iterator<Item = &'a Message> + 'a {

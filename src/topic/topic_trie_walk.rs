@@ -1,8 +1,6 @@
 //! Queries of a [`TopicTrie`] by wildcard filter: the walk that skips every subtree that cannot
 //! match, and what is built on it (matching values, removal below a filter, counts).
 
-use hashbrown::HashTable;
-
 use super::{Hit, Item, Node, Rest, TopicTrie, TopicValue};
 use crate::topic::levels::split_level;
 
@@ -114,7 +112,7 @@ impl<V: TopicValue> TopicTrie<V> {
             if !root {
                 f_value(top, &mut f);
             }
-            let mut iters: Vec<hashbrown::hash_table::Iter<'_, Node<V>>> = top.table().map(HashTable::iter).into_iter().collect();
+            let mut iters: Vec<super::kids::Iter<'_, V>> = top.kids().map(super::kids::Kids::iter).into_iter().collect();
             while let Some(iter) = iters.last_mut() {
                 let Some(node) = iter.next() else {
                     iters.pop();
@@ -124,7 +122,7 @@ impl<V: TopicValue> TopicTrie<V> {
                     continue;
                 }
                 f_value(node, &mut f);
-                iters.extend(node.table().map(HashTable::iter));
+                iters.extend(node.kids().map(super::kids::Kids::iter));
             }
         }
     }

@@ -104,6 +104,20 @@ async fn retained_topics_are_replayed_to_a_new_subscriber() {
 }
 
 #[tokio::test]
+async fn a_pattern_gives_the_retained_topics_their_shape() {
+    let (addr, broker) = start_broker().await;
+    let pattern = "site/{i%3}/line/{i%5}/dev/{i}/temp";
+    let r = bench(addr, &["retained", "--qos", "1", "--topics", "300", "--pattern", pattern]).await;
+    assert_adds_up(&r);
+    assert_eq!((r.delivered, r.pattern.as_deref()), (300, Some(pattern)));
+    // The store holds exactly the pattern's topics: device 299 is on site 299 % 3, line 299 % 5.
+    let stored = mqscope::broker::inspect::retained(broker.shared(), "+/+/site/+/line/+/dev/+/temp");
+    assert_eq!(stored.rows.len(), 300);
+    assert!(stored.rows.iter().any(|row| row.topic.ends_with("/site/2/line/4/dev/299/temp")), "{:?}", &stored.rows[..3]);
+    assert!(stored.rows.iter().all(|row| !row.topic.contains("/r/")));
+}
+
+#[tokio::test]
 async fn idle_connections_are_held_and_pinged() {
     let (addr, _broker) = start_broker().await;
     let r = bench(addr, &["connections", "--conns", "20", "--seconds", "1.5", "--keep-alive", "1"]).await;
