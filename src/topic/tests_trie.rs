@@ -238,6 +238,28 @@ fn topic() -> impl Strategy<Value = String> {
         .prop_filter("topic names are non-empty", |t| !t.is_empty())
 }
 
+/// Deep, narrow topics (`site/s1/line/l1/dev/d7/temp`-like): long chains of inner nodes with one
+/// child, where a few levels branch in two. Exercises a node's children growing from none to one to
+/// many and shrinking back.
+fn deep_topic() -> impl Strategy<Value = String> {
+    prop::collection::vec(prop::sample::select(vec!["s", "s", "s", "d", ""]), 1..9)
+        .prop_map(|levels| levels.join("/"))
+        .prop_filter("topic names are non-empty", |t| !t.is_empty())
+}
+
+/// Filters for [`deep_topic`] shapes: mostly literal, with `+` and `#` mixed in.
+fn deep_filter() -> impl Strategy<Value = String> {
+    let level = prop::sample::select(vec!["s", "s", "d", "+", ""]);
+    (prop::collection::vec(level, 0..9), any::<bool>())
+        .prop_map(|(mut levels, multi)| {
+            if multi {
+                levels.push("#");
+            }
+            levels.join("/")
+        })
+        .prop_filter("valid filters", |f| validate_topic_filter(f).is_ok())
+}
+
 fn filter() -> impl Strategy<Value = String> {
     let level = prop::sample::select(vec!["", "a", "b", "$", "$a", "+"]);
     (prop::collection::vec(level, 0..5), any::<bool>())
@@ -369,6 +391,48 @@ proptest! {
             let want: Vec<String> = model.iter().filter(|t| matches(f, t)).cloned().collect();
             prop_assert_eq!(&matched_named(&trie, f), &want, "filter {}", f);
             prop_assert_eq!(matched_topics(&trie, f), want, "filter {}", f);
+        }
+    }
+
+    #[test]
+    fn deep_narrow_topic_trie_matches_like_brute_force(
+        topics in prop::collection::btree_set(deep_topic(), 0..60),
+        removals in prop::collection::vec(deep_topic(), 0..30),
+        filters in prop::collection::vec(deep_filter(), 1..20),
+    ) {
+        let mut trie = TopicTrie::new();
+        let mut model: BTreeSet<String> = topics.clone();
+        for t in &topics {
+            prop_assert_eq!(trie.insert(t, named(t)), None);
+        }
+        for t in &removals {
+            prop_assert_eq!(trie.remove(t).is_some(), model.remove(t));
+            prop_assert_eq!(trie.node_count(), expected_nodes(model.iter().map(String::as_str)));
+        }
+        prop_assert_eq!(trie.len(), model.len());
+        for f in &filters {
+            let want: Vec<String> = model.iter().filter(|t| matches(f, t)).cloned().collect();
+            prop_assert_eq!(&matched_named(&trie, f), &want, "filter {}", f);
+        }
+        for t in &model {
+            prop_assert!(trie.insert(t, named(t)).is_some(), "{} is still there", t);
+        }
+    }
+
+    #[test]
+    fn deep_narrow_filter_trie_matches_like_brute_force(
+        subs in prop::collection::vec((deep_filter(), 0u8..3), 0..60),
+        topics in prop::collection::vec(deep_topic(), 1..20),
+    ) {
+        let mut trie = FilterTrie::new();
+        let mut model = BTreeSet::new();
+        for (f, k) in &subs {
+            trie.insert(f, *k, ());
+            model.insert((f.clone(), *k));
+        }
+        for t in &topics {
+            let want: Vec<(String, u8)> = model.iter().filter(|(f, _)| matches(f, t)).cloned().collect();
+            prop_assert_eq!(matched_filters(&trie, t), want, "topic {}", t);
         }
     }
 
