@@ -18,6 +18,7 @@
 pub mod app;
 pub mod bench;
 pub mod broker;
+pub mod cli;
 pub mod client;
 pub mod demo;
 pub mod model;

@@ -125,6 +125,15 @@ enum Cmd {
         #[arg(long, default_value_t = 0)]
         seconds: u64,
     },
+    /// Subscribe and print messages, like mosquitto_sub (its flags: -h -p -t -q -v -C -W …; --json for one JSON object per message).
+    Sub(mqscope::cli::sub::SubArgs),
+    /// Publish, like mosquitto_pub (its flags: -h -p -t -m -f -l -n -q -r -D …), with substitutions
+    /// ({{counter}}, {{random(a,b)}}, {{now}}, {{now_ms}}, {{uuid}}, {{choice(a,b)}}) and --repeat/--interval.
+    Pub(mqscope::cli::publish::PubArgs),
+    /// Record messages to a capture file (NDJSON, one message per line: readable by jq, replayable).
+    Record(mqscope::cli::sub::RecordArgs),
+    /// Publish a capture file's messages into a broker, at the recorded pace, faster, or as fast as possible.
+    Replay(mqscope::cli::replay::ReplayArgs),
     /// Load-test any MQTT broker: fan-in, fan-out, pairs, idle connections or retained replay.
     ///
     /// Reports delivered msgs/s, lost and duplicated messages, latency p50/p99/max and, with
@@ -167,6 +176,10 @@ fn main() -> anyhow::Result<()> {
             rt.block_on(mqscope::demo::run(&host, port, seconds))
         }
         Some(Cmd::Bench { opts, threads }) => run_bench(&opts, threads),
+        Some(Cmd::Sub(args)) => run_cli(mqscope::cli::sub::run_sub(args)),
+        Some(Cmd::Pub(args)) => run_cli(mqscope::cli::publish::run(args)),
+        Some(Cmd::Record(args)) => run_cli(mqscope::cli::sub::run_record(args)),
+        Some(Cmd::Replay(args)) => run_cli(mqscope::cli::replay::run(args)),
         None => {
             let config = RuntimeConfig {
                 bind: SocketAddr::new(cli.bind, cli.port),
@@ -177,6 +190,17 @@ fn main() -> anyhow::Result<()> {
             run_gui(config, &cli.renderer, cli.select)
         }
     }
+}
+
+/// `mqscope sub`, `pub`, `record`, `replay`: one current-thread runtime; exits with the command's code.
+fn run_cli(command: impl std::future::Future<Output = mqscope::cli::Exit>) -> anyhow::Result<()> {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().context("starting tokio")?;
+    let exit = rt.block_on(command);
+    if let Some(error) = &exit.error {
+        eprintln!("{error}");
+    }
+    drop(rt);
+    std::process::exit(exit.code);
 }
 
 /// `mqscope bench`: one run, the report on stdout.

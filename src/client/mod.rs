@@ -12,8 +12,8 @@
 mod link;
 mod session;
 pub mod tls;
-mod v4;
-mod v5;
+pub(crate) mod v4;
+pub(crate) mod v5;
 
 use std::collections::HashMap;
 

@@ -168,7 +168,7 @@ impl ServerCertVerifier for AcceptAnyCert {
 }
 
 /// Broker address and transport for rumqttc.
-pub(super) fn endpoint(p: &crate::model::profile::Profile) -> Result<(String, Option<rumqttc::Transport>), String> {
+pub(crate) fn endpoint(p: &crate::model::profile::Profile) -> Result<(String, Option<rumqttc::Transport>), String> {
     let tls = || client_config(&p.tls).map(rumqttc::TlsConfiguration::Rustls).map_err(|e| e.to_string());
     Ok(match p.transport {
         crate::model::profile::Transport::Mqtt => (p.host.clone(), None),

@@ -14,7 +14,7 @@ use crate::model::profile::Profile;
 use crate::model::{ConnStatus, Message, QoS};
 use crate::protocol::PublishRequest;
 
-pub(super) fn qos(q: QoS) -> rumqttc::QoS {
+pub(crate) fn qos(q: QoS) -> rumqttc::QoS {
     match q {
         QoS::AtMostOnce => rumqttc::QoS::AtMostOnce,
         QoS::AtLeastOnce => rumqttc::QoS::AtLeastOnce,
@@ -22,7 +22,7 @@ pub(super) fn qos(q: QoS) -> rumqttc::QoS {
     }
 }
 
-fn from_qos(q: rumqttc::QoS) -> QoS {
+pub(crate) fn from_qos(q: rumqttc::QoS) -> QoS {
     match q {
         rumqttc::QoS::AtMostOnce => QoS::AtMostOnce,
         rumqttc::QoS::AtLeastOnce => QoS::AtLeastOnce,
@@ -44,7 +44,7 @@ fn refusal(code: ConnectReturnCode) -> String {
 }
 
 /// Why the connection failed, in words.
-pub(super) fn describe(err: &ConnectionError) -> String {
+pub(crate) fn describe(err: &ConnectionError) -> String {
     match err {
         ConnectionError::ConnectionRefused(code) => refusal(*code),
         ConnectionError::Tls(e) => format!("TLS: {e}"),

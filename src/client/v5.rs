@@ -17,7 +17,7 @@ use crate::model::profile::{Profile, RetainHandling};
 use crate::model::{ConnStatus, Message, MessageMeta, QoS};
 use crate::protocol::PublishRequest;
 
-fn qos(q: QoS) -> RQoS {
+pub(crate) fn qos(q: QoS) -> RQoS {
     match q {
         QoS::AtMostOnce => RQoS::AtMostOnce,
         QoS::AtLeastOnce => RQoS::AtLeastOnce,
@@ -62,7 +62,7 @@ fn connack_code(code: ConnectReturnCode) -> u8 {
     }
 }
 
-fn describe(err: &ConnectionError) -> String {
+pub(crate) fn describe(err: &ConnectionError) -> String {
     match err {
         ConnectionError::ConnectionRefused(code) => {
             let n = connack_code(*code);
@@ -90,7 +90,7 @@ fn suback_failure(code: SubscribeReasonCode) -> Option<String> {
     Some(format!("{text} (SUBACK reason code 0x{n:02X})"))
 }
 
-fn options(p: &Profile, host: String) -> MqttOptions {
+pub(crate) fn options(p: &Profile, host: String) -> MqttOptions {
     let mut opts = MqttOptions::new(p.client_id.clone(), host, p.port);
     opts.set_keep_alive(Duration::from_secs(u64::from(p.keep_alive_secs.max(1))));
     opts.set_clean_start(p.clean_start);
@@ -138,7 +138,7 @@ fn filters(p: &Profile) -> Vec<Filter> {
         .collect()
 }
 
-fn to_message(pb: rumqttc::v5::mqttbytes::v5::Publish, topic: Arc<str>) -> Message {
+pub(crate) fn to_message(pb: rumqttc::v5::mqttbytes::v5::Publish, topic: Arc<str>) -> Message {
     let mut msg = Message::new(topic, pb.payload, from_qos(pb.qos), pb.retain, SystemTime::now());
     msg.dup = pb.dup;
     if let Some(pp) = pb.properties {

@@ -6,6 +6,7 @@
 //! runtime's events are folded into it by `protocol::Event::apply_to`.
 
 pub mod broker_view;
+pub mod capture;
 pub mod chart_csv;
 pub mod charts;
 pub mod coalesce;
@@ -21,6 +22,7 @@ pub mod publish;
 pub mod rate;
 pub mod series;
 pub mod talkers;
+pub mod template;
 pub mod time_axis;
 pub mod topic_node;
 pub mod topic_tree;

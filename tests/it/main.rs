@@ -53,6 +53,7 @@ mod broker_will;
 mod broker_ws;
 /// Charts through egui_kittest: plot from the tree, the inspector and JSON fields; legend, stats, CSV.
 mod charts;
+mod cli;
 /// Profiles and client sessions against a real mosquitto: TCP, auth, TLS, mTLS, MQTT 5, ACL, reconnect.
 mod client_mosquitto;
 /// The panels through egui_kittest with a fed store: filter, sort, keys, diff, publish, templates, bad input.
