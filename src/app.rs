@@ -14,6 +14,7 @@ use crate::model::payload::JsonPath;
 use crate::model::profile::{Profile, ProfileFile};
 use crate::model::{ConnId, Held, SeriesDef, Store, format};
 use crate::protocol::{Command, EventReceiver, ProfilesOrigin, RgbaImage};
+use crate::ui::capture_panel::CapturePanel;
 use crate::ui::clients_panel::ClientsPanel;
 use crate::ui::connection_panel::ConnectionPanel;
 use crate::ui::message_panel::{InspectorAction, MessagePanel};
@@ -26,6 +27,7 @@ use crate::ui::subscriptions_panel::SubscriptionsPanel;
 use crate::ui::talkers_panel::{RateSparkline, TalkersPanel};
 use crate::ui::topic_tree_panel::{TopicTreePanel, TreeAction};
 
+mod capture;
 mod chrome;
 mod ingest;
 mod inside;
@@ -122,6 +124,8 @@ pub struct ExplorerApp {
     pub pending_select: Option<String>,
     /// The connection manager.
     pub connections: ConnectionPanel,
+    /// The export and open-capture windows.
+    pub capture: CapturePanel,
     /// Persisted settings.
     pub settings: Settings,
     /// Settings window visible.
@@ -173,6 +177,7 @@ impl ExplorerApp {
             dock_tab: DockTab::default(),
             pending_select: None,
             connections: ConnectionPanel::default(),
+            capture: CapturePanel::default(),
             settings: Settings::default(),
             settings_open: false,
             paused: false,
@@ -314,6 +319,7 @@ impl ExplorerApp {
         match action {
             TreeAction::Plot { topic, path } => self.plot(topic, path),
             TreeAction::PublishTo { topic, payload } => self.publish.prefill(topic, payload),
+            TreeAction::Export { under } => self.export_below(Some(under)),
             TreeAction::DeleteRetained { topics, under } => {
                 let text = if topics.len() == 1 {
                     format!("Delete the retained value of {under}?")
@@ -386,6 +392,9 @@ impl ExplorerApp {
         self.confirm_ui(ui.ctx());
         self.save_to_ui(ui.ctx());
         self.connections_ui(ui.ctx());
+        if let Some(action) = self.capture.ui(ui.ctx()) {
+            self.capture_act(action);
+        }
         let mut settings = self.settings.clone();
         settings.sort = self.tree.rows.sort();
         if settings_panel::ui(ui.ctx(), &mut self.settings_open, &mut settings, self.store.used_bytes(), self.store.evicted())

@@ -16,6 +16,7 @@ use crate::model::{BrokerStats, ConnId, MessageMeta, QoS};
 use crate::protocol::{Command, Event, EventSink, PublishOutcome, PublishRequest, RgbaImage};
 use crate::storage;
 
+mod capture;
 mod dialog;
 mod inside;
 mod profiles;
@@ -142,6 +143,12 @@ pub async fn run(config: RuntimeConfig, mut commands: mpsc::Receiver<Command>, s
             }
             Command::ImportProfiles => {
                 tokio::spawn(profiles::import(sink.clone()));
+            }
+            Command::Export { path, format, msgs, progress } => {
+                tokio::spawn(capture::export(path, format, msgs, progress, sink.clone()));
+            }
+            Command::OpenCapture { conn_id, path, progress } => {
+                tokio::spawn(capture::open(conn_id, path, progress, sink.clone()));
             }
             Command::LoadPayloadFile => {
                 tokio::spawn(load_payload_file(sink.clone()));

@@ -140,6 +140,13 @@ pub fn write_private(path: &Path, bytes: &[u8]) -> Result<(), StorageError> {
     std::fs::rename(&tmp, path).map_err(io)
 }
 
+/// `name` in the user's home directory (where a file goes when the user has not chosen a place):
+/// no I/O, only the environment.
+#[must_use]
+pub fn in_home(name: &str) -> PathBuf {
+    directories::UserDirs::new().map_or_else(|| PathBuf::from(name), |dirs| dirs.home_dir().join(name))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

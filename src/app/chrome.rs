@@ -53,6 +53,20 @@ impl ExplorerApp {
                 }
                 ui.separator();
             }
+            ui.menu_button("Capture", |ui| {
+                if ui.button("Open capture…").on_hover_text("Browse a capture file (NDJSON) offline, as a tab of its own").clicked() {
+                    self.open_capture_window();
+                    ui.close();
+                }
+                if ui
+                    .button("Export all messages…")
+                    .on_hover_text("Save what history holds for this connection, as NDJSON or CSV")
+                    .clicked()
+                {
+                    self.export_below(None);
+                    ui.close();
+                }
+            });
             if ui.button("Connections…").on_hover_text("Saved connections: add, edit, connect").clicked() {
                 self.connections.open = !self.connections.open;
                 if self.connections.profiles.is_empty() && self.connections.editing.host.is_empty() {

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use super::ExplorerApp;
 use crate::model::Batch;
-use crate::protocol::{BATCH, Command, Event};
+use crate::protocol::{BATCH, Command, Event, FileField};
 pub use crate::ui::{DATA_FRAME_INTERVAL, FramePacing, data_frame_interval};
 
 /// Longest time spent folding events per frame; the rest waits for the next frame.
@@ -95,6 +95,9 @@ impl ExplorerApp {
                 Event::PayloadFile { name, bytes } => self.publish.file_payload = Some((name, bytes)),
                 Event::Profiles { file, origin } => self.profiles_event(file, origin),
                 Event::ProfileRejected { field, message } => self.connections.rejected(field, message),
+                Event::FilePicked { field: field @ (FileField::ExportFile | FileField::CaptureFile), path } => {
+                    self.capture.file_picked(field, path);
+                }
                 Event::FilePicked { field, path } => self.connections.file_picked(field, path),
                 Event::Error(text) | Event::Notice(text) => self.toast = Some((text, Instant::now())),
                 event => event.apply_to(&mut self.store),

@@ -1,12 +1,11 @@
 //! `mqscope replay`: publish a capture file's messages into a broker, at the recorded pace (gaps
 //! kept relative), N times faster, or as fast as the broker takes them; once or in a loop.
 
-use std::io::BufRead as _;
 use std::time::{Duration, Instant, SystemTime};
 
 use super::conn::{self, Incoming};
 use super::{ConnArgs, Exit, connected, parse_qos};
-use crate::model::capture::CaptureLine;
+use crate::model::export::{Progress, read_capture};
 use crate::model::{Message, QoS};
 
 /// `mqscope replay`.
@@ -47,14 +46,8 @@ pub struct ReplayArgs {
 pub fn load(path: &str) -> Result<Vec<Message>, String> {
     let file = std::fs::File::open(path).map_err(|e| format!("cannot open {path}: {e}"))?;
     let mut out = Vec::new();
-    for (i, line) in std::io::BufReader::new(file).lines().enumerate() {
-        let line = line.map_err(|e| format!("{path}: {e}"))?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let rec = CaptureLine::parse(&line, i + 1).map_err(|e| format!("{path}: {e}"))?;
-        out.push(rec.to_message(i + 1).map_err(|e| format!("{path}: {e}"))?);
-    }
+    read_capture(std::io::BufReader::new(file), 65_536, &Progress::default(), |batch| out.extend(batch))
+        .map_err(|e| format!("{path}: {e}"))?;
     Ok(out)
 }
 

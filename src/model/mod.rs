@@ -12,6 +12,7 @@ pub mod charts;
 pub mod coalesce;
 pub mod decimate;
 pub mod diff;
+pub mod export;
 pub mod filter;
 pub mod format;
 pub mod held;

@@ -359,6 +359,20 @@ impl TopicTree {
         self.topics.iter().map(|d| (&d.latest.topic, d.node))
     }
 
+    /// Copies of the messages kept at or below `id` (latest values and history; payloads shared, not
+    /// copied), topic by topic, for an export to sort by time.
+    #[must_use]
+    pub fn messages_below(&self, id: NodeId) -> Vec<Message> {
+        let mut out = Vec::new();
+        let mut stack = vec![id];
+        while let Some(cur) = stack.pop() {
+            let node = self.node(cur);
+            out.extend(node.messages().cloned());
+            stack.extend(node.children());
+        }
+        out
+    }
+
     /// Retained topics at or below `id`, in tree order (for deleting a subtree of retained values).
     #[must_use]
     pub fn retained_topics_below(&self, id: NodeId) -> Vec<Arc<str>> {

@@ -18,6 +18,7 @@ pub use channel::{BACKLOG, BATCH, EventReceiver, EventSink, MAX_MESSAGES_IN_FLIG
 pub use feed::Feed;
 
 use crate::model::broker_view::{ClientAction, InsideUpdate};
+use crate::model::export::{ExportFormat, Progress};
 use crate::model::profile::{Profile, ProfileFile};
 use crate::model::publish::TemplateFile;
 use crate::model::{BrokerStats, Coalesced, ConnId, ConnStatus, Message, MessageMeta, QoS, Store};
@@ -101,6 +102,26 @@ pub enum Command {
     },
     /// Ask the user for a file (off the UI thread) whose bytes become the publish payload.
     LoadPayloadFile,
+    /// Write these messages (sorted by time first) to `path`, off the UI thread, counting in `progress`.
+    Export {
+        /// Where.
+        path: std::path::PathBuf,
+        /// NDJSON or CSV.
+        format: ExportFormat,
+        /// What (clones: payloads are shared, not copied).
+        msgs: Vec<Message>,
+        /// Read and cancelled by the window.
+        progress: Progress,
+    },
+    /// Read a capture file into connection `conn_id` (a tab the window opened for it, with no broker).
+    OpenCapture {
+        /// The tab.
+        conn_id: ConnId,
+        /// The file.
+        path: std::path::PathBuf,
+        /// Read and cancelled by the window.
+        progress: Progress,
+    },
     /// Save the publish templates to the config dir.
     SaveTemplates(TemplateFile),
     /// Append a line to the stats file (`mqscope --stats-file`, for scripts measuring the window).
@@ -369,6 +390,10 @@ pub enum FileField {
     ClientCert,
     /// TLS client key.
     ClientKey,
+    /// The file an export writes.
+    ExportFile,
+    /// A capture file to open.
+    CaptureFile,
 }
 
 /// Where a [`Event::Profiles`] came from.

@@ -31,7 +31,7 @@ fn unavailable_in(env: impl Fn(&str) -> Option<OsString>, exists: impl Fn(&Path)
 /// Where to suggest saving `name` when the user has to type a path: the home directory.
 #[must_use]
 pub fn suggested_path(name: &str) -> PathBuf {
-    directories::UserDirs::new().map_or_else(|| PathBuf::from(name), |dirs| dirs.home_dir().join(name))
+    crate::storage::in_home(name)
 }
 
 #[cfg(test)]

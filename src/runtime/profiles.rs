@@ -44,10 +44,20 @@ pub async fn pick_file(field: FileField, sink: EventSink) {
         FileField::CaFile => "CA certificate (PEM)",
         FileField::ClientCert => "Client certificate (PEM)",
         FileField::ClientKey => "Client key (PEM)",
+        FileField::ExportFile => "Export messages to",
+        FileField::CaptureFile => "Open a capture (NDJSON)",
     };
     if let Some(reason) = super::dialog::unavailable() {
         sink.control(Event::Error(format!("No file dialog can open here ({reason}); type the path in the field."))).await;
-    } else if let Some(handle) = rfd::AsyncFileDialog::new().set_title(title).pick_file().await {
+        return;
+    }
+    let dialog = rfd::AsyncFileDialog::new().set_title(title);
+    let picked = match field {
+        FileField::ExportFile => dialog.set_file_name("messages.ndjson").save_file().await,
+        FileField::CaptureFile => dialog.add_filter("Capture (NDJSON)", &["ndjson", "jsonl", "json"]).pick_file().await,
+        _ => dialog.pick_file().await,
+    };
+    if let Some(handle) = picked {
         sink.control(Event::FilePicked { field, path: handle.path().display().to_string() }).await;
     } else {
         sink.control(Event::Notice("No file picked.".to_owned())).await;

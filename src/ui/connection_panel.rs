@@ -106,6 +106,8 @@ impl ConnectionPanel {
             FileField::CaFile => tls.ca_file = path,
             FileField::ClientCert => tls.client_cert_file = path,
             FileField::ClientKey => tls.client_key_file = path,
+            // Not profile fields: the capture panel takes these.
+            FileField::ExportFile | FileField::CaptureFile => {}
         }
     }
 

@@ -40,6 +40,11 @@ pub enum TreeAction {
         /// Latest payload as text, to edit and re-send.
         payload: String,
     },
+    /// Export the messages kept at and below this topic path.
+    Export {
+        /// The node's path.
+        under: String,
+    },
     /// Chart this topic's values (the whole payload, or a JSON field).
     Plot {
         /// Topic.
@@ -449,6 +454,10 @@ fn context_menu(ui: &mut egui::Ui, tree: &TopicTree, id: NodeId) -> Option<TreeA
     }
     if let Some(latest) = node.latest() {
         action = action.or_else(|| plot_menu(ui, &path, &latest.payload));
+    }
+    if ui.button("Export messages…").on_hover_text("Save what history holds here and below, as NDJSON or CSV").clicked() {
+        action = Some(TreeAction::Export { under: path.clone() });
+        ui.close();
     }
     let below = node.retained_below();
     if node.is_retained() || (node.has_children() && below > 0) {

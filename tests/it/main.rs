@@ -52,6 +52,7 @@ mod broker_will;
 /// MQTT over WebSocket: mqscope's ws:// client against our WebSocket listener, MQTT-6.0.0-1..4.
 mod broker_ws;
 /// Charts through egui_kittest: plot from the tree, the inspector and JSON fields; legend, stats, CSV.
+mod capture_ui;
 mod charts;
 mod cli;
 /// Profiles and client sessions against a real mosquitto: TCP, auth, TLS, mTLS, MQTT 5, ACL, reconnect.

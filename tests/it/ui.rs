@@ -17,7 +17,7 @@ use tokio::sync::mpsc;
 use crate::common::step_until;
 
 /// An explorer wired to a real runtime on a free port, keeping its files in a fresh directory.
-fn explorer() -> (tokio::runtime::Runtime, Harness<'static, ExplorerApp>) {
+pub(crate) fn explorer() -> (tokio::runtime::Runtime, Harness<'static, ExplorerApp>) {
     explorer_in(&fresh_dir())
 }
 

@@ -1,0 +1,211 @@
+//! The "Export messages" and "Open capture" windows: a format, a path (typed, or chosen with
+//! Browse…, whose dialog runs off the UI thread), then a progress bar with Cancel while the runtime
+//! writes or reads. The windows only read the shared [`Progress`]; they never wait for the work.
+
+use std::sync::atomic::Ordering::Relaxed;
+
+use egui::RichText;
+
+use crate::model::export::{ExportFormat, Progress};
+use crate::model::format;
+use crate::protocol::FileField;
+
+/// What the windows ask the app to do.
+#[derive(Debug)]
+pub enum CaptureAction {
+    /// Export the form's messages to `path`.
+    Export {
+        /// Where.
+        path: std::path::PathBuf,
+        /// NDJSON or CSV.
+        format: ExportFormat,
+    },
+    /// Open a capture file as a tab of its own.
+    Open {
+        /// The file.
+        path: std::path::PathBuf,
+    },
+    /// Open a file dialog for this field.
+    Browse(FileField),
+}
+
+/// The export form.
+#[derive(Debug, Default)]
+pub struct ExportForm {
+    /// Subtree root, `None` for the whole connection.
+    pub under: Option<String>,
+    /// What history held there when the window opened (payloads shared, not copied).
+    pub msgs: Vec<crate::model::Message>,
+    /// Format.
+    pub format: ExportFormat,
+    /// Path, as typed.
+    pub path: String,
+    /// Why the path cannot be used.
+    pub error: Option<String>,
+    /// The running export.
+    pub job: Option<Progress>,
+}
+
+/// The open form.
+#[derive(Debug, Default)]
+pub struct OpenForm {
+    /// Path, as typed.
+    pub path: String,
+    /// Why the path cannot be used.
+    pub error: Option<String>,
+    /// The running load.
+    pub job: Option<Progress>,
+}
+
+/// Both windows.
+#[derive(Debug, Default)]
+pub struct CapturePanel {
+    /// The export window, when open.
+    pub export: Option<ExportForm>,
+    /// The open window, when open.
+    pub open: Option<OpenForm>,
+}
+
+/// A path field with Browse…; the error under it, when there is one.
+fn path_row(ui: &mut egui::Ui, label: &str, path: &mut String, error: Option<&str>, field: FileField) -> Option<CaptureAction> {
+    let mut action = None;
+    ui.horizontal(|ui| {
+        let label = ui.label(label);
+        let edit = egui::TextEdit::singleline(path).desired_width(320.0).font(egui::TextStyle::Monospace);
+        ui.add(edit).labelled_by(label.id);
+        if ui.button("Browse…").on_hover_text("Choose the file in a dialog").clicked() {
+            action = Some(CaptureAction::Browse(field));
+        }
+    });
+    if let Some(error) = error {
+        ui.label(RichText::new(error).color(ui.visuals().error_fg_color));
+    }
+    action
+}
+
+/// A running job: the bar, the count, Cancel. True while it runs.
+fn job_ui(ui: &mut egui::Ui, job: &Progress, verb: &str) -> bool {
+    if job.finished.load(Relaxed) {
+        return false;
+    }
+    let done = job.done.load(Relaxed);
+    ui.add(egui::ProgressBar::new(job.fraction()).show_percentage());
+    ui.horizontal(|ui| {
+        ui.label(format!("{verb} {} messages…", format::count(done)));
+        if ui.button("Cancel").clicked() {
+            job.cancel.store(true, Relaxed);
+        }
+    });
+    ui.ctx().request_repaint_after(std::time::Duration::from_millis(100));
+    true
+}
+
+impl CapturePanel {
+    /// Open the export window for `msgs`, kept under `under` (`None`: everywhere).
+    pub fn start_export(&mut self, under: Option<String>, msgs: Vec<crate::model::Message>) {
+        let stem = under.as_deref().map_or_else(|| "messages".to_owned(), |u| u.replace(['/', '+', '#', ' '], "_"));
+        let path = crate::storage::in_home(&format!("{stem}.ndjson")).display().to_string();
+        self.export = Some(ExportForm { under, msgs, path, ..ExportForm::default() });
+    }
+
+    /// A path picked in a dialog.
+    pub fn file_picked(&mut self, field: FileField, path: String) {
+        match field {
+            FileField::ExportFile => {
+                if let Some(form) = &mut self.export {
+                    form.path = path;
+                }
+            }
+            FileField::CaptureFile => {
+                if let Some(form) = &mut self.open {
+                    form.path = path;
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Draw the open windows.
+    pub fn ui(&mut self, ctx: &egui::Context) -> Option<CaptureAction> {
+        let mut action = None;
+        if let Some(form) = &mut self.export {
+            let (mut open, mut done) = (true, false);
+            let title = match &form.under {
+                Some(under) => format!("Export {} messages under {under}", format::count(form.msgs.len() as u64)),
+                None => format!("Export {} messages", format::count(form.msgs.len() as u64)),
+            };
+            egui::Window::new("Export messages").open(&mut open).collapsible(false).resizable(false).show(ctx, |ui| {
+                ui.label(RichText::new(title).strong());
+                ui.weak("What history holds, in time order: the latest value of each topic and its kept history.");
+                ui.horizontal(|ui| {
+                    ui.label("Format");
+                    for (f, name, hover) in [
+                        (
+                            ExportFormat::Ndjson,
+                            "NDJSON",
+                            "One JSON object per line: readable by jq, replayable with mqscope replay, opens as a capture",
+                        ),
+                        (ExportFormat::Csv, "CSV", "time,topic,qos,retain,encoding,payload (binary payloads in base64)"),
+                    ] {
+                        if ui.radio_value(&mut form.format, f, name).on_hover_text(hover).changed() {
+                            let other = if f == ExportFormat::Csv { ExportFormat::Ndjson } else { ExportFormat::Csv };
+                            if let Some(stem) = form.path.strip_suffix(&format!(".{}", other.extension())) {
+                                form.path = format!("{stem}.{}", f.extension());
+                            }
+                        }
+                    }
+                });
+                let running = form.job.as_ref().is_some_and(|job| job_ui(ui, job, "Exported"));
+                if form.job.as_ref().is_some_and(|job| job.finished.load(Relaxed)) {
+                    // Done: the notice in the status bar says how it went.
+                    done = true;
+                } else if !running {
+                    action = path_row(ui, "File", &mut form.path, form.error.as_deref(), FileField::ExportFile).or(action.take());
+                    if ui.button("Export").clicked() {
+                        if form.path.trim().is_empty() {
+                            form.error = Some("A file name is needed.".into());
+                        } else {
+                            form.error = None;
+                            let path = std::path::PathBuf::from(form.path.trim());
+                            action = Some(CaptureAction::Export { path, format: form.format });
+                        }
+                    }
+                }
+            });
+            if !open || done {
+                if let Some(job) = &form.job {
+                    job.cancel.store(true, Relaxed);
+                }
+                self.export = None;
+            }
+        }
+        if let Some(form) = &mut self.open {
+            let (mut open, mut done) = (true, false);
+            egui::Window::new("Open capture").open(&mut open).collapsible(false).resizable(false).show(ctx, |ui| {
+                ui.weak("A capture (NDJSON, as mqscope record or Export write) opens as a tab of its own, with no broker.");
+                let running = form.job.as_ref().is_some_and(|job| job_ui(ui, job, "Read"));
+                if form.job.as_ref().is_some_and(|job| job.finished.load(Relaxed)) {
+                    done = true;
+                } else if !running {
+                    action = path_row(ui, "File", &mut form.path, form.error.as_deref(), FileField::CaptureFile).or(action.take());
+                    if ui.button("Open").clicked() {
+                        // Whether the file exists is the runtime's to find out (no I/O here).
+                        if form.path.trim().is_empty() {
+                            form.error = Some("A file name is needed.".into());
+                        } else {
+                            form.error = None;
+                            action = Some(CaptureAction::Open { path: std::path::PathBuf::from(form.path.trim()) });
+                        }
+                    }
+                }
+            });
+            if !open || done {
+                if let Some(job) = &form.job {
+                    job.cancel.store(true, Relaxed);
+                }
+                self.open = None;
+            }
+        }
+        action
+    }
+}
