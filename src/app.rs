@@ -124,8 +124,10 @@ pub struct ExplorerApp {
     pub pending_select: Option<String>,
     /// The connection manager.
     pub connections: ConnectionPanel,
-    /// The export and open-capture windows.
+    /// The export, open-capture and record windows.
     pub capture: CapturePanel,
+    /// Recordings running, per connection.
+    pub recordings: std::collections::HashMap<ConnId, capture::Recording>,
     /// Persisted settings.
     pub settings: Settings,
     /// Settings window visible.
@@ -178,6 +180,7 @@ impl ExplorerApp {
             pending_select: None,
             connections: ConnectionPanel::default(),
             capture: CapturePanel::default(),
+            recordings: std::collections::HashMap::new(),
             settings: Settings::default(),
             settings_open: false,
             paused: false,

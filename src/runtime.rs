@@ -20,6 +20,7 @@ mod capture;
 mod dialog;
 mod inside;
 mod profiles;
+mod record;
 
 /// What the runtime starts with.
 #[derive(Clone, Debug)]
@@ -82,7 +83,7 @@ pub async fn run(config: RuntimeConfig, mut commands: mpsc::Receiver<Command>, s
             tracing::info!(%local_addr, "embedded broker listening");
             let ws = bind_ws(config.ws_bind, &sink).await;
             sink.control(Event::BrokerStarted { local_addr, note }).await;
-            tokio::spawn(tap::forward(tap, sink.clone()));
+            tokio::spawn(tap::forward(Arc::clone(&tap), sink.clone()));
             tokio::spawn(stats_loop(broker.clone(), sink.clone()));
             let (b, s) = (broker.clone(), sink.clone());
             Some(tokio::spawn(async move {
@@ -146,6 +147,21 @@ pub async fn run(config: RuntimeConfig, mut commands: mpsc::Receiver<Command>, s
             }
             Command::Export { path, format, msgs, progress } => {
                 tokio::spawn(capture::export(path, format, msgs, progress, sink.clone()));
+            }
+            Command::StartRecording { conn_id, path, filter, max_bytes, max_duration, stats } => {
+                let slot = if conn_id == ConnId::LOCAL {
+                    Some(RecordTarget::Tap(Arc::clone(&tap)))
+                } else {
+                    clients.recording(conn_id).map(RecordTarget::Link)
+                };
+                start_recording(slot, &path, filter, record::Bounds { max_bytes, max_duration }, stats, &sink).await;
+            }
+            Command::StopRecording { conn_id } => {
+                if conn_id == ConnId::LOCAL {
+                    tap.recording.stop();
+                } else if let Some(slot) = clients.recording(conn_id) {
+                    slot.stop();
+                }
             }
             Command::OpenCapture { conn_id, path, progress } => {
                 tokio::spawn(capture::open(conn_id, path, progress, sink.clone()));
@@ -255,6 +271,52 @@ pub(crate) async fn save_file(bytes: bytes::Bytes, suggested_name: String, title
         return;
     };
     write_file(handle.path().to_path_buf(), bytes, sink).await;
+}
+
+/// Where a recording is fed from.
+enum RecordTarget {
+    /// The embedded broker's tap.
+    Tap(Arc<tap::Tap>),
+    /// An external connection's link.
+    Link(Arc<crate::protocol::recording::RecordSlot>),
+}
+
+/// Start a recording into `path`, or say why it cannot start (marking `stats` finished).
+async fn start_recording(
+    target: Option<RecordTarget>,
+    path: &std::path::Path,
+    filter: Option<String>,
+    bounds: record::Bounds,
+    stats: Arc<crate::protocol::recording::RecordStats>,
+    sink: &EventSink,
+) {
+    use crate::protocol::recording::Recorder;
+    let fail = |why: String| {
+        if let Ok(mut error) = stats.error.lock() {
+            *error = Some(why.clone());
+        }
+        stats.finished.store(true, std::sync::atomic::Ordering::Relaxed);
+        Event::Error(why)
+    };
+    let Some(target) = target else {
+        sink.control(fail("cannot record: the connection is not open".into())).await;
+        return;
+    };
+    let (recorder, rx) = Recorder::new(filter, Arc::clone(&stats));
+    let path = path.to_path_buf();
+    let writer_stats = Arc::clone(&stats);
+    let started = tokio::task::spawn_blocking(move || {
+        record::start(&path, rx, writer_stats, bounds).map_err(|e| format!("cannot record to {}: {e}", path.display()))
+    })
+    .await;
+    match started {
+        Ok(Ok(())) => match target {
+            RecordTarget::Tap(tap) => tap.recording.start(recorder),
+            RecordTarget::Link(slot) => slot.start(recorder),
+        },
+        Ok(Err(why)) => sink.control(fail(why)).await,
+        Err(e) => sink.control(fail(e.to_string())).await,
+    }
 }
 
 /// Write `bytes` to `path` and say how it went.

@@ -1,9 +1,16 @@
 //! Export and open-capture: the app's side of [`CapturePanel`]'s actions.
 
+use std::fmt::Write as _;
+use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
+
+use egui::RichText;
+
 use super::ExplorerApp;
 use crate::model::export::Progress;
-use crate::model::{ConnStatus, NodeId};
+use crate::model::{ConnId, ConnStatus, NodeId, format};
 use crate::protocol::Command;
+use crate::protocol::recording::RecordStats;
 use crate::ui::capture_panel::CaptureAction;
 
 impl ExplorerApp {
@@ -22,6 +29,16 @@ impl ExplorerApp {
         self.capture.start_export(under, msgs);
     }
 
+    /// Open the "Record" window for the current connection.
+    pub fn record_window(&mut self) {
+        self.capture.record.get_or_insert_with(Default::default);
+    }
+
+    /// Stop the recording of `conn_id`.
+    pub fn stop_recording(&mut self, conn_id: ConnId) {
+        self.send(Command::StopRecording { conn_id });
+    }
+
     /// Open the "Open capture" window.
     pub fn open_capture_window(&mut self) {
         self.capture.open.get_or_insert_with(Default::default);
@@ -31,6 +48,12 @@ impl ExplorerApp {
     pub(super) fn capture_act(&mut self, action: CaptureAction) {
         match action {
             CaptureAction::Browse(field) => self.send(Command::PickFile { field }),
+            CaptureAction::Record { path, filter, max_bytes, max_duration } => {
+                let stats = Arc::new(RecordStats::default());
+                let conn_id = self.current;
+                self.recordings.insert(conn_id, Recording { path: path.clone(), stats: Arc::clone(&stats) });
+                self.send(Command::StartRecording { conn_id, path, filter, max_bytes, max_duration, stats });
+            }
             CaptureAction::Export { path, format } => {
                 let Some(form) = &mut self.capture.export else { return };
                 let progress = Progress::default();
@@ -54,4 +77,52 @@ impl ExplorerApp {
             }
         }
     }
+}
+
+/// A recording running for a connection, as the window shows it.
+#[derive(Debug)]
+pub struct Recording {
+    /// The file.
+    pub path: std::path::PathBuf,
+    /// Written so far; finished.
+    pub stats: Arc<RecordStats>,
+}
+
+/// What the red dot asks for.
+#[derive(Debug)]
+pub enum Badge {
+    /// Nothing: it runs.
+    Running,
+    /// The user clicked Stop.
+    Stop,
+    /// It ended (bound reached, stopped, failed): say this once and forget it.
+    Ended(String),
+}
+
+/// The red dot of a recording, drawn in its connection's tab: what has been written so far, and Stop.
+pub fn badge_ui(ui: &mut egui::Ui, rec: &Recording) -> Badge {
+    let stats = &rec.stats;
+    if stats.finished.load(Relaxed) {
+        let error = stats.error.lock().ok().and_then(|e| e.clone());
+        return Badge::Ended(match error {
+            Some(e) => format!("Recording stopped: {e}"),
+            None => format!(
+                "Recorded {} messages ({}) to {}",
+                format::count(stats.messages.load(Relaxed)),
+                format::bytes(stats.bytes.load(Relaxed)),
+                rec.path.display()
+            ),
+        });
+    }
+    let dropped = stats.dropped.load(Relaxed);
+    let mut text = format!("REC {} · {}", format::count(stats.messages.load(Relaxed)), format::bytes(stats.bytes.load(Relaxed)));
+    if dropped > 0 {
+        write!(text, " · {} dropped", format::count(dropped)).ok();
+    }
+    let hover = format!("Recording to {}: messages written and file size", rec.path.display());
+    let red = egui::Color32::from_rgb(0xE0, 0x30, 0x30);
+    ui.label(RichText::new("●").monospace().color(red)).on_hover_text(&hover);
+    ui.label(RichText::new(text).strong().color(red)).on_hover_text(hover);
+    ui.ctx().request_repaint_after(std::time::Duration::from_millis(250));
+    if ui.small_button("Stop recording").clicked() { Badge::Stop } else { Badge::Running }
 }

@@ -13,6 +13,7 @@ impl ExplorerApp {
     /// One tab per connection (the embedded broker first), with its state; and the manager button.
     pub(super) fn tabs_ui(&mut self, ui: &mut egui::Ui) {
         let mut close = None;
+        let (mut stop, mut ended) = (None, Vec::new());
         ui.horizontal_wrapped(|ui| {
             for conn in &self.store.conns {
                 let (color, state) = match &conn.status {
@@ -43,6 +44,13 @@ impl ExplorerApp {
                 if let ConnStatus::Reconnecting { in_secs, .. } = &conn.status {
                     ui.weak(format!("reconnecting in {in_secs} s"));
                 }
+                if let Some(rec) = self.recordings.get(&conn.id) {
+                    match super::capture::badge_ui(ui, rec) {
+                        super::capture::Badge::Running => {}
+                        super::capture::Badge::Stop => stop = Some(conn.id),
+                        super::capture::Badge::Ended(text) => ended.push((conn.id, text)),
+                    }
+                }
                 if conn.id != ConnId::LOCAL {
                     let name = format!("Close {}", conn.name);
                     let r = ui.small_button("x").on_hover_text(&name);
@@ -54,6 +62,20 @@ impl ExplorerApp {
                 ui.separator();
             }
             ui.menu_button("Capture", |ui| {
+                let name = self.store.conn(self.current).map(|c| c.name.clone()).unwrap_or_default();
+                if self.recordings.contains_key(&self.current) {
+                    if ui.button(format!("Stop recording {name}")).clicked() {
+                        self.stop_recording(self.current);
+                        ui.close();
+                    }
+                } else if ui
+                    .button(format!("Record {name}…"))
+                    .on_hover_text("Write every message of this connection to a capture file, as it arrives")
+                    .clicked()
+                {
+                    self.record_window();
+                    ui.close();
+                }
                 if ui.button("Open capture…").on_hover_text("Browse a capture file (NDJSON) offline, as a tab of its own").clicked() {
                     self.open_capture_window();
                     ui.close();
@@ -74,7 +96,16 @@ impl ExplorerApp {
                 }
             }
         });
+        if let Some(id) = stop {
+            self.stop_recording(id);
+        }
+        for (id, text) in ended {
+            self.recordings.remove(&id);
+            self.toast = Some((text, std::time::Instant::now()));
+        }
         if let Some(id) = close {
+            // Closing the tab ends its recording with it (the runtime stops the writer).
+            self.recordings.remove(&id);
             self.send(Command::Disconnect { conn_id: id });
             self.store.close_conn(id);
             if self.current == id {

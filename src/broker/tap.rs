@@ -65,6 +65,8 @@ pub struct Tap {
     /// Set by [`forward`] while the UI has no room for another buffer's worth: messages are then
     /// coalesced at once instead of buffered in order to be coalesced later.
     ui_full: AtomicBool,
+    /// A recording of the embedded broker's traffic, fed here before any coalescing.
+    pub recording: crate::protocol::recording::RecordSlot,
 }
 
 impl Tap {
@@ -106,6 +108,7 @@ impl Tap {
             received_at: SystemTime::now(),
             meta: Some(meta),
         };
+        self.recording.offer(&msg);
         if buf.overflow.is_empty() && buf.msgs.len() < TAP_CAPACITY && !self.ui_full.load(Relaxed) {
             buf.msgs.push(msg);
         } else {

@@ -7,10 +7,12 @@
 //! per topic. Nothing is dropped inside mqscope.
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::model::profile::Profile;
 use crate::model::{ConnId, ConnStatus, Message, QoS};
+use crate::protocol::recording::RecordSlot;
 use crate::protocol::{BATCH, Event, EventSink, Feed, PublishId, PublishOutcome};
 
 /// Longest a received message waits in a batch.
@@ -65,12 +67,14 @@ pub struct Link {
     read_pause: Duration,
     /// Reconnect delays.
     pub backoff: Backoff,
+    /// This connection's recording, fed before any coalescing.
+    recording: Arc<RecordSlot>,
 }
 
 impl Link {
     /// A link for connection `conn_id` with `profile`'s keep-alive and reconnect settings.
     #[must_use]
-    pub fn new(conn_id: ConnId, profile: &Profile, sink: EventSink) -> Self {
+    pub fn new(conn_id: ConnId, profile: &Profile, sink: EventSink, recording: Arc<RecordSlot>) -> Self {
         Self {
             conn_id,
             sink: sink.clone(),
@@ -80,6 +84,7 @@ impl Link {
             timer: Box::pin(tokio::time::sleep(Duration::ZERO)),
             read_pause: MAX_READ_PAUSE.min(Duration::from_secs(u64::from(profile.keep_alive_secs.max(1))) / 4),
             backoff: Backoff::new(profile.reconnect_max_secs),
+            recording,
         }
     }
 
@@ -93,6 +98,7 @@ impl Link {
     /// enough (it is coalescing), read on at full speed: a UI that does not fold at all (hidden,
     /// stuck) must not starve the connection of its pings nor leave the broker to drop for us.
     pub async fn push(&mut self, msg: Message) {
+        self.recording.offer(&msg);
         if self.batch.is_empty() {
             self.flush_at = tokio::time::Instant::now() + BATCH_DELAY;
         }

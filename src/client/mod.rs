@@ -16,11 +16,13 @@ pub(crate) mod v4;
 pub(crate) mod v5;
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use tokio::sync::mpsc;
 
 use crate::model::profile::Profile;
 use crate::model::{ConnId, ConnStatus};
+use crate::protocol::recording::RecordSlot;
 use crate::protocol::{Event, EventSink, PublishOutcome, PublishRequest};
 
 /// One open connection: it runs on a thread of its own, in a single-threaded tokio runtime, so that
@@ -34,24 +36,27 @@ struct Running {
     abort: Option<tokio::sync::oneshot::Sender<()>>,
     /// Completes when the session's thread is done.
     done: tokio::sync::oneshot::Receiver<()>,
+    /// Where the session offers its messages to a recording.
+    recording: Arc<RecordSlot>,
 }
 
 impl Running {
-    fn start(conn_id: ConnId, profile: Profile, sink: EventSink) -> std::io::Result<Self> {
+    fn start(conn_id: ConnId, profile: Profile, sink: EventSink, recording: Arc<RecordSlot>) -> std::io::Result<Self> {
         let (publishes, rx) = mpsc::channel(256);
         let (abort, aborted) = tokio::sync::oneshot::channel::<()>();
         let (finished, done) = tokio::sync::oneshot::channel();
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        let slot = Arc::clone(&recording);
         std::thread::Builder::new().name(format!("mqtt-conn-{}", conn_id.0)).spawn(move || {
             rt.block_on(async move {
                 tokio::select! {
-                    () = session::run(conn_id, profile, rx, sink) => {}
+                    () = session::run(conn_id, profile, rx, sink, slot) => {}
                     _ = aborted => {}
                 }
             });
             finished.send(()).ok();
         })?;
-        Ok(Self { publishes, abort: Some(abort), done })
+        Ok(Self { publishes, abort: Some(abort), done, recording })
     }
 
     fn abort(&mut self) {
@@ -75,12 +80,20 @@ impl ClientSessions {
         Self { sink, sessions: HashMap::new() }
     }
 
+    /// Where connection `conn_id` offers its messages to a recording, while it is open.
+    #[must_use]
+    pub fn recording(&self, conn_id: ConnId) -> Option<Arc<RecordSlot>> {
+        self.sessions.get(&conn_id).map(|r| Arc::clone(&r.recording))
+    }
+
     /// Open (or reopen) a connection.
     pub fn connect(&mut self, conn_id: ConnId, profile: Profile) {
-        if let Some(mut old) = self.sessions.remove(&conn_id) {
+        // A recording goes on across a reconnect with other settings.
+        let recording = self.sessions.remove(&conn_id).map(|mut old| {
             old.abort();
-        }
-        match Running::start(conn_id, profile, self.sink.clone()) {
+            old.recording
+        });
+        match Running::start(conn_id, profile, self.sink.clone(), recording.unwrap_or_default()) {
             Ok(running) => {
                 self.sessions.insert(conn_id, running);
             }
@@ -94,7 +107,9 @@ impl ClientSessions {
 
     /// Close a connection; its tree stays in the UI, marked disconnected.
     pub async fn disconnect(&mut self, conn_id: ConnId) {
-        if let Some(Running { publishes, mut abort, done }) = self.sessions.remove(&conn_id) {
+        if let Some(Running { publishes, mut abort, done, recording }) = self.sessions.remove(&conn_id) {
+            // A closed connection's recording ends with it.
+            recording.stop();
             drop(publishes);
             // Give the session a moment to send DISCONNECT, then make sure it is gone.
             if tokio::time::timeout(std::time::Duration::from_millis(500), done).await.is_err() {

@@ -3,16 +3,25 @@
 //! protocol loop of the profile's version ([`super::v4`], [`super::v5`]), which share a
 //! [`Link`].
 
+use std::sync::Arc;
+
 use tokio::sync::mpsc;
 
 use super::link::Link;
 use super::{v4, v5};
 use crate::model::profile::{MqttVersion, Profile};
 use crate::model::{ConnId, ConnStatus};
+use crate::protocol::recording::RecordSlot;
 use crate::protocol::{Event, EventSink, PublishRequest};
 
 /// Drive one connection until the publish channel closes (the connection was removed).
-pub async fn run(conn_id: ConnId, profile: Profile, publishes: mpsc::Receiver<PublishRequest>, sink: EventSink) {
+pub async fn run(
+    conn_id: ConnId,
+    profile: Profile,
+    publishes: mpsc::Receiver<PublishRequest>,
+    sink: EventSink,
+    recording: Arc<RecordSlot>,
+) {
     if profile.transport.is_tls()
         && let Err(err) = super::tls::check_files(&profile.tls)
     {
@@ -20,7 +29,7 @@ pub async fn run(conn_id: ConnId, profile: Profile, publishes: mpsc::Receiver<Pu
         sink.control(Event::ConnStatus { conn_id, status }).await;
         return;
     }
-    let conn = Link::new(conn_id, &profile, sink.clone());
+    let conn = Link::new(conn_id, &profile, sink.clone(), recording);
     match profile.version {
         MqttVersion::V311 => v4::run(conn, &profile, publishes).await,
         MqttVersion::V5 => v5::run(conn, &profile, publishes).await,

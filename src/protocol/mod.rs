@@ -8,6 +8,7 @@
 
 mod channel;
 mod feed;
+pub mod recording;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -112,6 +113,27 @@ pub enum Command {
         msgs: Vec<Message>,
         /// Read and cancelled by the window.
         progress: Progress,
+    },
+    /// Record connection `conn_id`'s messages (those matching `filter`) to `path`, from where they
+    /// arrive (the broker's tap, the connection's link), until stopped or a bound is reached.
+    StartRecording {
+        /// Which connection.
+        conn_id: ConnId,
+        /// The capture file to write.
+        path: std::path::PathBuf,
+        /// Only these topics (`None`: all).
+        filter: Option<String>,
+        /// Stop at this size.
+        max_bytes: Option<u64>,
+        /// Stop after this long.
+        max_duration: Option<std::time::Duration>,
+        /// Shared with the window, which shows them next to the red dot.
+        stats: Arc<recording::RecordStats>,
+    },
+    /// Stop connection `conn_id`'s recording.
+    StopRecording {
+        /// Which connection.
+        conn_id: ConnId,
     },
     /// Read a capture file into connection `conn_id` (a tab the window opened for it, with no broker).
     OpenCapture {
@@ -394,6 +416,8 @@ pub enum FileField {
     ExportFile,
     /// A capture file to open.
     CaptureFile,
+    /// The file a recording writes.
+    RecordFile,
 }
 
 /// Where a [`Event::Profiles`] came from.

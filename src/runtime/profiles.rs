@@ -46,6 +46,7 @@ pub async fn pick_file(field: FileField, sink: EventSink) {
         FileField::ClientKey => "Client key (PEM)",
         FileField::ExportFile => "Export messages to",
         FileField::CaptureFile => "Open a capture (NDJSON)",
+        FileField::RecordFile => "Record to",
     };
     if let Some(reason) = super::dialog::unavailable() {
         sink.control(Event::Error(format!("No file dialog can open here ({reason}); type the path in the field."))).await;
@@ -53,7 +54,7 @@ pub async fn pick_file(field: FileField, sink: EventSink) {
     }
     let dialog = rfd::AsyncFileDialog::new().set_title(title);
     let picked = match field {
-        FileField::ExportFile => dialog.set_file_name("messages.ndjson").save_file().await,
+        FileField::ExportFile | FileField::RecordFile => dialog.set_file_name("messages.ndjson").save_file().await,
         FileField::CaptureFile => dialog.add_filter("Capture (NDJSON)", &["ndjson", "jsonl", "json"]).pick_file().await,
         _ => dialog.pick_file().await,
     };

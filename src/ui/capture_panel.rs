@@ -25,8 +25,77 @@ pub enum CaptureAction {
         /// The file.
         path: std::path::PathBuf,
     },
+    /// Record the current connection to `path`.
+    Record {
+        /// The capture file.
+        path: std::path::PathBuf,
+        /// Only these topics (`None`: all).
+        filter: Option<String>,
+        /// Stop at this size.
+        max_bytes: Option<u64>,
+        /// Stop after this long.
+        max_duration: Option<std::time::Duration>,
+    },
     /// Open a file dialog for this field.
     Browse(FileField),
+}
+
+/// The record form.
+#[derive(Debug)]
+pub struct RecordForm {
+    /// MQTT filter, `#` for everything.
+    pub filter: String,
+    /// Path, as typed.
+    pub path: String,
+    /// Stop at this many MiB (empty: no bound).
+    pub max_mib: String,
+    /// Stop after this many seconds (empty: no bound).
+    pub max_secs: String,
+    /// What is wrong with the form.
+    pub error: Option<String>,
+}
+
+impl Default for RecordForm {
+    fn default() -> Self {
+        Self {
+            filter: "#".into(),
+            path: crate::storage::in_home("recording.ndjson").display().to_string(),
+            max_mib: "1024".into(),
+            max_secs: String::new(),
+            error: None,
+        }
+    }
+}
+
+impl RecordForm {
+    /// The action the form describes, or what is wrong with it.
+    ///
+    /// # Errors
+    /// A bad filter, path or bound, in words for the line under the form.
+    pub fn action(&self) -> Result<CaptureAction, String> {
+        let filter = self.filter.trim();
+        crate::topic::validate_topic_filter(filter).map_err(|e| format!("Filter: {e}"))?;
+        let path = self.path.trim();
+        if path.is_empty() {
+            return Err("A file name is needed.".into());
+        }
+        let number = |text: &str, what: &str| -> Result<Option<u64>, String> {
+            let t = text.trim();
+            if t.is_empty() {
+                Ok(None)
+            } else {
+                t.parse::<u64>().map(Some).map_err(|_| format!("{what}: a whole number, or empty for no limit"))
+            }
+        };
+        let max_bytes = number(&self.max_mib, "Max size")?.map(|m| m.saturating_mul(1024 * 1024));
+        let max_duration = number(&self.max_secs, "Max duration")?.map(std::time::Duration::from_secs);
+        Ok(CaptureAction::Record {
+            path: std::path::PathBuf::from(path),
+            filter: (filter != "#").then(|| filter.to_owned()),
+            max_bytes,
+            max_duration,
+        })
+    }
 }
 
 /// The export form.
@@ -64,6 +133,8 @@ pub struct CapturePanel {
     pub export: Option<ExportForm>,
     /// The open window, when open.
     pub open: Option<OpenForm>,
+    /// The record window, when open.
+    pub record: Option<RecordForm>,
 }
 
 /// A path field with Browse…; the error under it, when there is one.
@@ -121,12 +192,25 @@ impl CapturePanel {
                     form.path = path;
                 }
             }
+            FileField::RecordFile => {
+                if let Some(form) = &mut self.record {
+                    form.path = path;
+                }
+            }
             _ => {}
         }
     }
 
     /// Draw the open windows.
     pub fn ui(&mut self, ctx: &egui::Context) -> Option<CaptureAction> {
+        let export = self.export_ui(ctx);
+        let record = self.record_ui(ctx);
+        let open = self.open_ui(ctx);
+        export.or(record).or(open)
+    }
+
+    /// The export window.
+    fn export_ui(&mut self, ctx: &egui::Context) -> Option<CaptureAction> {
         let mut action = None;
         if let Some(form) = &mut self.export {
             let (mut open, mut done) = (true, false);
@@ -179,6 +263,47 @@ impl CapturePanel {
                 self.export = None;
             }
         }
+        action
+    }
+
+    /// The record window.
+    fn record_ui(&mut self, ctx: &egui::Context) -> Option<CaptureAction> {
+        let mut action = None;
+        if let Some(form) = &mut self.record {
+            let (mut open, mut done) = (true, false);
+            egui::Window::new("Record").open(&mut open).collapsible(false).resizable(false).show(ctx, |ui| {
+                ui.weak("Every message of this connection that matches the filter, as it arrives (not what the window kept), to a capture file.");
+                egui::Grid::new("record-form").num_columns(2).show(ui, |ui| {
+                    for (label, text) in [("Filter", &mut form.filter), ("Max size (MiB)", &mut form.max_mib), ("Max duration (s)", &mut form.max_secs)] {
+                        let l = ui.label(label);
+                        ui.add(egui::TextEdit::singleline(text).desired_width(200.0)).labelled_by(l.id);
+                        ui.end_row();
+                    }
+                });
+                action = path_row(ui, "File", &mut form.path, None, FileField::RecordFile).or(action.take());
+                if let Some(error) = &form.error {
+                    ui.label(RichText::new(error).color(ui.visuals().error_fg_color));
+                }
+                if ui.button("Start recording").clicked() {
+                    match form.action() {
+                        Ok(start) => {
+                            action = Some(start);
+                            done = true;
+                        }
+                        Err(e) => form.error = Some(e),
+                    }
+                }
+            });
+            if !open || done {
+                self.record = None;
+            }
+        }
+        action
+    }
+
+    /// The open-capture window.
+    fn open_ui(&mut self, ctx: &egui::Context) -> Option<CaptureAction> {
+        let mut action = None;
         if let Some(form) = &mut self.open {
             let (mut open, mut done) = (true, false);
             egui::Window::new("Open capture").open(&mut open).collapsible(false).resizable(false).show(ctx, |ui| {

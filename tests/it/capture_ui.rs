@@ -101,3 +101,57 @@ fn a_capture_that_is_not_one_says_which_line() {
     });
     std::fs::remove_file(&path).ok();
 }
+
+/// Record the embedded broker from the Capture menu while a flood leaves the window far behind (it
+/// is not drawn at all meanwhile, so it thins its history): the file still has every message, in
+/// order, each with its publisher.
+#[test]
+fn a_recording_of_the_embedded_broker_keeps_every_message_while_the_window_is_behind() {
+    use std::sync::atomic::Ordering::Relaxed;
+    const FLOOD: u64 = 200_000;
+    let (rt, mut h) = crate::ui::explorer();
+    step_until(&mut h, "the embedded broker", |app| app.store.broker.running);
+    let addr = h.state().store.broker.local_addr.expect("address");
+    h.get_by_label("Capture").click();
+    h.run();
+    h.get_by_label("Record Local…").click();
+    h.run();
+    let path = std::env::temp_dir().join(format!("mqscope-record-{}.ndjson", std::process::id()));
+    h.state_mut().capture.record.as_mut().expect("the record window").path = path.display().to_string();
+    h.get_by_role_and_label(Role::Button, "Start recording").click();
+    h.run();
+    let stats = std::sync::Arc::clone(&h.state().recordings.get(&ConnId::LOCAL).expect("a recording").stats);
+
+    let (client, mut el) = rt.block_on(crate::common::client_v4(addr, "flooder", true));
+    let pump = rt.spawn(async move { while el.poll().await.is_ok() {} });
+    // A first message, published until the recording has it: the recording is running.
+    rt.block_on(crate::common::guard("the recording to start", async {
+        while stats.messages.load(Relaxed) == 0 {
+            client.publish("flood/start", rumqttc::QoS::AtMostOnce, false, "0").await.expect("publish");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }));
+    let before = stats.messages.load(Relaxed);
+    rt.block_on(async {
+        for i in 0..FLOOD {
+            client.publish(format!("flood/{}", i % 100), rumqttc::QoS::AtMostOnce, false, i.to_string()).await.expect("publish");
+        }
+    });
+    rt.block_on(crate::common::until("every message recorded", || stats.messages.load(Relaxed) >= before + FLOOD));
+    pump.abort();
+
+    h.get_by_label("Stop recording").click();
+    h.run();
+    step_until(&mut h, "the recording to end", |app| app.recordings.is_empty());
+    assert!(h.state().store.thinned() > 0, "the window fell behind and thinned its history");
+    assert_eq!(stats.dropped.load(Relaxed), 0);
+    let text = std::fs::read_to_string(&path).expect("recorded");
+    let lines: Vec<CaptureLine> = text.lines().enumerate().map(|(i, l)| CaptureLine::parse(l, i + 1).expect("capture line")).collect();
+    let flood: Vec<&CaptureLine> = lines.iter().filter(|l| l.topic != "flood/start").collect();
+    assert_eq!(flood.len() as u64, FLOOD, "every message of the flood");
+    for (i, line) in flood.iter().enumerate() {
+        assert_eq!(line.payload.as_deref(), Some(i.to_string().as_str()), "in order");
+    }
+    assert!(lines.iter().all(|l| l.publisher.as_deref() == Some("flooder")));
+    std::fs::remove_file(&path).ok();
+}
