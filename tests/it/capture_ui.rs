@@ -39,7 +39,8 @@ fn export_a_subtree_then_open_the_file_as_a_capture_tab() {
     let path = std::env::temp_dir().join(format!("mqscope-export-{}.ndjson", std::process::id()));
     h.state_mut().capture.export.as_mut().expect("the export window").path = path.display().to_string();
     h.get_by_role_and_label(Role::Button, "Export").click();
-    h.run();
+    // The job's progress repaints on its own: step, don't wait for the UI to settle.
+    h.step();
     step_until(&mut h, "the export to finish", |app| app.capture.export.is_none());
     let text = std::fs::read_to_string(&path).expect("exported");
     let lines: Vec<CaptureLine> = text.lines().enumerate().map(|(i, l)| CaptureLine::parse(l, i + 1).expect("capture line")).collect();
@@ -63,7 +64,8 @@ fn export_a_subtree_then_open_the_file_as_a_capture_tab() {
     h.run();
     h.state_mut().capture.open.as_mut().expect("the open window").path = path.display().to_string();
     h.get_by_role_and_label(Role::Button, "Open").click();
-    h.run();
+    // The job's progress repaints on its own: step, don't wait for the UI to settle.
+    h.step();
     step_until(&mut h, "the capture to load", |app| {
         app.current != ConnId::LOCAL
             && app
@@ -93,7 +95,8 @@ fn a_capture_that_is_not_one_says_which_line() {
     h.run();
     h.state_mut().capture.open.as_mut().expect("the open window").path = path.display().to_string();
     h.get_by_role_and_label(Role::Button, "Open").click();
-    h.run();
+    // The job's progress repaints on its own: step, don't wait for the UI to settle.
+    h.step();
     step_until(&mut h, "the error", |app| {
         app.store
             .conn(app.current)
@@ -119,7 +122,8 @@ fn a_recording_of_the_embedded_broker_keeps_every_message_while_the_window_is_be
     let path = std::env::temp_dir().join(format!("mqscope-record-{}.ndjson", std::process::id()));
     h.state_mut().capture.record.as_mut().expect("the record window").path = path.display().to_string();
     h.get_by_role_and_label(Role::Button, "Start recording").click();
-    h.run();
+    // The job's progress repaints on its own: step, don't wait for the UI to settle.
+    h.step();
     let stats = std::sync::Arc::clone(&h.state().recordings.get(&ConnId::LOCAL).expect("a recording").stats);
 
     let (client, mut el) = rt.block_on(crate::common::client_v4(addr, "flooder", true));
@@ -140,8 +144,10 @@ fn a_recording_of_the_embedded_broker_keeps_every_message_while_the_window_is_be
     rt.block_on(crate::common::until("every message recorded", || stats.messages.load(Relaxed) >= before + FLOOD));
     pump.abort();
 
+    h.step();
     h.get_by_label("Stop recording").click();
-    h.run();
+    // The job's progress repaints on its own: step, don't wait for the UI to settle.
+    h.step();
     step_until(&mut h, "the recording to end", |app| app.recordings.is_empty());
     assert!(h.state().store.thinned() > 0, "the window fell behind and thinned its history");
     assert_eq!(stats.dropped.load(Relaxed), 0);
