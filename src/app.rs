@@ -25,6 +25,7 @@ use crate::ui::settings_panel::{self, Settings};
 use crate::ui::status_bar;
 use crate::ui::subscriptions_panel::SubscriptionsPanel;
 use crate::ui::talkers_panel::{RateSparkline, TalkersPanel};
+use crate::ui::timer_panel::TimerPanel;
 use crate::ui::topic_tree_panel::{TopicTreePanel, TreeAction};
 
 mod capture;
@@ -126,6 +127,8 @@ pub struct ExplorerApp {
     pub connections: ConnectionPanel,
     /// The export, open-capture and record windows.
     pub capture: CapturePanel,
+    /// Timed publishing and the simulator.
+    pub timers: TimerPanel,
     /// Recordings running, per connection.
     pub recordings: std::collections::HashMap<ConnId, capture::Recording>,
     /// Persisted settings.
@@ -181,6 +184,7 @@ impl ExplorerApp {
             connections: ConnectionPanel::default(),
             capture: CapturePanel::default(),
             recordings: std::collections::HashMap::new(),
+            timers: TimerPanel::default(),
             settings: Settings::default(),
             settings_open: false,
             paused: false,
@@ -336,6 +340,9 @@ impl ExplorerApp {
 
     /// What the publish panel asked for this frame: a file dialog, saving templates.
     fn publish_requests(&mut self) {
+        if std::mem::take(&mut self.publish.timer_requested) {
+            self.timers.open_with(self.publish.form.clone());
+        }
         if std::mem::take(&mut self.publish.load_requested) {
             self.send(Command::LoadPayloadFile);
         }
@@ -397,6 +404,12 @@ impl ExplorerApp {
         self.connections_ui(ui.ctx());
         if let Some(action) = self.capture.ui(ui.ctx()) {
             self.capture_act(action);
+        }
+        if self.timers.open {
+            let name = self.store.conn(self.current).map(|c| c.name.clone()).unwrap_or_default();
+            if let Some(spec) = self.timers.ui(ui.ctx(), self.current, &name) {
+                self.start_timer(spec, name);
+            }
         }
         let mut settings = self.settings.clone();
         settings.sort = self.tree.rows.sort();

@@ -21,6 +21,7 @@ mod dialog;
 mod inside;
 mod profiles;
 mod record;
+mod timers;
 
 /// What the runtime starts with.
 #[derive(Clone, Debug)]
@@ -100,7 +101,16 @@ pub async fn run(config: RuntimeConfig, mut commands: mpsc::Receiver<Command>, s
     let mut clients = ClientSessions::new(sink.clone());
     tokio::spawn(load_templates(dir.clone(), sink.clone()));
     tokio::spawn(profiles::load(dir.clone(), sink.clone()));
-    while let Some(command) = commands.recv().await {
+    // Timers publish through the same path as the window's Publish button.
+    let (timer_tx, mut timer_rx) = mpsc::channel::<PublishRequest>(1024);
+    loop {
+        let command = tokio::select! {
+            command = commands.recv() => match command {
+                Some(command) => command,
+                None => break,
+            },
+            Some(req) = timer_rx.recv() => Command::Publish(req),
+        };
         match command {
             Command::Publish(req) if req.conn_id == ConnId::LOCAL => {
                 // The embedded broker takes the message here and now: that is its delivery.
@@ -108,7 +118,10 @@ pub async fn run(config: RuntimeConfig, mut commands: mpsc::Receiver<Command>, s
                     Ok(()) => PublishOutcome::Delivered,
                     Err(err) => PublishOutcome::Refused(err.to_string()),
                 };
-                sink.control(Event::PublishResult { id: req.id, conn_id: req.conn_id, outcome }).await;
+                // Id 0 (a timer's messages): no result is wanted.
+                if req.id != 0 {
+                    sink.control(Event::PublishResult { id: req.id, conn_id: req.conn_id, outcome }).await;
+                }
             }
             Command::Publish(req) => clients.publish(req).await,
             Command::DeleteRetained { conn_id, topics } if conn_id == ConnId::LOCAL => {
@@ -155,6 +168,9 @@ pub async fn run(config: RuntimeConfig, mut commands: mpsc::Receiver<Command>, s
                     clients.recording(conn_id).map(RecordTarget::Link)
                 };
                 start_recording(slot, &path, filter, record::Bounds { max_bytes, max_duration }, stats, &sink).await;
+            }
+            Command::StartTimer { spec, stats } => {
+                tokio::spawn(timers::run(*spec, stats, timer_tx.clone()));
             }
             Command::StopRecording { conn_id } => {
                 if conn_id == ConnId::LOCAL {

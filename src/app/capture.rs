@@ -39,6 +39,13 @@ impl ExplorerApp {
         self.send(Command::StopRecording { conn_id });
     }
 
+    /// Start a timer the timed publishing window asked for, and list it there.
+    pub(super) fn start_timer(&mut self, spec: Box<crate::model::timer::TimerSpec>, conn: String) {
+        let stats = Arc::new(crate::protocol::timers::TimerStats::default());
+        self.timers.running.push(crate::ui::timer_panel::Running { conn, what: spec.describe(), stats: Arc::clone(&stats) });
+        self.send(Command::StartTimer { spec, stats });
+    }
+
     /// Open the "Open capture" window.
     pub fn open_capture_window(&mut self) {
         self.capture.open.get_or_insert_with(Default::default);

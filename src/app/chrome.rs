@@ -61,34 +61,16 @@ impl ExplorerApp {
                 }
                 ui.separator();
             }
-            ui.menu_button("Capture", |ui| {
-                let name = self.store.conn(self.current).map(|c| c.name.clone()).unwrap_or_default();
-                if self.recordings.contains_key(&self.current) {
-                    if ui.button(format!("Stop recording {name}")).clicked() {
-                        self.stop_recording(self.current);
-                        ui.close();
-                    }
-                } else if ui
-                    .button(format!("Record {name}…"))
-                    .on_hover_text("Write every message of this connection to a capture file, as it arrives")
+            self.tools_menu(ui);
+            let running = self.timers.running_count();
+            if running > 0
+                && ui
+                    .link(format!("{running} timer{} running", if running == 1 { "" } else { "s" }))
+                    .on_hover_text("Show the running timers")
                     .clicked()
-                {
-                    self.record_window();
-                    ui.close();
-                }
-                if ui.button("Open capture…").on_hover_text("Browse a capture file (NDJSON) offline, as a tab of its own").clicked() {
-                    self.open_capture_window();
-                    ui.close();
-                }
-                if ui
-                    .button("Export all messages…")
-                    .on_hover_text("Save what history holds for this connection, as NDJSON or CSV")
-                    .clicked()
-                {
-                    self.export_below(None);
-                    ui.close();
-                }
-            });
+            {
+                self.timers.open = true;
+            }
             if ui.button("Connections…").on_hover_text("Saved connections: add, edit, connect").clicked() {
                 self.connections.open = !self.connections.open;
                 if self.connections.profiles.is_empty() && self.connections.editing.host.is_empty() {
@@ -131,6 +113,44 @@ impl ExplorerApp {
             ConnAction::Export(file) => self.send(Command::ExportProfiles(file)),
             ConnAction::Import => self.send(Command::ImportProfiles),
         }
+    }
+
+    /// The Tools menu: record, open a capture, export, simulate, timers.
+    fn tools_menu(&mut self, ui: &mut egui::Ui) {
+        ui.menu_button("Tools", |ui| {
+            let name = self.store.conn(self.current).map(|c| c.name.clone()).unwrap_or_default();
+            if self.recordings.contains_key(&self.current) {
+                if ui.button(format!("Stop recording {name}")).clicked() {
+                    self.stop_recording(self.current);
+                    ui.close();
+                }
+            } else if ui
+                .button(format!("Record {name}…"))
+                .on_hover_text("Write every message of this connection to a capture file, as it arrives")
+                .clicked()
+            {
+                self.record_window();
+                ui.close();
+            }
+            if ui.button("Open capture…").on_hover_text("Browse a capture file (NDJSON) offline, as a tab of its own").clicked() {
+                self.open_capture_window();
+                ui.close();
+            }
+            if ui.button("Export all messages…").on_hover_text("Save what history holds for this connection, as NDJSON or CSV").clicked()
+            {
+                self.export_below(None);
+                ui.close();
+            }
+            ui.separator();
+            if ui.button("Simulate sensors…").on_hover_text("Devices publishing numeric series, for charts and demos").clicked() {
+                self.timers.open_simulator();
+                ui.close();
+            }
+            if ui.button("Timed publishing…").on_hover_text("Publish the publish form's message on a timer; running timers").clicked() {
+                self.timers.open_with(self.publish.form.clone());
+                ui.close();
+            }
+        });
     }
 
     /// The confirmation dialog for a destructive action.

@@ -127,6 +127,21 @@ pub fn ago(t: SystemTime, now: SystemTime) -> String {
     }
 }
 
+/// A period as people write it: `250 ms`, `1 s`, `1.5 s`, `2 min`.
+#[must_use]
+pub fn duration_ms(d: std::time::Duration) -> String {
+    let ms = d.as_millis();
+    if ms < 1000 {
+        format!("{ms} ms")
+    } else if ms.is_multiple_of(60_000) {
+        format!("{} min", ms / 60_000)
+    } else if ms.is_multiple_of(1000) {
+        format!("{} s", ms / 1000)
+    } else {
+        format!("{:.1} s", d.as_secs_f64())
+    }
+}
+
 /// A duration in its two largest units, the smaller left out when zero (rounded down):
 /// `0 s`, `45 s`, `3 min`, `3 min 20 s`, `2 h 5 min`, `3 d 4 h`.
 #[must_use]

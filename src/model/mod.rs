@@ -25,6 +25,7 @@ pub mod series;
 pub mod talkers;
 pub mod template;
 pub mod time_axis;
+pub mod timer;
 pub mod topic_node;
 pub mod topic_tree;
 

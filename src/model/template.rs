@@ -73,7 +73,7 @@ impl Render {
 
     /// Uniform in `[0, 1)`.
     #[allow(clippy::cast_precision_loss)]
-    fn next_f64(&mut self) -> f64 {
+    pub fn next_unit(&mut self) -> f64 {
         (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
     }
 }
@@ -126,7 +126,7 @@ impl Template {
                     write!(out, "{}", lo.wrapping_add_unsigned(pick)).unwrap_or(());
                 }
                 Part::RandomFloat(lo, hi, decimals) => {
-                    let v = lo + (hi - lo) * state.next_f64();
+                    let v = lo + (hi - lo) * state.next_unit();
                     write!(out, "{v:.decimals$}").unwrap_or(());
                 }
                 Part::Now => out.push_str(&super::capture::format_ts(now)),

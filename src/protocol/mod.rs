@@ -9,6 +9,7 @@
 mod channel;
 mod feed;
 pub mod recording;
+pub mod timers;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -129,6 +130,13 @@ pub enum Command {
         max_duration: Option<std::time::Duration>,
         /// Shared with the window, which shows them next to the red dot.
         stats: Arc<recording::RecordStats>,
+    },
+    /// Start publishing on a timer (a template, or simulated sensors); stopped through `stats`.
+    StartTimer {
+        /// What, where, how often.
+        spec: Box<crate::model::timer::TimerSpec>,
+        /// Shared with the window: messages sent, ended, stop.
+        stats: Arc<timers::TimerStats>,
     },
     /// Stop connection `conn_id`'s recording.
     StopRecording {

@@ -27,6 +27,7 @@ pub mod settings_panel;
 pub mod status_bar;
 pub mod subscriptions_panel;
 pub mod talkers_panel;
+pub mod timer_panel;
 pub mod topic_tree_panel;
 pub mod tree_rows;
 

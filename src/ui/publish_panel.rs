@@ -19,6 +19,7 @@ pub const HISTORY_LEN: usize = 100;
 
 /// The publish panel.
 #[derive(Debug, Default)]
+#[expect(clippy::struct_excessive_bools, reason = "requests to the app and form flags, independent of each other")]
 pub struct PublishPanel {
     /// The form being edited.
     pub form: PublishForm,
@@ -32,6 +33,8 @@ pub struct PublishPanel {
     pub file_payload: Option<(String, Bytes)>,
     /// Set when "From file…" was pressed, so the app asks the runtime for the file dialog.
     pub load_requested: bool,
+    /// Set when "On a timer…" was pressed, so the app opens the timed publishing window.
+    pub timer_requested: bool,
     /// Name typed for a new template.
     template_name: String,
     topic_error: Option<String>,
@@ -233,6 +236,13 @@ impl PublishPanel {
             let clicked = ui.button("Publish").on_hover_text(format!("Publish on {} (Ctrl+Enter)", conn.name)).clicked();
             if clicked || shortcut {
                 self.publish(conn, commands);
+            }
+            if ui
+                .small_button("On a timer…")
+                .on_hover_text("Publish this message every N ms, with {{counter}}, {{random(a,b)}}, … substituted")
+                .clicked()
+            {
+                self.timer_requested = true;
             }
             // One line, always there: a new status never moves what is below.
             status_line(ui, self.status.as_ref());

@@ -58,7 +58,7 @@ fn export_a_subtree_then_open_the_file_as_a_capture_tab() {
     assert_eq!(lines[3].payload_base64.as_deref(), Some("/9gA"));
 
     // Open it again, as a tab with no broker.
-    h.get_by_label("Capture").click();
+    h.get_by_label("Tools").click();
     h.run();
     h.get_by_label("Open capture…").click();
     h.run();
@@ -115,7 +115,7 @@ fn a_recording_of_the_embedded_broker_keeps_every_message_while_the_window_is_be
     let (rt, mut h) = crate::ui::explorer();
     step_until(&mut h, "the embedded broker", |app| app.store.broker.running);
     let addr = h.state().store.broker.local_addr.expect("address");
-    h.get_by_label("Capture").click();
+    h.get_by_label("Tools").click();
     h.run();
     h.get_by_label("Record Local…").click();
     h.run();

@@ -72,6 +72,7 @@ mod retained_view;
 /// `runtime::run` end to end: commands in, events out.
 mod runtime;
 /// No topic and no latest value lost with a slow UI: external mosquitto and embedded broker bursts.
+mod timers_ui;
 mod tree_truth;
 /// The window through egui_kittest's accessibility tree, with the real runtime and broker behind it.
 mod ui;
