@@ -139,7 +139,7 @@ async fn sighup_reloads_the_acl_without_dropping_connections() {
     std::fs::create_dir_all(&dir).expect("dir");
     let acl_file = dir.join("acl");
     std::fs::write(&acl_file, "topic read public/#\n").expect("acl");
-    let (mut child, addr) = crate::broker_config::spawn_broker(&["--acl-file", &acl_file.display().to_string()]).await;
+    let (mut child, addr, _log) = crate::broker_config::spawn_broker(&["--acl-file", &acl_file.display().to_string()]).await;
     let mut raw = Raw::connected(addr, ProtocolVersion::V5, "stays").await;
     assert_eq!(subscribe_many(&mut raw, 1, &["private/x"]).await, [0x87]);
     std::fs::write(&acl_file, "topic read public/#\ntopic read private/#\n").expect("acl");
@@ -157,4 +157,22 @@ async fn sighup_reloads_the_acl_without_dropping_connections() {
     .await;
     raw.ping().await;
     child.kill().await.ok();
+}
+
+#[tokio::test]
+async fn mosquitto_sub_is_told_its_subscription_was_denied_in_both_versions() {
+    let (addr, broker) = acl_broker(ACL).await;
+    for version in ["mqttv311", "mqttv5"] {
+        let child = crate::broker_mosquitto::sub(addr, &["-V", version, "-u", "alice", "-t", "bob/#"], 1);
+        let out = crate::common::guard("mosquitto_sub", child.wait_with_output()).await.expect("output");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("All subscription requests were denied."), "{version}: {err}");
+    }
+    // One filter refused, one granted: mosquitto_sub stays and gets what it may read.
+    let child = crate::broker_mosquitto::sub(addr, &["-V", "mqttv5", "-u", "alice", "-t", "bob/#", "-t", "alice/#", "-v"], 1);
+    crate::broker_mosquitto::settle(&broker, 1).await;
+    let mut admin = as_alice(addr, ProtocolVersion::V311, "writer").await;
+    admin.send(&Packet::Publish(publish("alice/hello", QoS::AtMostOnce, 0, b"hi"))).await;
+    admin.ping().await;
+    assert_eq!(crate::broker_mosquitto::output(child).await, "alice/hello hi\n");
 }

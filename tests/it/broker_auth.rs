@@ -135,3 +135,21 @@ async fn the_client_certificate_common_name_is_the_user_name() {
     assert_eq!(broker.shared().stats.security.publish_denied.load(Relaxed), denied_before + 1, "outside its section: refused");
     assert_eq!(broker.shared().stats.security.auth_failed.load(Relaxed), 0);
 }
+
+#[tokio::test]
+async fn refused_credentials_never_reach_the_log() {
+    let file = mosquitto_passwd_file("auth-log").await;
+    let file = file.display().to_string();
+    let (mut child, addr, log) = crate::broker_config::spawn_broker(&["--password-file", &file, "--allow-anonymous", "false"]).await;
+    for (user, password, version) in [("alice", "Wr0ngPassw0rd", "mqttv5"), ("nosuchuser", "An0therSecret", "mqttv311")] {
+        let args = ["-t", "t", "-m", "x", "-u", user, "-P", password, "-V", version].map(str::to_owned);
+        let (ok, _) = try_publish(addr, &args).await;
+        assert!(!ok);
+    }
+    crate::common::until("both refusals logged", || log.lock().is_ok_and(|l| l.matches("CONNECT refused").count() >= 2)).await;
+    let log = log.lock().map(|l| l.clone()).unwrap_or_default();
+    for secret in ["Wr0ngPassw0rd", "An0therSecret", "nosuchuser", "alice"] {
+        assert!(!log.contains(secret), "{secret} in the log:\n{log}");
+    }
+    child.kill().await.ok();
+}

@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 use std::process::Stdio;
+use std::sync::{Arc, Mutex};
 
 use tokio::io::{AsyncBufReadExt as _, BufReader};
 use tokio::process::{Child, Command};
@@ -16,9 +17,12 @@ fn mqscope() -> Command {
     cmd
 }
 
-/// Start `mqscope broker -p 0 ARGS` and wait for its MQTT listener's address (from its log).
-pub async fn spawn_broker(args: &[&str]) -> (Child, SocketAddr) {
+/// Start `mqscope broker -p 0 ARGS` and wait for its MQTT listener's address (from its log);
+/// the rest of its log collects in the returned string.
+pub async fn spawn_broker(args: &[&str]) -> (Child, SocketAddr, Arc<Mutex<String>>) {
+    // Debug: every line the broker can write about a connection, for the tests that read the log.
     let mut child = mqscope()
+        .env("RUST_LOG", "debug")
         .args(["broker", "-p", "0", "--sys-interval", "0"])
         .args(args)
         .stdout(Stdio::null())
@@ -38,8 +42,17 @@ pub async fn spawn_broker(args: &[&str]) -> (Child, SocketAddr) {
     })
     .await;
     // Keep draining its log so that it never blocks on a full pipe.
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    (child, addr)
+    let log = Arc::new(Mutex::new(String::new()));
+    let collected = Arc::clone(&log);
+    tokio::spawn(async move {
+        while let Ok(Some(line)) = lines.next_line().await {
+            if let Ok(mut log) = collected.lock() {
+                log.push_str(&line);
+                log.push('\n');
+            }
+        }
+    });
+    (child, addr, log)
 }
 
 /// Run `mqscope broker ARGS` to its end; (exit code, stdout, stderr).

@@ -234,6 +234,19 @@ mod tests {
         assert_eq!(format!("alice:{}", file.users[0].1.to_line_hash()), MOSQUITTO_LINE);
     }
 
+    /// The timing guard: an unknown user's check hashes with the file's own iteration count.
+    #[test]
+    fn an_unknown_user_costs_what_a_known_one_does() {
+        let costly =
+            Hash::Pbkdf2 { iterations: NonZeroU32::new(5000).expect("non-zero"), salt: vec![1; SALT_LEN], hash: vec![2; HASH_LEN] };
+        let file = PasswordFile::parse(&format!("u:{}\n", costly.to_line_hash())).expect("parse");
+        assert!(matches!(file.dummy, Hash::Pbkdf2 { iterations, .. } if iterations.get() == 5000), "{:?}", file.dummy);
+        let mosquitto = PasswordFile::parse(MOSQUITTO_LINE).expect("parse");
+        assert!(
+            matches!(mosquitto.dummy, Hash::Pbkdf2 { iterations, ref salt, ref hash } if iterations.get() == 101 && salt.len() == SALT_LEN && hash.len() == HASH_LEN)
+        );
+    }
+
     #[test]
     fn a_bad_line_is_named() {
         let err = PasswordFile::parse("alice:$7$101$AAAA$BBBB\nbob\n").expect_err("no colon");
