@@ -14,6 +14,7 @@ use crate::model::payload::JsonPath;
 use crate::model::profile::{Profile, ProfileFile};
 use crate::model::{ConnId, Held, SeriesDef, Store, format};
 use crate::protocol::{Command, EventReceiver, ProfilesOrigin, RgbaImage};
+use crate::ui::certs_panel::CertsPanel;
 use crate::ui::clients_panel::ClientsPanel;
 use crate::ui::connection_panel::ConnectionPanel;
 use crate::ui::message_panel::{InspectorAction, MessagePanel};
@@ -124,6 +125,8 @@ pub struct ExplorerApp {
     pub connections: ConnectionPanel,
     /// Persisted settings.
     pub settings: Settings,
+    /// The Settings window's certificate generation.
+    pub certs: CertsPanel,
     /// Settings window visible.
     settings_open: bool,
     /// While true, message batches wait in `held` instead of changing the view.
@@ -174,6 +177,7 @@ impl ExplorerApp {
             pending_select: None,
             connections: ConnectionPanel::default(),
             settings: Settings::default(),
+            certs: CertsPanel::default(),
             settings_open: false,
             paused: false,
             paused_at: None,
@@ -388,10 +392,19 @@ impl ExplorerApp {
         self.connections_ui(ui.ctx());
         let mut settings = self.settings.clone();
         settings.sort = self.tree.rows.sort();
-        if settings_panel::ui(ui.ctx(), &mut self.settings_open, &mut settings, self.store.used_bytes(), self.store.evicted())
+        let mut generate = None;
+        let (used, evicted) = (self.store.used_bytes(), self.store.evicted());
+        let certs = &mut self.certs;
+        if settings_panel::ui(ui.ctx(), &mut self.settings_open, &mut settings, used, evicted, |ui| generate = certs.ui(ui))
             || settings != self.settings
         {
             self.apply_settings(ui.ctx(), settings);
+        }
+        if let Some(command) = generate
+            && self.commands.try_send(command).is_err()
+        {
+            self.certs.not_sent();
+            self.toast = Some(("Busy: the runtime is behind; try again.".to_owned(), Instant::now()));
         }
         // Rates shown in the tree decay with time: keep the view fresh while messages flow.
         ui.ctx().request_repaint_after(Duration::from_secs(1));

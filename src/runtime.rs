@@ -16,6 +16,7 @@ use crate::model::{BrokerStats, ConnId, MessageMeta, QoS};
 use crate::protocol::{Command, Event, EventSink, PublishOutcome, PublishRequest, RgbaImage};
 use crate::storage;
 
+mod certs;
 mod dialog;
 mod inside;
 mod profiles;
@@ -133,6 +134,9 @@ pub async fn run(config: RuntimeConfig, mut commands: mpsc::Receiver<Command>, s
             Command::Disconnect { conn_id } => clients.disconnect(conn_id).await,
             Command::SaveProfiles { file, check } => {
                 tokio::spawn(profiles::save(dir.clone(), file, check, sink.clone()));
+            }
+            Command::GenerateCertificates { dir: target } => {
+                tokio::spawn(certs::generate(target, dir.clone(), sink.clone()));
             }
             Command::PickFile { field } => {
                 tokio::spawn(profiles::pick_file(field, sink.clone()));

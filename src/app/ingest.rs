@@ -96,6 +96,7 @@ impl ExplorerApp {
                 Event::Profiles { file, origin } => self.profiles_event(file, origin),
                 Event::ProfileRejected { field, message } => self.connections.rejected(field, message),
                 Event::FilePicked { field, path } => self.connections.file_picked(field, path),
+                Event::CertificatesGenerated(outcome) => self.certs.finished(outcome),
                 Event::Error(text) | Event::Notice(text) => self.toast = Some((text, Instant::now())),
                 event => event.apply_to(&mut self.store),
             }

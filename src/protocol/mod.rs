@@ -60,6 +60,12 @@ pub enum Command {
         /// Which field it is for.
         field: FileField,
     },
+    /// Generate (or reuse) TLS certificates for the broker in `dir` (default: `tls` in the config
+    /// directory), off the UI thread; answered with [`Event::CertificatesGenerated`].
+    GenerateCertificates {
+        /// Where.
+        dir: Option<std::path::PathBuf>,
+    },
     /// Export profiles to a file the user picks.
     ExportProfiles(ProfileFile),
     /// Import profiles from a file the user picks.
@@ -292,6 +298,8 @@ pub enum Event {
     Error(String),
     /// An action finished; shown to the user (handled by the app, not the store).
     Notice(String),
+    /// Certificates generated or reused: how to use them, or why not (handled by the app).
+    CertificatesGenerated(Result<String, String>),
 }
 
 impl Event {
@@ -355,6 +363,7 @@ impl Event {
             | Self::Profiles { .. }
             | Self::ProfileRejected { .. }
             | Self::FilePicked { .. }
+            | Self::CertificatesGenerated(_)
             | Self::PayloadFile { .. } => {}
         }
     }

@@ -70,8 +70,16 @@ pub const STORAGE_KEY: &str = "mqscope-settings";
 /// Largest history budget offered, MiB.
 const MAX_BUDGET_MIB: usize = 64 * 1024;
 
-/// The settings window; `open` is its visibility. Returns true when something changed.
-pub fn ui(ctx: &egui::Context, open: &mut bool, settings: &mut Settings, used_bytes: usize, evicted: u64) -> bool {
+/// The settings window; `open` is its visibility; `broker` draws the embedded broker's section
+/// last. Returns true when something changed.
+pub fn ui(
+    ctx: &egui::Context,
+    open: &mut bool,
+    settings: &mut Settings,
+    used_bytes: usize,
+    evicted: u64,
+    broker: impl FnOnce(&mut egui::Ui),
+) -> bool {
     let before = settings.clone();
     egui::Window::new("Settings").open(open).resizable(false).collapsible(false).show(ctx, |ui| {
         ui.label(RichText::new("History").strong());
@@ -115,6 +123,8 @@ pub fn ui(ctx: &egui::Context, open: &mut bool, settings: &mut Settings, used_by
         if ui.button("Reset to defaults").clicked() {
             *settings = Settings::default();
         }
+        ui.separator();
+        broker(ui);
     });
     *settings != before
 }

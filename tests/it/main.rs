@@ -59,6 +59,8 @@ mod broker_v5_props;
 mod broker_will;
 /// MQTT over WebSocket: mqscope's ws:// client against our WebSocket listener, MQTT-6.0.0-1..4.
 mod broker_ws;
+/// The Settings window's "Generate certificates" through egui_kittest, with the real runtime.
+mod certs_ui;
 /// Charts through egui_kittest: plot from the tree, the inspector and JSON fields; legend, stats, CSV.
 mod charts;
 /// Profiles and client sessions against a real mosquitto: TCP, auth, TLS, mTLS, MQTT 5, ACL, reconnect.
