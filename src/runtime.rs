@@ -20,6 +20,7 @@ mod certs;
 mod dialog;
 mod inside;
 mod profiles;
+mod security;
 
 /// What the runtime starts with.
 #[derive(Clone, Debug)]
@@ -97,6 +98,7 @@ pub async fn run(config: RuntimeConfig, mut commands: mpsc::Receiver<Command>, s
         }
     };
     let mut clients = ClientSessions::new(sink.clone());
+    let mut applied = security::Applied::default();
     tokio::spawn(load_templates(dir.clone(), sink.clone()));
     tokio::spawn(profiles::load(dir.clone(), sink.clone()));
     while let Some(command) = commands.recv().await {
@@ -134,6 +136,10 @@ pub async fn run(config: RuntimeConfig, mut commands: mpsc::Receiver<Command>, s
             Command::Disconnect { conn_id } => clients.disconnect(conn_id).await,
             Command::SaveProfiles { file, check } => {
                 tokio::spawn(profiles::save(dir.clone(), file, check, sink.clone()));
+            }
+            Command::ConfigureBroker(settings) => {
+                let outcome = applied.apply(&broker, *settings).await;
+                sink.control(Event::BrokerConfigured(outcome)).await;
             }
             Command::GenerateCertificates { dir: target } => {
                 tokio::spawn(certs::generate(target, dir.clone(), sink.clone()));

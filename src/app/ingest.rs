@@ -97,6 +97,7 @@ impl ExplorerApp {
                 Event::ProfileRejected { field, message } => self.connections.rejected(field, message),
                 Event::FilePicked { field, path } => self.connections.file_picked(field, path),
                 Event::CertificatesGenerated(outcome) => self.certs.finished(outcome),
+                Event::BrokerConfigured(outcome) => self.broker_security.finished(outcome),
                 Event::Error(text) | Event::Notice(text) => self.toast = Some((text, Instant::now())),
                 event => event.apply_to(&mut self.store),
             }

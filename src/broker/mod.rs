@@ -403,6 +403,32 @@ pub async fn run_all(listeners: Listeners, secure: SecureListeners, broker: Brok
     result
 }
 
+/// Accept TLS connections (mqtts, or wss with `websocket`) on `listener` into `broker`'s running
+/// instance, until it shuts down or this task is aborted: a listener added, or replaced, while the
+/// broker runs (the window's settings), without touching the sessions it holds. Connections
+/// accepted here end with the broker, like every other.
+pub async fn serve_secure(listener: TlsListener, websocket: bool, broker: Broker) {
+    let shared = Arc::clone(&broker.shared);
+    let mut stop = shared.shutdown.clone();
+    loop {
+        let accepted = tokio::select! {
+            accepted = listener.listener.accept() => accepted,
+            _ = stop.changed() => return,
+        };
+        match accepted {
+            Ok((stream, peer)) => {
+                configure_stream(&stream);
+                tokio::spawn(serve_tls(stream, peer, Arc::clone(&shared), Some(Arc::clone(&listener.config)), websocket));
+            }
+            Err(err) if is_transient(&err) => tokio::time::sleep(Duration::from_millis(50)).await,
+            Err(err) => {
+                tracing::warn!(error = %err, "TLS listener stopped");
+                return;
+            }
+        }
+    }
+}
+
 /// The TLS handshake (within `connect_timeout`), then MQTT directly (mqtts) or a WebSocket (wss).
 /// A failed handshake only drops the socket (there is no MQTT session to tell); it is logged at
 /// debug, with rustls's reason (an unknown CA, no client certificate).

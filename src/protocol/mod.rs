@@ -60,6 +60,9 @@ pub enum Command {
         /// Which field it is for.
         field: FileField,
     },
+    /// Apply the window's TLS listener and access settings to the embedded broker; answered with
+    /// [`Event::BrokerConfigured`].
+    ConfigureBroker(Box<crate::model::broker_security::BrokerSecuritySettings>),
     /// Generate (or reuse) TLS certificates for the broker in `dir` (default: `tls` in the config
     /// directory), off the UI thread; answered with [`Event::CertificatesGenerated`].
     GenerateCertificates {
@@ -298,8 +301,10 @@ pub enum Event {
     Error(String),
     /// An action finished; shown to the user (handled by the app, not the store).
     Notice(String),
-    /// Certificates generated or reused: how to use them, or why not (handled by the app).
-    CertificatesGenerated(Result<String, String>),
+    /// Certificates generated or reused: their directory and how to use them, or why not (handled by the app).
+    CertificatesGenerated(Result<(std::path::PathBuf, String), String>),
+    /// The broker settings were applied: what is in force, or why not (handled by the app).
+    BrokerConfigured(Result<String, String>),
 }
 
 impl Event {
@@ -364,6 +369,7 @@ impl Event {
             | Self::ProfileRejected { .. }
             | Self::FilePicked { .. }
             | Self::CertificatesGenerated(_)
+            | Self::BrokerConfigured(_)
             | Self::PayloadFile { .. } => {}
         }
     }

@@ -14,7 +14,9 @@ pub async fn generate(dir: Option<PathBuf>, config_dir: Option<Arc<PathBuf>>, si
         None => Err("no directory given and no config directory on this system".to_owned()),
         Some(dir) => match tokio::task::spawn_blocking(move || certgen::generate(&dir)).await {
             Ok(Ok(set)) => {
-                Ok(format!("Serve them with:  mqscope broker --tls-generate {}\n{}", set.dir.display(), set.usage(DEFAULT_TLS_PORT)))
+                let usage =
+                    format!("Serve them with:  mqscope broker --tls-generate {}\n{}", set.dir.display(), set.usage(DEFAULT_TLS_PORT));
+                Ok((set.dir, usage))
             }
             Ok(Err(err)) => Err(err.to_string()),
             Err(err) => Err(format!("generating certificates failed: {err}")),

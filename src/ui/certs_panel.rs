@@ -16,13 +16,22 @@ pub struct CertsPanel {
     pub dir: String,
     /// A generation was asked for and has not answered yet.
     pub busy: bool,
-    /// The last outcome: how to use the files, or why there are none.
-    pub outcome: Option<Result<String, String>>,
+    /// The last outcome: the directory and how to use the files, or why there are none.
+    pub outcome: Option<Result<(PathBuf, String), String>>,
+}
+
+/// What the user asked for.
+#[derive(Debug)]
+pub enum CertsAction {
+    /// Generate (or reuse) a set: send this.
+    Generate(Command),
+    /// Fill the broker's TLS fields with the set in this directory.
+    Use(PathBuf),
 }
 
 impl CertsPanel {
-    /// Draw the section; returns the command to send when the button was clicked.
-    pub fn ui(&mut self, ui: &mut egui::Ui) -> Option<Command> {
+    /// Draw the section; returns what a button asked for.
+    pub fn ui(&mut self, ui: &mut egui::Ui) -> Option<CertsAction> {
         ui.label(RichText::new("Broker TLS certificates").strong());
         ui.weak("A CA, a server certificate (localhost, 127.0.0.1, ::1, this host) and a client certificate, readable by you only. Existing files are reused, never overwritten.");
         let mut command = None;
@@ -33,7 +42,7 @@ impl CertsPanel {
             if button.clicked() {
                 self.busy = true;
                 let dir = self.dir.trim();
-                command = Some(Command::GenerateCertificates { dir: (!dir.is_empty()).then(|| PathBuf::from(dir)) });
+                command = Some(CertsAction::Generate(Command::GenerateCertificates { dir: (!dir.is_empty()).then(|| PathBuf::from(dir)) }));
             }
         });
         if self.busy {
@@ -43,9 +52,12 @@ impl CertsPanel {
             });
         }
         match &self.outcome {
-            Some(Ok(usage)) => {
+            Some(Ok((dir, usage))) => {
                 let mut text = usage.as_str();
                 ui.add(egui::TextEdit::multiline(&mut text).code_editor().desired_rows(4).desired_width(f32::INFINITY));
+                if ui.button("Use them for the TLS listener").on_hover_text("Fill the certificate, key and CA files above").clicked() {
+                    command = Some(CertsAction::Use(dir.clone()));
+                }
             }
             Some(Err(err)) => {
                 ui.colored_label(ui.visuals().error_fg_color, err);
@@ -56,7 +68,7 @@ impl CertsPanel {
     }
 
     /// The runtime answered.
-    pub fn finished(&mut self, outcome: Result<String, String>) {
+    pub fn finished(&mut self, outcome: Result<(PathBuf, String), String>) {
         self.busy = false;
         self.outcome = Some(outcome);
     }

@@ -49,6 +49,8 @@ pub struct Settings {
     pub payload_view: PayloadView,
     /// Points kept per chart series.
     pub chart_points: usize,
+    /// The embedded broker's TLS listener and access settings (applied at start and on Apply).
+    pub broker: crate::model::broker_security::BrokerSecuritySettings,
 }
 
 impl Default for Settings {
@@ -60,6 +62,7 @@ impl Default for Settings {
             sort: SortOrder::Name,
             payload_view: PayloadView::Auto,
             chart_points: DEFAULT_POINTS_PER_SERIES,
+            broker: crate::model::broker_security::BrokerSecuritySettings::default(),
         }
     }
 }

@@ -59,7 +59,7 @@ mod broker_v5_props;
 mod broker_will;
 /// MQTT over WebSocket: mqscope's ws:// client against our WebSocket listener, MQTT-6.0.0-1..4.
 mod broker_ws;
-/// The Settings window's "Generate certificates" through egui_kittest, with the real runtime.
+/// The Settings window's broker sections (certificates, TLS and access) with the real runtime.
 mod certs_ui;
 /// Charts through egui_kittest: plot from the tree, the inspector and JSON fields; legend, stats, CSV.
 mod charts;
