@@ -7,6 +7,7 @@
 //! the same Rust field, so a group added with `#[command(flatten)] #[serde(flatten)]` needs
 //! nothing else here.
 
+use std::fmt::Write as _;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -164,12 +165,22 @@ impl BrokerOptions {
         self.allow_anonymous.unwrap_or_else(|| self.listener_addrs().iter().all(|a| a.ip().is_loopback()))
     }
 
-    /// The effective options as TOML (what `--print-config` prints; `-c` reads it back).
+    /// The effective options as TOML (what `--print-config` prints; `-c` reads it back). Options
+    /// not set follow as comments, so that every key can be seen.
     ///
     /// # Errors
     /// Never for these types; kept fallible because serialization is.
     pub fn to_toml(&self) -> Result<String, toml::ser::Error> {
-        toml::to_string(self)
+        let mut text = toml::to_string(self)?;
+        let set: Vec<String> = text.lines().filter_map(|l| l.split_once(" = ").map(|(k, _)| k.to_owned())).collect();
+        for key in keys().into_iter().filter(|k| !set.contains(k)) {
+            writeln!(text, "# {key} = (not set)").ok();
+        }
+        if self.allow_anonymous.is_none() {
+            let allowed = self.anonymous_allowed();
+            writeln!(text, "# allow_anonymous, not set, is {allowed} here (true when every listener binds loopback)").ok();
+        }
+        Ok(text)
     }
 }
 
