@@ -26,11 +26,12 @@ impl BrokerSecurityPanel {
         let draft = self.draft.get_or_insert_with(|| saved.clone());
         egui::Grid::new("broker-security").num_columns(2).show(ui, |ui| {
             let mut tls = draft.tls_port.is_some();
-            ui.checkbox(&mut tls, "TLS listener (mqtts) on port");
+            let check = ui.checkbox(&mut tls, "TLS listener (mqtts) on port");
             let mut port = draft.tls_port.unwrap_or(8883);
-            let l = ui.add_enabled(tls, egui::DragValue::new(&mut port).range(0..=65_535));
+            ui.add_enabled(tls, egui::DragValue::new(&mut port).range(0..=65_535))
+                .labelled_by(check.id)
+                .on_hover_text("On 127.0.0.1; 0 picks a free port");
             draft.tls_port = tls.then_some(port);
-            l.on_hover_text("On 127.0.0.1; 0 picks a free port");
             ui.end_row();
             for (label, value, hint) in [
                 ("Certificate file", &mut draft.certfile, "server.pem"),
