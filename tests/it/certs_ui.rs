@@ -19,6 +19,7 @@ use crate::broker_tls::temp_dir;
 use crate::common::{guard, step_until};
 use crate::raw::{Raw, qos};
 
+/// At the smallest size the window supports: the Settings window scrolls to its broker sections.
 fn explorer(config_dir: &std::path::Path) -> (tokio::runtime::Runtime, Harness<'static, ExplorerApp>) {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("tokio");
     let (cmd_tx, cmd_rx) = mpsc::channel(COMMAND_CAPACITY);
@@ -32,8 +33,15 @@ fn explorer(config_dir: &std::path::Path) -> (tokio::runtime::Runtime, Harness<'
     };
     rt.spawn(runtime::run(config, cmd_rx, sink));
     let app = ExplorerApp::new(cmd_tx, ev_rx);
-    let harness = Harness::builder().with_size([1280.0, 900.0]).build_ui_state(|ui, app: &mut ExplorerApp| app.ui(ui), app);
+    let harness = Harness::builder().with_size([800.0, 600.0]).build_ui_state(|ui, app: &mut ExplorerApp| app.ui(ui), app);
     (rt, harness)
+}
+
+/// Scroll the Settings window to a button, then click it.
+fn click_in_settings(h: &mut Harness<'static, ExplorerApp>, label: &str) {
+    h.get_by_label(label).scroll_to_me();
+    h.run();
+    h.get_by_label(label).click();
 }
 
 #[test]
@@ -44,7 +52,7 @@ fn generate_certificates_in_settings_makes_the_files_and_shows_how_to_use_them()
     step_until(&mut h, "the embedded broker", |app| app.store.broker.running);
     h.get_by_label("Settings").click();
     h.run();
-    h.get_by_label("Generate certificates").click();
+    click_in_settings(&mut h, "Generate certificates");
     step_until(&mut h, "the certificates", |app| app.certs.outcome.is_some());
     let tls = config_dir.join("tls");
     let usage = match &h.state().certs.outcome {
@@ -60,7 +68,7 @@ fn generate_certificates_in_settings_makes_the_files_and_shows_how_to_use_them()
     h.get_by_value(&usage);
     // Again: the set is reused, not overwritten.
     let ca = std::fs::read(tls.join("ca.pem")).expect("ca.pem");
-    h.get_by_label("Generate certificates").click();
+    click_in_settings(&mut h, "Generate certificates");
     step_until(&mut h, "the second answer", |app| {
         app.certs.outcome.as_ref().is_some_and(|o| o.as_ref().is_ok_and(|(_, u)| u.contains("(reused)")))
     });
@@ -81,11 +89,13 @@ fn the_broker_section_applies_an_acl_without_a_restart() {
     let mut before = rt.block_on(Raw::connected(addr, ProtocolVersion::V5, "before-apply"));
     h.get_by_label("Settings").click();
     h.run();
+    h.get_by_role_and_label(Role::TextInput, "ACL file").scroll_to_me();
+    h.run();
     h.get_by_role_and_label(Role::TextInput, "ACL file").focus();
     h.run();
     h.get_by_role_and_label(Role::TextInput, "ACL file").type_text(&acl.display().to_string());
     h.run();
-    h.get_by_label("Apply broker settings").click();
+    click_in_settings(&mut h, "Apply broker settings");
     step_until(&mut h, "the settings applied", |app| app.broker_security.outcome.is_some());
     match &h.state().broker_security.outcome {
         Some(Ok(text)) => assert!(text.contains("ACL in force"), "{text}"),
