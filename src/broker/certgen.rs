@@ -202,6 +202,13 @@ mod tests {
             require_certificate: true,
         };
         crate::broker::tls::server_config(&tls).expect("usable by the TLS listener");
+        // A key that does not belong to the certificate: refused at start, both files named.
+        let mismatched = crate::broker::tls::TlsFiles { keyfile: set.client_key(), ..tls.clone() };
+        let err = crate::broker::tls::server_config(&mismatched).expect_err("the client's key is not the server's");
+        assert!(
+            err.to_string().contains("the key in") && err.to_string().contains("client-key.pem does not match the certificate in"),
+            "{err}"
+        );
         let client = crate::broker::tls::load_certs(&set.client()).expect("client.pem");
         assert_eq!(crate::broker::tls::common_name(&client[0]).as_deref(), Some(CLIENT_CN));
         assert!(set.usage(8883).contains(&format!("--cafile {}", set.ca().display())));

@@ -40,6 +40,14 @@ pub enum TlsError {
         /// What is missing or wrong.
         what: String,
     },
+    /// The key is not the certificate's.
+    #[error("the key in {} does not match the certificate in {}", keyfile.display(), certfile.display())]
+    KeyMismatch {
+        /// The certificate.
+        certfile: PathBuf,
+        /// The key.
+        keyfile: PathBuf,
+    },
     /// rustls refused the certificate, the key, or their pairing.
     #[error("{}: {source}", path.display())]
     Rustls {
@@ -121,10 +129,10 @@ pub fn server_config(files: &TlsFiles) -> Result<Arc<ServerConfig>, TlsError> {
         }
         None => builder.with_no_client_auth(),
     };
-    let config = builder.with_single_cert(certs, key).map_err(|source| {
-        // A key that does not match the certificate is the key file's fault as often as the certificate's: name both.
-        let path = PathBuf::from(format!("{} / {}", files.certfile.display(), files.keyfile.display()));
-        TlsError::Rustls { path, source }
+    let config = builder.with_single_cert(certs, key).map_err(|source| match source {
+        // As often the key file's fault as the certificate's: both are named.
+        rustls::Error::InconsistentKeys(_) => TlsError::KeyMismatch { certfile: files.certfile.clone(), keyfile: files.keyfile.clone() },
+        source => TlsError::Rustls { path: files.certfile.clone(), source },
     })?;
     Ok(Arc::new(config))
 }

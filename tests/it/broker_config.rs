@@ -152,3 +152,20 @@ async fn tls_generate_prints_how_to_connect_and_serves_mqtts() {
     assert!(status.success(), "the printed command works: {pub_line}");
     child.kill().await.ok();
 }
+
+#[tokio::test]
+async fn a_key_that_is_not_the_certificates_or_a_taken_port_stops_the_broker_before_it_serves() {
+    let set = crate::broker_tls::certs("cfg-mismatch");
+    let (cert, ca) = (set.server().display().to_string(), set.ca().display().to_string());
+    let wrong_key = set.client_key().display().to_string();
+    let (code, _, err) = run(&["-p", "0", "--tls-port", "0", "--certfile", &cert, "--keyfile", &wrong_key]).await;
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains(&format!("the key in {wrong_key} does not match the certificate in {cert}")), "{err}");
+    // The TLS port is taken: named, and the broker exits instead of serving only plain MQTT.
+    let taken = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let port = taken.local_addr().expect("addr").port().to_string();
+    let key = set.server_key().display().to_string();
+    let (code, _, err) = run(&["-p", "0", "--tls-port", &port, "--certfile", &cert, "--keyfile", &key, "--cafile", &ca]).await;
+    assert_ne!(code, Some(0), "{err}");
+    assert!(err.contains(&format!("cannot listen on 127.0.0.1:{port} (mqtts)")), "{err}");
+}
