@@ -181,6 +181,9 @@ fn run_broker(options: BrokerOptions) -> anyhow::Result<()> {
         for (what, addr) in prepared.local_addrs() {
             tracing::info!("mqscope broker listening on {addr} ({what})");
         }
+        if prepared.options.allow_anonymous.is_none() && !prepared.options.anonymous_allowed() {
+            tracing::warn!("a listener binds beyond loopback: anonymous clients are refused (--allow-anonymous true accepts them)");
+        }
         if let Some(certs) = &prepared.certs {
             let port = prepared.local_addrs().iter().find(|(w, _)| *w == "mqtts").map_or(options::DEFAULT_TLS_PORT, |(_, a)| a.port());
             print!("{}", certs.usage(port));
