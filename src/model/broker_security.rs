@@ -1,5 +1,5 @@
 //! The embedded broker's TLS listener and access settings as the window edits and saves them:
-//! the same options as `mqscope broker --tls-port --certfile --keyfile --cafile
+//! the same options as `mqscope broker --tls-port --wss-port --certfile --keyfile --cafile
 //! --require-certificate --allow-anonymous --password-file --acl-file`.
 //!
 //! Owns: [`BrokerSecuritySettings`]. Plain data (paths as typed; empty means not set).
@@ -10,6 +10,8 @@
 pub struct BrokerSecuritySettings {
     /// Serve MQTT over TLS (mqtts) on this port of 127.0.0.1; `None`: no TLS listener.
     pub tls_port: Option<u16>,
+    /// Serve MQTT over WebSocket over TLS (wss://) on this port of 127.0.0.1, with the same certificate.
+    pub wss_port: Option<u16>,
     /// Server certificate chain (PEM).
     pub certfile: String,
     /// Server key (PEM).
@@ -30,6 +32,7 @@ impl Default for BrokerSecuritySettings {
     fn default() -> Self {
         Self {
             tls_port: None,
+            wss_port: None,
             certfile: String::new(),
             keyfile: String::new(),
             cafile: String::new(),

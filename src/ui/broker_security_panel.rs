@@ -19,20 +19,26 @@ pub struct BrokerSecurityPanel {
     pub outcome: Option<Result<String, String>>,
 }
 
+/// A checkbox that turns a listener on, and its port (labelled by the checkbox), as one grid row.
+fn port_row(ui: &mut egui::Ui, port: &mut Option<u16>, label: &str, default: u16) {
+    let mut on = port.is_some();
+    let check = ui.checkbox(&mut on, label);
+    let mut value = port.unwrap_or(default);
+    ui.add_enabled(on, egui::DragValue::new(&mut value).range(0..=65_535))
+        .labelled_by(check.id)
+        .on_hover_text("On 127.0.0.1; 0 picks a free port");
+    *port = on.then_some(value);
+    ui.end_row();
+}
+
 impl BrokerSecurityPanel {
     /// Draw the section over `saved`; returns the settings to apply when Apply was clicked.
     pub fn ui(&mut self, ui: &mut egui::Ui, saved: &BrokerSecuritySettings) -> Option<BrokerSecuritySettings> {
         ui.label(RichText::new("Broker TLS and access").strong());
         let draft = self.draft.get_or_insert_with(|| saved.clone());
         egui::Grid::new("broker-security").num_columns(2).show(ui, |ui| {
-            let mut tls = draft.tls_port.is_some();
-            let check = ui.checkbox(&mut tls, "TLS listener (mqtts) on port");
-            let mut port = draft.tls_port.unwrap_or(8883);
-            ui.add_enabled(tls, egui::DragValue::new(&mut port).range(0..=65_535))
-                .labelled_by(check.id)
-                .on_hover_text("On 127.0.0.1; 0 picks a free port");
-            draft.tls_port = tls.then_some(port);
-            ui.end_row();
+            port_row(ui, &mut draft.tls_port, "TLS listener (mqtts) on port", 8883);
+            port_row(ui, &mut draft.wss_port, "WebSocket over TLS (wss) on port", 8884);
             for (label, value, hint) in [
                 ("Certificate file", &mut draft.certfile, "server.pem"),
                 ("Key file", &mut draft.keyfile, "server-key.pem"),

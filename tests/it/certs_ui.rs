@@ -110,8 +110,8 @@ fn the_broker_section_applies_an_acl_without_a_restart() {
     assert_eq!(codes, (vec![0x87], vec![0x00]));
 }
 
-/// `Command::ConfigureBroker` with a TLS listener: mosquitto_pub reaches the window's embedded broker
-/// over mqtts with a generated set; a bad key file is refused and changes nothing.
+/// `Command::ConfigureBroker` with TLS listeners: mosquitto_pub reaches the window's embedded broker
+/// over mqtts and mqscope's client over wss with a generated set; a bad key file is refused.
 #[tokio::test]
 async fn configure_broker_adds_a_tls_listener_to_the_running_broker() {
     let set = crate::broker_tls::certs("configure-tls");
@@ -138,6 +138,7 @@ async fn configure_broker_adds_a_tls_listener_to_the_running_broker() {
     };
     let tls = BrokerSecuritySettings {
         tls_port: Some(0),
+        wss_port: Some(0),
         certfile: set.server().display().to_string(),
         keyfile: set.server_key().display().to_string(),
         cafile: set.ca().display().to_string(),
@@ -171,4 +172,11 @@ async fn configure_broker_adds_a_tls_listener_to_the_running_broker() {
     .to_vec();
     let (ok, err) = crate::broker_tls::try_publish(std::net::SocketAddr::from(([127, 0, 0, 1], port)), &args).await;
     assert!(ok, "{err}");
+    let wss: u16 = text
+        .split("WSS on 127.0.0.1:")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|p| p.parse().ok())
+        .expect("WSS port in the summary");
+    crate::broker_tls::wss_echo(&set, wss).await;
 }
