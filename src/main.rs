@@ -50,7 +50,7 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Cmd {
-    /// Run the broker alone, headless, until Ctrl-C or SIGTERM. Logs go to stderr (RUST_LOG=debug for more).
+    /// Run the broker alone, headless, until Ctrl-C or SIGTERM (SIGHUP re-reads the password and ACL files). Logs go to stderr (RUST_LOG=debug for more).
     Broker {
         /// Read the options from this TOML file (keys are the flags' names with `_`, e.g.
         /// `max_connections = 100`); flags given on the command line override it.

@@ -13,7 +13,7 @@
 //! - [`connection`]: framing on a TCP stream or a WebSocket.
 //! - [`order`]: a SUBSCRIBE that arrived before another client's PUBLISH sees it.
 //! - [`ws`]: MQTT over WebSocket: the handshake (subprotocol `mqtt`), binary messages as bytes.
-//! - [`tls`]: the TLS listeners' configuration (mqtts, wss) from PEM files.
+//! - [`tls`]: the TLS listeners' configuration (mqtts, wss) from PEM files; [`secure`]: accepting on them.
 //! - [`security`]: who may connect (anonymous, passwords, certificate identities), and the ACL.
 //! - [`certgen`]: `--tls-generate`, a CA with a server and a client certificate.
 //! - [`launch`]: `mqscope broker` from its options: everything checked before anything listens; SIGHUP reloads.
@@ -37,6 +37,7 @@ pub mod options;
 pub mod order;
 pub mod retained;
 pub mod router;
+pub mod secure;
 pub mod security;
 pub mod session;
 pub mod stats;
@@ -56,6 +57,7 @@ use tokio::sync::watch;
 
 use crate::protocol::PublishRequest;
 
+pub use secure::{SecureListeners, TlsListener, serve_secure};
 pub use stats::Stats;
 
 /// Broker limits and defaults. Every field is documented with the spec item it tunes.
@@ -301,24 +303,6 @@ pub struct Listeners {
     pub ws: Option<TcpListener>,
 }
 
-/// A listener whose connections start with a TLS handshake.
-#[derive(Debug)]
-pub struct TlsListener {
-    /// The socket.
-    pub listener: TcpListener,
-    /// Certificates and client-certificate policy.
-    pub config: Arc<rustls::ServerConfig>,
-}
-
-/// The TLS listeners of a broker, each optional.
-#[derive(Debug, Default)]
-pub struct SecureListeners {
-    /// MQTT over TLS (mqtts).
-    pub tls: Option<TlsListener>,
-    /// MQTT over WebSocket over TLS (wss://).
-    pub wss: Option<TlsListener>,
-}
-
 /// What kind of connection an accepted socket starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -374,8 +358,12 @@ pub async fn run_all(listeners: Listeners, secure: SecureListeners, broker: Brok
                 match kind {
                     Kind::Tcp => tasks.spawn(session::serve(stream.into(), peer, shared)),
                     Kind::Ws => tasks.spawn(ws::serve(stream.into(), peer, shared)),
-                    Kind::Tls => tasks.spawn(serve_tls(stream, peer, shared, secure.tls.as_ref().map(|t| Arc::clone(&t.config)), false)),
-                    Kind::Wss => tasks.spawn(serve_tls(stream, peer, shared, secure.wss.as_ref().map(|t| Arc::clone(&t.config)), true)),
+                    Kind::Tls => {
+                        tasks.spawn(secure::serve_tls(stream, peer, shared, secure.tls.as_ref().map(|t| Arc::clone(&t.config)), false))
+                    }
+                    Kind::Wss => {
+                        tasks.spawn(secure::serve_tls(stream, peer, shared, secure.wss.as_ref().map(|t| Arc::clone(&t.config)), true))
+                    }
                 };
             }
             Err(err) if is_transient(&err) => {
@@ -401,49 +389,6 @@ pub async fn run_all(listeners: Listeners, secure: SecureListeners, broker: Brok
     }
     expiry.abort();
     result
-}
-
-/// Accept TLS connections (mqtts, or wss with `websocket`) on `listener` into `broker`'s running
-/// instance, until it shuts down or this task is aborted: a listener added, or replaced, while the
-/// broker runs (the window's settings), without touching the sessions it holds. Connections
-/// accepted here end with the broker, like every other.
-pub async fn serve_secure(listener: TlsListener, websocket: bool, broker: Broker) {
-    let shared = Arc::clone(&broker.shared);
-    let mut stop = shared.shutdown.clone();
-    loop {
-        let accepted = tokio::select! {
-            accepted = listener.listener.accept() => accepted,
-            _ = stop.changed() => return,
-        };
-        match accepted {
-            Ok((stream, peer)) => {
-                configure_stream(&stream);
-                tokio::spawn(serve_tls(stream, peer, Arc::clone(&shared), Some(Arc::clone(&listener.config)), websocket));
-            }
-            Err(err) if is_transient(&err) => tokio::time::sleep(Duration::from_millis(50)).await,
-            Err(err) => {
-                tracing::warn!(error = %err, "TLS listener stopped");
-                return;
-            }
-        }
-    }
-}
-
-/// The TLS handshake (within `connect_timeout`), then MQTT directly (mqtts) or a WebSocket (wss).
-/// A failed handshake only drops the socket (there is no MQTT session to tell); it is logged at
-/// debug, with rustls's reason (an unknown CA, no client certificate).
-async fn serve_tls(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, config: Option<Arc<rustls::ServerConfig>>, websocket: bool) {
-    let Some(config) = config else { return };
-    let acceptor = tokio_rustls::TlsAcceptor::from(config);
-    match tokio::time::timeout(shared.config.connect_timeout, acceptor.accept(stream)).await {
-        Ok(Ok(stream)) if websocket => ws::serve(tls::Socket::Tls(Box::new(stream)), peer, shared).await,
-        Ok(Ok(stream)) => session::serve(connection::Transport::Tls(Box::new(stream)), peer, shared).await,
-        Ok(Err(err)) => {
-            shared.stats.security.tls_handshake_failed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            tracing::debug!(%peer, error = %err, "TLS handshake failed");
-        }
-        Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
-    }
 }
 
 /// Accept on `listener`, or never when there is none.
