@@ -169,3 +169,19 @@ async fn a_key_that_is_not_the_certificates_or_a_taken_port_stops_the_broker_bef
     assert_ne!(code, Some(0), "{err}");
     assert!(err.contains(&format!("cannot listen on 127.0.0.1:{port} (mqtts)")), "{err}");
 }
+
+#[tokio::test]
+async fn a_bad_acl_or_password_file_exits_2_naming_the_file_and_line() {
+    let dir = temp_dir("cfg-badfiles");
+    std::fs::create_dir_all(&dir).expect("dir");
+    let acl = dir.join("acl");
+    std::fs::write(&acl, "user alice\ntopic read a/#\ntpoic read b/#\n").expect("acl");
+    let passwd = dir.join("passwd");
+    std::fs::write(&passwd, "alice:plaintext-is-not-a-hash\n").expect("passwd");
+    for (flag, file, expected) in [("--acl-file", &acl, "line 3: unknown keyword `tpoic`"), ("--password-file", &passwd, "line 1:")] {
+        let file = file.display().to_string();
+        let (code, _, err) = run(&["-p", "0", flag, &file]).await;
+        assert_eq!(code, Some(2), "{err}");
+        assert!(err.contains(&format!("{file}: {expected}")), "{err}");
+    }
+}
