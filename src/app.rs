@@ -14,7 +14,9 @@ use crate::model::payload::JsonPath;
 use crate::model::profile::{Profile, ProfileFile};
 use crate::model::{ConnId, Held, SeriesDef, Store, format};
 use crate::protocol::{Command, EventReceiver, ProfilesOrigin, RgbaImage};
+use crate::ui::broker_security_panel::BrokerSecurityPanel;
 use crate::ui::capture_panel::CapturePanel;
+use crate::ui::certs_panel::{CertsAction, CertsPanel};
 use crate::ui::clients_panel::ClientsPanel;
 use crate::ui::connection_panel::ConnectionPanel;
 use crate::ui::message_panel::{InspectorAction, MessagePanel};
@@ -133,6 +135,10 @@ pub struct ExplorerApp {
     pub recordings: std::collections::HashMap<ConnId, capture::Recording>,
     /// Persisted settings.
     pub settings: Settings,
+    /// The Settings window's certificate generation.
+    pub certs: CertsPanel,
+    /// The Settings window's broker TLS and access section.
+    pub broker_security: BrokerSecurityPanel,
     /// Settings window visible.
     settings_open: bool,
     /// While true, message batches wait in `held` instead of changing the view.
@@ -186,6 +192,8 @@ impl ExplorerApp {
             recordings: std::collections::HashMap::new(),
             timers: TimerPanel::default(),
             settings: Settings::default(),
+            certs: CertsPanel::default(),
+            broker_security: BrokerSecurityPanel::default(),
             settings_open: false,
             paused: false,
             paused_at: None,
@@ -211,6 +219,10 @@ impl ExplorerApp {
         self.tree.rows.set_sort(settings.sort);
         self.message.set_default_view(settings.payload_view);
         ctx.set_theme(settings.theme.preference());
+        if settings.broker != self.settings.broker {
+            // At start (saved settings) and on Apply: the embedded broker takes them.
+            self.send(Command::ConfigureBroker(Box::new(settings.broker.clone())));
+        }
         self.settings = settings;
     }
 
@@ -413,10 +425,35 @@ impl ExplorerApp {
         }
         let mut settings = self.settings.clone();
         settings.sort = self.tree.rows.sort();
-        if settings_panel::ui(ui.ctx(), &mut self.settings_open, &mut settings, self.store.used_bytes(), self.store.evicted())
-            || settings != self.settings
-        {
+        let (mut generate, mut apply) = (None, None);
+        let (used, evicted) = (self.store.used_bytes(), self.store.evicted());
+        let (certs, security, saved) = (&mut self.certs, &mut self.broker_security, &self.settings.broker);
+        let changed = settings_panel::ui(ui.ctx(), &mut self.settings_open, &mut settings, used, evicted, |ui| {
+            apply = security.ui(ui, saved);
+            ui.separator();
+            generate = certs.ui(ui);
+        });
+        if let Some(broker) = apply {
+            if broker == self.settings.broker {
+                // Unchanged: applied again (the files may have changed on disk).
+                self.send(Command::ConfigureBroker(Box::new(broker)));
+            } else {
+                settings.broker = broker; // applied below, and saved
+            }
+        }
+        if changed || settings != self.settings {
             self.apply_settings(ui.ctx(), settings);
+        }
+        match generate {
+            Some(CertsAction::Generate(command)) => {
+                let sent = self.commands.try_send(command).is_ok();
+                if !sent {
+                    self.certs.not_sent();
+                    self.toast = Some(("Busy: the runtime is behind; try again.".to_owned(), Instant::now()));
+                }
+            }
+            Some(CertsAction::Use(dir)) => self.broker_security.use_certificates(&self.settings.broker, &dir),
+            None => {}
         }
         // Rates shown in the tree decay with time: keep the view fresh while messages flow.
         ui.ctx().request_repaint_after(Duration::from_secs(1));

@@ -13,6 +13,7 @@
 //! - [`client`]: sessions to external brokers (rumqttc).
 //! - [`model`]: what the UI shows, plain data (no egui, no tokio).
 //! - [`ui`]: the panels.
+//! - [`passwd_cmd`]: `mqscope passwd`, which writes a user into a mosquitto_passwd file.
 //! - [`demo`]: a publisher of realistic home and factory topics, for trying mqscope and for screenshots.
 
 pub mod app;
@@ -22,6 +23,7 @@ pub mod cli;
 pub mod client;
 pub mod demo;
 pub mod model;
+pub mod passwd_cmd;
 pub mod protocol;
 pub mod runtime;
 pub mod storage;

@@ -5,7 +5,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory as _, FromArgMatches as _, Parser, Subcommand};
 use tokio::sync::mpsc;
 
 /// mimalloc: frees from another thread (messages built on the runtime, dropped on the UI thread)
@@ -13,7 +13,8 @@ use tokio::sync::mpsc;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use mqscope::app::{ExplorerApp, GuiApp};
-use mqscope::broker::{self, Broker, BrokerConfig};
+use mqscope::broker::launch::{self, LaunchError};
+use mqscope::broker::options::{self, BrokerOptions};
 use mqscope::protocol::{COMMAND_CAPACITY, EventSink, Waker};
 use mqscope::runtime::{self, RuntimeConfig};
 
@@ -47,71 +48,34 @@ struct Cli {
     command: Option<Cmd>,
 }
 
-/// The broker's limits (names follow mosquitto's options where it has one). At each limit the
-/// client gets the reason code, `$SYS/broker/limits/...` counts it, and a line is logged at most once a second.
-#[derive(clap::Args, Debug)]
-struct LimitArgs {
-    /// Most connections at once (mosquitto max_connections); past it CONNECT gets 0x97 (5.0) / 0x03 (3.1.1).
-    #[arg(long, default_value_t = BrokerConfig::default().max_connections)]
-    max_connections: usize,
-    /// Largest packet accepted, bytes (mosquitto max_packet_size); advertised in the 5.0 CONNACK.
-    #[arg(long, default_value_t = BrokerConfig::default().max_packet_size)]
-    max_packet_size: u32,
-    /// Most subscriptions per client; past it SUBACK refuses the filter (0x97 / 0x80).
-    #[arg(long, default_value_t = BrokerConfig::default().max_subscriptions_per_client)]
-    max_subscriptions_per_client: usize,
-    /// Longest topic name or filter, bytes.
-    #[arg(long, default_value_t = BrokerConfig::default().max_topic_length)]
-    max_topic_length: usize,
-    /// Most levels in a topic name or filter.
-    #[arg(long, default_value_t = BrokerConfig::default().max_topic_levels)]
-    max_topic_levels: usize,
-    /// Seconds a new connection may take to send CONNECT.
-    #[arg(long, default_value_t = BrokerConfig::default().connect_timeout.as_secs())]
-    connect_timeout: u64,
-    /// Seconds a client may take none of our output (it does not read) before it is disconnected.
-    #[arg(long, default_value_t = BrokerConfig::default().write_timeout.as_secs())]
-    write_timeout: u64,
-}
-
-impl LimitArgs {
-    fn apply(self, mut config: BrokerConfig) -> BrokerConfig {
-        use std::time::Duration;
-        config.max_connections = self.max_connections;
-        config.max_packet_size = self.max_packet_size;
-        config.max_subscriptions_per_client = self.max_subscriptions_per_client;
-        config.max_topic_length = self.max_topic_length;
-        config.max_topic_levels = self.max_topic_levels;
-        config.connect_timeout = Duration::from_secs(self.connect_timeout.max(1));
-        config.write_timeout = Duration::from_secs(self.write_timeout.max(1));
-        config
-    }
-}
-
 #[derive(Subcommand, Debug)]
 enum Cmd {
-    /// Run the broker alone, headless, until Ctrl-C or SIGTERM. Logs go to stderr (RUST_LOG=debug for more).
+    /// Run the broker alone, headless, until Ctrl-C or SIGTERM (SIGHUP re-reads the password and ACL files). Logs go to stderr (RUST_LOG=debug for more).
     Broker {
-        /// Port to listen on.
-        #[arg(short, long, default_value_t = 1883)]
-        port: u16,
-        /// Address to bind (loopback unless told otherwise; 0.0.0.0 for every interface).
-        #[arg(long, default_value = "127.0.0.1")]
-        bind: IpAddr,
-        /// Also serve MQTT over WebSocket (ws://, subprotocol mqtt, any path) on this port of the same address.
-        #[arg(long, value_name = "PORT")]
-        ws_port: Option<u16>,
-        /// Interval of the $SYS/broker/... topics in seconds (0 disables them).
-        #[arg(long, default_value_t = 10)]
-        sys_interval: u64,
-        /// Messages queued per session (offline, or beyond its in-flight window) before new ones are dropped and counted.
-        #[arg(long, default_value_t = 100_000)]
-        max_queued_messages: usize,
-        /// Bytes queued per session before new messages are dropped and counted (MiB).
-        #[arg(long, default_value_t = 128)]
-        max_queued_mib: usize,
+        /// Read the options from this TOML file (keys are the flags' names with `_`, e.g.
+        /// `max_connections = 100`); flags given on the command line override it.
+        #[arg(short = 'c', long = "config", value_name = "FILE")]
+        config_file: Option<std::path::PathBuf>,
+        /// Print the effective configuration (file and flags) as TOML and exit.
+        #[arg(long)]
+        print_config: bool,
         #[command(flatten)]
-        limits: LimitArgs,
+        options: BrokerOptions,
+    },
+    /// Add or update a user in a password file (mosquitto_passwd's format, $7$ PBKDF2-SHA512).
+    ///
+    /// Asks for the password twice (without echo on a terminal), or takes it from the command
+    /// line with -b, like `mosquitto_passwd -b FILE USER PASSWORD`. The file is created if needed.
+    Passwd {
+        /// Take the password from the command line.
+        #[arg(short = 'b')]
+        batch: bool,
+        /// The password file.
+        file: std::path::PathBuf,
+        /// The user name.
+        user: String,
+        /// The password (with -b).
+        password: Option<String>,
     },
     /// Publish a realistic home-automation and factory-floor topic set to a broker, then keep updating it.
     Demo {
@@ -159,18 +123,20 @@ static LAUNCHED_AT: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLoc
 fn main() -> anyhow::Result<()> {
     LAUNCHED_AT.set(std::time::Instant::now()).ok();
     rustls::crypto::ring::default_provider().install_default().ok();
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|err| err.exit());
     init_logging();
     match cli.command {
-        Some(Cmd::Broker { port, bind, ws_port, sys_interval, max_queued_messages, max_queued_mib, limits }) => {
-            let config = limits.apply(BrokerConfig {
-                sys_interval: (sys_interval > 0).then(|| std::time::Duration::from_secs(sys_interval)),
-                max_queued_messages,
-                max_queued_bytes: max_queued_mib.saturating_mul(1024 * 1024),
-                ..BrokerConfig::default()
-            });
-            run_broker(SocketAddr::new(bind, port), ws_port.map(|p| SocketAddr::new(bind, p)), config)
+        Some(Cmd::Broker { config_file, print_config, options: flags }) => {
+            let sub = matches.subcommand_matches("broker").unwrap_or(&matches);
+            let options = options::resolve(&flags, sub, config_file.as_deref()).unwrap_or_else(|err| config_exit(&err));
+            if print_config {
+                print!("{}", options.to_toml().context("printing the configuration")?);
+                return Ok(());
+            }
+            run_broker(options)
         }
+        Some(Cmd::Passwd { batch, file, user, password }) => mqscope::passwd_cmd::run(&file, &user, batch, password),
         Some(Cmd::Demo { host, port, seconds }) => {
             let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().context("starting tokio")?;
             rt.block_on(mqscope::demo::run(&host, port, seconds))
@@ -220,22 +186,33 @@ fn run_bench(opts: &mqscope::bench::BenchOptions, threads: usize) -> anyhow::Res
     Ok(())
 }
 
-/// `mqscope broker`: no window, no GL; stops on Ctrl-C or SIGTERM.
-fn run_broker(addr: SocketAddr, ws_addr: Option<SocketAddr>, config: BrokerConfig) -> anyhow::Result<()> {
+/// A configuration error: said on stderr, exit code 2, nothing started.
+fn config_exit(err: &dyn std::fmt::Display) -> ! {
+    eprintln!("mqscope broker: {err}");
+    std::process::exit(2)
+}
+
+/// `mqscope broker`: no window, no GL; stops on Ctrl-C or SIGTERM. The configuration is checked
+/// and every listener bound before any is served.
+fn run_broker(options: BrokerOptions) -> anyhow::Result<()> {
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting tokio")?;
     rt.block_on(async move {
-        let tcp = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
-        tracing::info!(addr = %tcp.local_addr().unwrap_or(addr), "mqscope broker listening");
-        let ws = match ws_addr {
-            Some(ws_addr) => {
-                let ws = tokio::net::TcpListener::bind(ws_addr).await.with_context(|| format!("cannot listen on {ws_addr}"))?;
-                tracing::info!(url = %format!("ws://{}", ws.local_addr().unwrap_or(ws_addr)), "mqscope broker listening for MQTT over WebSocket");
-                Some(ws)
-            }
-            None => None,
+        let prepared = match launch::prepare(options).await {
+            Ok(prepared) => prepared,
+            Err(LaunchError::Config(err)) => config_exit(&err),
+            Err(err) => return Err(err).context("the broker did not start"),
         };
-        let broker = Broker::new(config, None);
-        broker::run_listeners(broker::Listeners { tcp, ws }, broker, shutdown_signal()).await.context("broker failed")?;
+        for (what, addr) in prepared.local_addrs() {
+            tracing::info!("mqscope broker listening on {addr} ({what})");
+        }
+        if prepared.options.allow_anonymous.is_none() && !prepared.options.anonymous_allowed() {
+            tracing::warn!("a listener binds beyond loopback: anonymous clients are refused (--allow-anonymous true accepts them)");
+        }
+        if let Some(certs) = &prepared.certs {
+            let port = prepared.local_addrs().iter().find(|(w, _)| *w == "mqtts").map_or(options::DEFAULT_TLS_PORT, |(_, a)| a.port());
+            print!("{}", certs.usage(port));
+        }
+        prepared.serve(shutdown_signal()).await.context("broker failed")?;
         tracing::info!("mqscope broker stopped");
         Ok(())
     })
@@ -311,12 +288,14 @@ fn run_gui(config: RuntimeConfig, renderer: &str, select: Option<String>) -> any
 mod tests {
     use clap::Parser as _;
 
-    use super::{BrokerConfig, Cli, Cmd};
+    use mqscope::broker::BrokerConfig;
+
+    use super::{Cli, Cmd};
 
     fn broker_config(args: &[&str]) -> BrokerConfig {
         let cli = Cli::try_parse_from(["mqscope", "broker"].iter().chain(args)).expect("valid arguments");
-        let Some(Cmd::Broker { limits, .. }) = cli.command else { panic!("not the broker subcommand") };
-        limits.apply(BrokerConfig::default())
+        let Some(Cmd::Broker { options, .. }) = cli.command else { panic!("not the broker subcommand") };
+        options.broker_config()
     }
 
     #[test]

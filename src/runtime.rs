@@ -17,10 +17,12 @@ use crate::protocol::{Command, Event, EventSink, PublishOutcome, PublishRequest,
 use crate::storage;
 
 mod capture;
+mod certs;
 mod dialog;
 mod inside;
 mod profiles;
 mod record;
+mod security;
 mod timers;
 
 /// What the runtime starts with.
@@ -99,6 +101,7 @@ pub async fn run(config: RuntimeConfig, mut commands: mpsc::Receiver<Command>, s
         }
     };
     let mut clients = ClientSessions::new(sink.clone());
+    let mut applied = security::Applied::default();
     tokio::spawn(load_templates(dir.clone(), sink.clone()));
     tokio::spawn(profiles::load(dir.clone(), sink.clone()));
     // Timers publish through the same path as the window's Publish button.
@@ -148,6 +151,13 @@ pub async fn run(config: RuntimeConfig, mut commands: mpsc::Receiver<Command>, s
             Command::Disconnect { conn_id } => clients.disconnect(conn_id).await,
             Command::SaveProfiles { file, check } => {
                 tokio::spawn(profiles::save(dir.clone(), file, check, sink.clone()));
+            }
+            Command::ConfigureBroker(settings) => {
+                let outcome = applied.apply(&broker, *settings).await;
+                sink.control(Event::BrokerConfigured(outcome)).await;
+            }
+            Command::GenerateCertificates { dir: target } => {
+                tokio::spawn(certs::generate(target, dir.clone(), sink.clone()));
             }
             Command::PickFile { field } => {
                 tokio::spawn(profiles::pick_file(field, sink.clone()));

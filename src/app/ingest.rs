@@ -99,6 +99,8 @@ impl ExplorerApp {
                     self.capture.file_picked(field, path);
                 }
                 Event::FilePicked { field, path } => self.connections.file_picked(field, path),
+                Event::CertificatesGenerated(outcome) => self.certs.finished(outcome),
+                Event::BrokerConfigured(outcome) => self.broker_security.finished(outcome),
                 Event::Error(text) | Event::Notice(text) => self.toast = Some((text, Instant::now())),
                 event => event.apply_to(&mut self.store),
             }

@@ -173,6 +173,8 @@ pub struct SessionData {
     pub dropped: u64,
     /// Address of the attached connection, for the explorer.
     pub peer: Option<std::net::SocketAddr>,
+    /// User name of the attached (or last) connection, for the ACL's checks of deliveries.
+    pub username: Option<Arc<str>>,
 }
 
 impl SessionData {
@@ -316,6 +318,7 @@ impl SessionCell {
                 client_max_packet: u32::MAX,
                 dropped: 0,
                 peer: None,
+                username: None,
             }),
             notify: Notify::new(),
             drained: Notify::new(),

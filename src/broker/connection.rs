@@ -11,9 +11,11 @@ use std::task::{Context, Poll, Waker, ready};
 use std::time::Duration;
 
 use bytes::{Buf as _, BytesMut};
+use rustls_pki_types::CertificateDer;
 use tokio::io::{AsyncReadExt as _, AsyncWrite as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
+use tokio_rustls::server::TlsStream;
 
 use super::codec::{self, DecodeError, Packet, ProtocolVersion};
 use super::order::InputGate;
@@ -26,6 +28,20 @@ pub enum Transport {
     Tcp(TcpStream),
     /// MQTT in the binary messages of a WebSocket (MQTT 5.0 §6 / 3.1.1 §6), after the handshake.
     Ws(Box<WsStream>),
+    /// MQTT over TLS (mqtts), after the handshake.
+    Tls(Box<TlsStream<TcpStream>>),
+}
+
+impl Transport {
+    /// The client's certificate (the first of its chain), when it sent one over TLS.
+    #[must_use]
+    pub fn peer_certificate(&self) -> Option<&CertificateDer<'static>> {
+        match self {
+            Self::Tcp(_) => None,
+            Self::Ws(ws) => ws.get_ref().peer_certificate(),
+            Self::Tls(tls) => tls.get_ref().1.peer_certificates()?.first(),
+        }
+    }
 }
 
 impl From<TcpStream> for Transport {
@@ -103,6 +119,12 @@ impl Connection {
         }
     }
 
+    /// The client's certificate (the first of its chain), when it sent one over TLS.
+    #[must_use]
+    pub fn peer_certificate(&self) -> Option<&CertificateDer<'static>> {
+        self.stream.peer_certificate()
+    }
+
     /// Take part in the order across connections ([`super::order`]), reading the router's `route_seq`. TCP only.
     pub fn keep_order(&mut self, route_seq: &Arc<AtomicU64>) {
         if let Transport::Tcp(_) = self.stream {
@@ -131,6 +153,7 @@ impl Connection {
         let n = match &mut self.stream {
             Transport::Tcp(tcp) => tcp.read_buf(&mut self.buf).await?,
             Transport::Ws(ws) => ws::read(ws, &mut self.buf).await?,
+            Transport::Tls(tls) => tls.read_buf(&mut self.buf).await?,
         };
         if n == 0 && !self.buf.is_empty() {
             return Err(ConnectionError::Reset);
@@ -162,6 +185,7 @@ impl Connection {
             }
             Transport::Ws(ws) if read => Io::Read(ws::read(ws, buf).await?),
             Transport::Ws(_) => std::future::pending().await,
+            Transport::Tls(tls) => std::future::poll_fn(|cx| poll_tls(tls, cx, buf, out, read)).await?,
         };
         if io == Io::Read(0) && !self.buf.is_empty() {
             return Err(ConnectionError::Reset);
@@ -230,6 +254,14 @@ impl Connection {
                     }
                 }
                 Transport::Ws(ws) => ws::write(ws, &mut self.out).await?,
+                Transport::Tls(tls) => {
+                    while !self.out.is_empty() {
+                        if tls.write_buf(&mut self.out).await? == 0 {
+                            return Err(std::io::ErrorKind::WriteZero.into());
+                        }
+                    }
+                    tls.flush().await?;
+                }
             }
         }
         Ok(n)
@@ -250,6 +282,16 @@ impl Connection {
                     loop {
                         self.buf.clear();
                         if !matches!(tcp.read_buf(&mut self.buf).await, Ok(n) if n > 0) {
+                            break;
+                        }
+                    }
+                }
+                Transport::Tls(tls) => {
+                    // close_notify, then our write side.
+                    tls.shutdown().await.ok();
+                    loop {
+                        self.buf.clear();
+                        if !matches!(tls.read_buf(&mut self.buf).await, Ok(n) if n > 0) {
                             break;
                         }
                     }
@@ -297,6 +339,41 @@ fn poll_tcp(
         }
         None => poll_read_tcp(tcp, cx, buf, None),
     }
+}
+
+/// One poll of [`Connection::io`] on TLS: write first, then push out what rustls still holds
+/// (records it encrypted but the socket did not take), then read. Reading goes through
+/// `read_buf`'s future, polled once: cancel-safe, bytes land in `buf` only when read.
+fn poll_tls(
+    tls: &mut TlsStream<TcpStream>,
+    cx: &mut Context<'_>,
+    buf: &mut BytesMut,
+    out: &mut BytesMut,
+    read: bool,
+) -> Poll<std::io::Result<Io>> {
+    if !out.is_empty()
+        && let Poll::Ready(written) = Pin::new(&mut *tls).poll_write(cx, out)
+    {
+        let n = written?;
+        if n == 0 {
+            return Poll::Ready(Err(std::io::ErrorKind::WriteZero.into()));
+        }
+        out.advance(n);
+        // Hand the records to the socket now; what it cannot take yet goes with the next poll.
+        if let Poll::Ready(Err(err)) = Pin::new(&mut *tls).poll_flush(cx) {
+            return Poll::Ready(Err(err));
+        }
+        return Poll::Ready(Ok(Io::Wrote(n)));
+    }
+    if let Poll::Ready(Err(err)) = Pin::new(&mut *tls).poll_flush(cx) {
+        return Poll::Ready(Err(err));
+    }
+    if !read {
+        return Poll::Pending;
+    }
+    let reading = tls.read_buf(buf);
+    tokio::pin!(reading);
+    reading.poll(cx).map_ok(Io::Read)
 }
 
 /// The read half of [`poll_tcp`].

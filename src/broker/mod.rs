@@ -13,6 +13,11 @@
 //! - [`connection`]: framing on a TCP stream or a WebSocket.
 //! - [`order`]: a SUBSCRIBE that arrived before another client's PUBLISH sees it.
 //! - [`ws`]: MQTT over WebSocket: the handshake (subprotocol `mqtt`), binary messages as bytes.
+//! - [`tls`]: the TLS listeners' configuration (mqtts, wss) from PEM files; [`secure`]: accepting on them.
+//! - [`security`]: who may connect (anonymous, passwords, certificate identities), and the ACL.
+//! - [`certgen`]: `--tls-generate`, a CA with a server and a client certificate.
+//! - [`launch`]: `mqscope broker` from its options: everything checked before anything listens; SIGHUP reloads.
+//! - [`options`]: every `mqscope broker` option, as flags and as the TOML configuration file.
 //! - [`session`]: one client's connection task (CONNECT, keep-alive, QoS flows).
 //! - [`client_state`]: what a session keeps between connections.
 //! - [`router`]: fan-out, retained store, wills; [`retained`]: the store's compact copy of a message.
@@ -21,17 +26,23 @@
 //! - [`inspect`]: the explorer's views from inside (clients, subscriptions, retained store) and its
 //!   actions on clients; [`counters`]: per-session traffic counters for them.
 
+pub mod certgen;
 pub mod client_state;
 pub mod codec;
 pub mod connection;
 pub mod counters;
 pub mod inspect;
+pub mod launch;
+pub mod options;
 pub mod order;
 pub mod retained;
 pub mod router;
+pub mod secure;
+pub mod security;
 pub mod session;
 pub mod stats;
 pub mod tap;
+pub mod tls;
 /// Topic rules and the two tries live at the crate root (the explorer's model uses the rules too).
 pub use crate::topic;
 pub mod ws;
@@ -46,6 +57,7 @@ use tokio::sync::watch;
 
 use crate::protocol::PublishRequest;
 
+pub use secure::{SecureListeners, TlsListener, serve_secure};
 pub use stats::Stats;
 
 /// Broker limits and defaults. Every field is documented with the spec item it tunes.
@@ -171,6 +183,35 @@ pub struct Shared {
     pub shutdown: watch::Receiver<bool>,
     /// Number of the last message routed ([`order::Recent`]), read when a socket signals input ([`order`]).
     pub route_seq: Arc<std::sync::atomic::AtomicU64>,
+    /// Authentication and ACL policy in force; replaced whole by [`Broker::set_security`] (SIGHUP).
+    security: std::sync::RwLock<Arc<security::Security>>,
+    /// Bumped at each replacement: sessions keep a copy and refresh it when this moved.
+    security_gen: std::sync::atomic::AtomicU64,
+    /// Whether the policy has an ACL: without one, deliveries skip the check without a lock.
+    acl_on: std::sync::atomic::AtomicBool,
+}
+
+impl Shared {
+    /// The policy in force.
+    #[must_use]
+    pub fn security(&self) -> Arc<security::Security> {
+        match self.security.read() {
+            Ok(policy) => Arc::clone(&policy),
+            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
+        }
+    }
+
+    /// The number of the policy in force (see [`Shared::security`]); changes on every replacement.
+    #[must_use]
+    pub fn security_generation(&self) -> u64 {
+        self.security_gen.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// The policy, when it has an ACL to check deliveries against.
+    #[must_use]
+    pub fn acl_policy(&self) -> Option<Arc<security::Security>> {
+        self.acl_on.load(std::sync::atomic::Ordering::Acquire).then(|| self.security())
+    }
 }
 
 /// Handle to a broker instance. Cheap to clone.
@@ -192,6 +233,9 @@ impl Broker {
             tap,
             shutdown,
             route_seq: Arc::default(),
+            security: std::sync::RwLock::new(Arc::new(security::Security::default())),
+            security_gen: std::sync::atomic::AtomicU64::new(0),
+            acl_on: std::sync::atomic::AtomicBool::new(false),
         });
         Self { shared, shutdown_tx: Arc::new(shutdown_tx) }
     }
@@ -212,6 +256,19 @@ impl Broker {
     pub fn delete_retained(&self, topics: &[Arc<str>]) -> usize {
         let Ok(mut state) = self.shared.state.lock() else { return 0 };
         topics.iter().filter(|t| state.retained.remove(t).is_some()).count()
+    }
+
+    /// Put `policy` in force: new CONNECTs are checked against it at once, and every session's
+    /// next SUBSCRIBE, PUBLISH and delivery. Connections are not dropped (a reload on SIGHUP).
+    pub fn set_security(&self, policy: security::Security) {
+        use std::sync::atomic::Ordering::Release;
+        let acl = policy.acl.is_some();
+        match self.shared.security.write() {
+            Ok(mut current) => *current = Arc::new(policy),
+            Err(poisoned) => *poisoned.into_inner() = Arc::new(policy),
+        }
+        self.shared.acl_on.store(acl, Release);
+        self.shared.security_gen.fetch_add(1, Release);
     }
 
     /// Ask every connection task to end; [`run`] returns once they have.
@@ -246,6 +303,15 @@ pub struct Listeners {
     pub ws: Option<TcpListener>,
 }
 
+/// What kind of connection an accepted socket starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Tcp,
+    Ws,
+    Tls,
+    Wss,
+}
+
 /// Serve MQTT on `listener` until `shutdown` completes, then end every connection and wait for them.
 ///
 /// # Errors
@@ -261,6 +327,14 @@ pub async fn run(listener: TcpListener, broker: Broker, shutdown: impl Future) -
 /// # Errors
 /// When accepting fails persistently on either listener.
 pub async fn run_listeners(listeners: Listeners, broker: Broker, shutdown: impl Future) -> Result<(), BrokerError> {
+    run_all(listeners, SecureListeners::default(), broker, shutdown).await
+}
+
+/// [`run_listeners`] with TLS listeners too: every kind of connection shares one broker.
+///
+/// # Errors
+/// When accepting fails persistently on any listener.
+pub async fn run_all(listeners: Listeners, secure: SecureListeners, broker: Broker, shutdown: impl Future) -> Result<(), BrokerError> {
     let shared = Arc::clone(&broker.shared);
     let sys = shared.config.sys_interval.map(|every| tokio::spawn(stats::sys_loop(Arc::clone(&shared), every)));
     let expiry = tokio::spawn(router::expiry_loop(Arc::clone(&shared)));
@@ -268,9 +342,11 @@ pub async fn run_listeners(listeners: Listeners, broker: Broker, shutdown: impl 
     tokio::pin!(shutdown);
     let mut stop = shared.shutdown.clone();
     let result = loop {
-        let (accepted, websocket) = tokio::select! {
-            accepted = listeners.tcp.accept() => (accepted, false),
-            accepted = accept_if_some(listeners.ws.as_ref()) => (accepted, true),
+        let (accepted, kind) = tokio::select! {
+            accepted = listeners.tcp.accept() => (accepted, Kind::Tcp),
+            accepted = accept_if_some(listeners.ws.as_ref()) => (accepted, Kind::Ws),
+            accepted = accept_if_some(secure.tls.as_ref().map(|t| &t.listener)) => (accepted, Kind::Tls),
+            accepted = accept_if_some(secure.wss.as_ref().map(|t| &t.listener)) => (accepted, Kind::Wss),
             Some(_) = tasks.join_next(), if !tasks.is_empty() => continue,
             _ = &mut shutdown => break Ok(()),
             _ = stop.changed() => break Ok(()),
@@ -279,14 +355,19 @@ pub async fn run_listeners(listeners: Listeners, broker: Broker, shutdown: impl 
             Ok((stream, peer)) => {
                 configure_stream(&stream);
                 let shared = Arc::clone(&shared);
-                if websocket {
-                    tasks.spawn(ws::serve(stream, peer, shared));
-                } else {
-                    tasks.spawn(session::serve(stream.into(), peer, shared));
-                }
+                match kind {
+                    Kind::Tcp => tasks.spawn(session::serve(stream.into(), peer, shared)),
+                    Kind::Ws => tasks.spawn(ws::serve(stream.into(), peer, shared)),
+                    Kind::Tls => {
+                        tasks.spawn(secure::serve_tls(stream, peer, shared, secure.tls.as_ref().map(|t| Arc::clone(&t.config)), false))
+                    }
+                    Kind::Wss => {
+                        tasks.spawn(secure::serve_tls(stream, peer, shared, secure.wss.as_ref().map(|t| Arc::clone(&t.config)), true))
+                    }
+                };
             }
             Err(err) if is_transient(&err) => {
-                tracing::warn!(error = %err, websocket, "accept failed; retrying");
+                tracing::warn!(error = %err, ?kind, "accept failed; retrying");
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
             Err(err) => break Err(BrokerError::Accept(err)),
@@ -294,6 +375,7 @@ pub async fn run_listeners(listeners: Listeners, broker: Broker, shutdown: impl 
     };
     broker.shutdown();
     drop(listeners);
+    drop(secure);
     // Every task ends on its own within `close_timeout` (more if a back-pressure pause or a slow
     // write is under way); past `shutdown_timeout`, whatever is left is aborted.
     let ended = tokio::time::timeout(shared.config.shutdown_timeout, async { while tasks.join_next().await.is_some() {} }).await;

@@ -123,7 +123,15 @@ pub fn route(shared: &Shared, msg: &Arc<Routed>) -> Vec<Arc<SessionCell>> {
     // Relaxed: a reader that sees an older number only catches up on a few messages more.
     shared.route_seq.store(seq, std::sync::atomic::Ordering::Relaxed);
     let targets = targets(&mut state, msg);
+    let acl = shared.acl_policy();
     for t in targets {
+        if let Some(policy) = &acl
+            && !may_read(policy, &t.cell, &msg.topic)
+        {
+            // A `deny` below a granted wildcard, or a grant withdrawn by a reload.
+            shared.stats.security.delivery_denied.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            continue;
+        }
         let delivery = Delivery { msg: Arc::clone(msg), qos: t.qos, retain: t.retain, sub_ids: t.sub_ids, share: t.share };
         if t.cell.enqueue(delivery, &limits) && *t.cell.lock().client_id != *msg.publisher {
             congested.push(t.cell);
@@ -134,6 +142,13 @@ pub fn route(shared: &Shared, msg: &Arc<Routed>) -> Vec<Arc<SessionCell>> {
         tap.record(msg);
     }
     congested
+}
+
+/// Whether the ACL lets the session's client read `topic` (lock order: state, then session).
+fn may_read(policy: &crate::broker::security::Security, cell: &SessionCell, topic: &str) -> bool {
+    let data = cell.lock();
+    let who = crate::broker::security::Who { client_id: &data.client_id, username: data.username.as_deref() };
+    policy.acl.as_ref().is_none_or(|acl| acl.may_read(who, topic))
 }
 
 /// Every session `msg` goes to: one copy per session at the highest QoS of its matching
@@ -271,7 +286,11 @@ pub fn subscribe(
     if send_retained && shared_sub.is_none() {
         let now = Instant::now();
         let (mut owed, mut expired) = (Vec::new(), Vec::new());
+        let acl = shared.acl_policy();
         state.retained.for_each_value_matching(filter, |msg| {
+            if acl.as_ref().is_some_and(|policy| !may_read(policy, cell, msg.topic())) {
+                return; // A `deny` below the granted filter.
+            }
             if msg.expired(now) { &mut expired } else { &mut owed }.push(msg.clone());
         });
         for msg in expired {

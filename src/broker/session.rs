@@ -18,6 +18,7 @@ use super::client_state::{Kick, SessionCell};
 use super::codec::{DecodeError, Disconnect, Packet, Properties, ProtocolVersion, reason};
 use super::connection::{Connection, Io, WRITE_HIGH_WATER};
 use super::router;
+use super::security::Security;
 use super::stats::Limit;
 
 mod connect;
@@ -66,6 +67,12 @@ pub struct Session {
     parse_pending: bool,
     /// PUBLISH packets handled since the last read was counted ([`super::counters`]).
     publishes_in: u64,
+    /// User name the client acts as (the CONNECT's, or its certificate's CN), for the ACL.
+    username: Option<Arc<str>>,
+    /// The policy in force when last looked at ([`Session::policy`]).
+    policy: Arc<Security>,
+    /// Its generation ([`super::Shared::security_generation`]).
+    policy_gen: u64,
 }
 
 impl Session {
@@ -175,6 +182,20 @@ impl Session {
             }
             Kick::Drop => Exit::Dropped,
         }
+    }
+
+    /// Bring `self.policy` up to date when a reload replaced it (one relaxed read otherwise).
+    fn refresh_policy(&mut self) {
+        let generation = self.shared.security_generation();
+        if generation != self.policy_gen {
+            self.policy = self.shared.security();
+            self.policy_gen = generation;
+        }
+    }
+
+    /// Who this client is, for the ACL.
+    fn who(&self) -> super::security::Who<'_> {
+        super::security::Who { client_id: &self.client_id, username: self.username.as_deref() }
     }
 
     fn next_deadline(&self) -> Instant {

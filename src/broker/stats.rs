@@ -36,6 +36,36 @@ pub struct Stats {
     pub connections: AtomicUsize,
     /// How often each limit was hit.
     pub limits: LimitCounters,
+    /// Refusals of TLS handshakes, credentials and ACL checks.
+    pub security: SecurityCounters,
+}
+
+/// What TLS, authentication and the ACL refused, counted for `$SYS/broker/security/...`.
+#[derive(Debug, Default)]
+pub struct SecurityCounters {
+    /// TLS handshakes that failed (no or a bad client certificate, an unknown CA, not TLS).
+    pub tls_handshake_failed: AtomicU64,
+    /// CONNECTs refused for their credentials (0x86 / 0x05) or for being anonymous.
+    pub auth_failed: AtomicU64,
+    /// Topic filters refused in SUBACK by the ACL (0x87 / 0x80).
+    pub subscribe_denied: AtomicU64,
+    /// PUBLISH packets the ACL did not let the client write.
+    pub publish_denied: AtomicU64,
+    /// Deliveries the ACL did not let a subscriber read (a `deny` below a granted wildcard).
+    pub delivery_denied: AtomicU64,
+}
+
+impl SecurityCounters {
+    /// The `$SYS/broker/...` entries.
+    fn sys_entries(&self) -> [(&'static str, String); 5] {
+        [
+            ("security/tls_handshake_failed", self.tls_handshake_failed.load(Relaxed).to_string()),
+            ("security/auth_failed", self.auth_failed.load(Relaxed).to_string()),
+            ("security/acl/subscribe_denied", self.subscribe_denied.load(Relaxed).to_string()),
+            ("security/acl/publish_denied", self.publish_denied.load(Relaxed).to_string()),
+            ("security/acl/delivery_denied", self.delivery_denied.load(Relaxed).to_string()),
+        ]
+    }
 }
 
 /// A limit of [`super::BrokerConfig`] that a client can run into.
@@ -139,6 +169,7 @@ impl Default for Stats {
             dropped: Arc::new(AtomicU64::new(0)),
             connections: AtomicUsize::new(0),
             limits: LimitCounters::default(),
+            security: SecurityCounters::default(),
         }
     }
 }
@@ -187,6 +218,7 @@ pub fn snapshot(shared: &Shared) -> BrokerStats {
 pub fn sys_entries(shared: &Shared) -> Vec<(&'static str, String)> {
     let mut entries = counter_entries(shared);
     entries.extend(Limit::ALL.map(|limit| (limit.sys_name(), shared.stats.limits.count(limit).to_string())));
+    entries.extend(shared.stats.security.sys_entries());
     entries
 }
 

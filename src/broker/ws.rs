@@ -11,7 +11,6 @@ use std::sync::Arc;
 
 use bytes::BytesMut;
 use futures_util::{SinkExt as _, StreamExt as _};
-use tokio::net::TcpStream;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
 use tokio_tungstenite::tungstenite::http::{HeaderValue, StatusCode, header};
@@ -21,9 +20,10 @@ use tokio_tungstenite::tungstenite::{self, Message};
 
 use super::Shared;
 use super::connection::Transport;
+use super::tls::Socket;
 
-/// A WebSocket over an accepted TCP connection.
-pub type WsStream = WebSocketStream<TcpStream>;
+/// A WebSocket over an accepted TCP connection (ws://) or a TLS one (wss://).
+pub type WsStream = WebSocketStream<Socket>;
 
 /// The only WebSocket subprotocol we speak (MQTT-6.0.0-4; registered with IANA as `mqtt`).
 pub const SUBPROTOCOL: &str = "mqtt";
@@ -33,7 +33,7 @@ const HEADER_ROOM: usize = 8;
 
 /// Handshake, then serve the connection like a TCP one. A failed or slow handshake (longer
 /// than `connect_timeout`) just drops the socket: there is no MQTT session yet to tell.
-pub async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>) {
+pub async fn serve(stream: Socket, peer: SocketAddr, shared: Arc<Shared>) {
     let max_message = usize::try_from(shared.config.max_packet_size).unwrap_or(usize::MAX).saturating_add(HEADER_ROOM);
     match tokio::time::timeout(shared.config.connect_timeout, accept(stream, max_message)).await {
         Ok(Ok(ws)) => super::session::serve(Transport::Ws(Box::new(ws)), peer, shared).await,
@@ -47,9 +47,9 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>) {
 ///
 /// # Errors
 /// On I/O errors, a request that is not a WebSocket upgrade, or one that does not offer `mqtt`.
-pub async fn accept(stream: TcpStream, max_message_size: usize) -> Result<WsStream, tungstenite::Error> {
+pub async fn accept(stream: impl Into<Socket>, max_message_size: usize) -> Result<WsStream, tungstenite::Error> {
     let config = WebSocketConfig::default().max_message_size(Some(max_message_size)).max_frame_size(Some(max_message_size));
-    tokio_tungstenite::accept_hdr_async_with_config(stream, select_subprotocol, Some(config)).await
+    tokio_tungstenite::accept_hdr_async_with_config(stream.into(), select_subprotocol, Some(config)).await
 }
 
 /// Answer the upgrade with `Sec-WebSocket-Protocol: mqtt` (MQTT-6.0.0-4). A client must offer

@@ -63,6 +63,15 @@ pub enum Command {
         /// Which field it is for.
         field: FileField,
     },
+    /// Apply the window's TLS listener and access settings to the embedded broker; answered with
+    /// [`Event::BrokerConfigured`].
+    ConfigureBroker(Box<crate::model::broker_security::BrokerSecuritySettings>),
+    /// Generate (or reuse) TLS certificates for the broker in `dir` (default: `tls` in the config
+    /// directory), off the UI thread; answered with [`Event::CertificatesGenerated`].
+    GenerateCertificates {
+        /// Where.
+        dir: Option<std::path::PathBuf>,
+    },
     /// Export profiles to a file the user picks.
     ExportProfiles(ProfileFile),
     /// Import profiles from a file the user picks.
@@ -343,6 +352,10 @@ pub enum Event {
     Error(String),
     /// An action finished; shown to the user (handled by the app, not the store).
     Notice(String),
+    /// Certificates generated or reused: their directory and how to use them, or why not (handled by the app).
+    CertificatesGenerated(Result<(std::path::PathBuf, String), String>),
+    /// The broker settings were applied: what is in force, or why not (handled by the app).
+    BrokerConfigured(Result<String, String>),
 }
 
 impl Event {
@@ -406,6 +419,8 @@ impl Event {
             | Self::Profiles { .. }
             | Self::ProfileRejected { .. }
             | Self::FilePicked { .. }
+            | Self::CertificatesGenerated(_)
+            | Self::BrokerConfigured(_)
             | Self::PayloadFile { .. } => {}
         }
     }

@@ -10,8 +10,12 @@
 //! - [`talkers_panel`]: the Top talkers tab of the bottom dock, and the selected node's rate sparkline.
 //! - [`clients_panel`]: the Clients tab (the embedded broker's sessions, from inside); [`inside_table`]:
 //!   what the broker tabs share; [`subscriptions_panel`]: the Subscriptions tab and "who receives this".
+//! - [`certs_panel`]: the Settings window's "Generate certificates" for the broker's TLS listeners;
+//!   [`broker_security_panel`]: its TLS listener, anonymous access, password and ACL files.
 
+pub mod broker_security_panel;
 pub mod capture_panel;
+pub mod certs_panel;
 pub mod chart_plot;
 pub mod clients_panel;
 pub mod connection_form;

@@ -49,6 +49,8 @@ pub struct Settings {
     pub payload_view: PayloadView,
     /// Points kept per chart series.
     pub chart_points: usize,
+    /// The embedded broker's TLS listener and access settings (applied at start and on Apply).
+    pub broker: crate::model::broker_security::BrokerSecuritySettings,
 }
 
 impl Default for Settings {
@@ -60,6 +62,7 @@ impl Default for Settings {
             sort: SortOrder::Name,
             payload_view: PayloadView::Auto,
             chart_points: DEFAULT_POINTS_PER_SERIES,
+            broker: crate::model::broker_security::BrokerSecuritySettings::default(),
         }
     }
 }
@@ -70,51 +73,68 @@ pub const STORAGE_KEY: &str = "mqscope-settings";
 /// Largest history budget offered, MiB.
 const MAX_BUDGET_MIB: usize = 64 * 1024;
 
-/// The settings window; `open` is its visibility. Returns true when something changed.
-pub fn ui(ctx: &egui::Context, open: &mut bool, settings: &mut Settings, used_bytes: usize, evicted: u64) -> bool {
+/// The settings window; `open` is its visibility; `broker` draws the embedded broker's section
+/// last. Returns true when something changed.
+pub fn ui(
+    ctx: &egui::Context,
+    open: &mut bool,
+    settings: &mut Settings,
+    used_bytes: usize,
+    evicted: u64,
+    broker: impl FnOnce(&mut egui::Ui),
+) -> bool {
     let before = settings.clone();
     egui::Window::new("Settings").open(open).resizable(false).collapsible(false).show(ctx, |ui| {
-        ui.label(RichText::new("History").strong());
-        egui::Grid::new("settings-history").num_columns(2).show(ui, |ui| {
-            let l = ui.label("Messages kept per topic");
-            ui.add(egui::DragValue::new(&mut settings.history.per_topic).range(1..=100_000)).labelled_by(l.id);
-            ui.end_row();
-            let l = ui.label("Bytes kept per topic (MiB)");
-            let mut per_mib = settings.history.per_topic_bytes / (1024 * 1024);
-            if ui.add(egui::DragValue::new(&mut per_mib).range(1..=MAX_BUDGET_MIB)).labelled_by(l.id).changed() {
-                settings.history.per_topic_bytes = per_mib * 1024 * 1024;
-            }
-            ui.end_row();
-            let l = ui.label("Memory budget (MiB)");
-            let mut mib = settings.history.budget_bytes / (1024 * 1024);
-            if ui.add(egui::DragValue::new(&mut mib).range(1..=MAX_BUDGET_MIB)).labelled_by(l.id).changed() {
-                settings.history.budget_bytes = mib * 1024 * 1024;
-            }
-            ui.end_row();
-        });
-        ui.weak(format!(
-            "In use: {} · evicted so far: {}. The latest message of every topic is always kept whole.",
-            format::bytes(used_bytes as u64),
-            format::count(evicted)
-        ));
-        ui.separator();
-        ui.label(RichText::new("Charts").strong());
-        ui.horizontal(|ui| {
-            let l = ui.label("Points kept per series");
-            ui.add(egui::DragValue::new(&mut settings.chart_points).range(1000..=10_000_000)).labelled_by(l.id);
-        });
-        ui.separator();
-        ui.label(RichText::new("Display").strong());
-        ui.checkbox(&mut settings.flash, "Flash tree rows when they update");
-        ui.horizontal(|ui| {
-            ui.label("Theme");
-            ui.selectable_value(&mut settings.theme, Theme::System, "System");
-            ui.selectable_value(&mut settings.theme, Theme::Light, "Light");
-            ui.selectable_value(&mut settings.theme, Theme::Dark, "Dark");
-        });
-        if ui.button("Reset to defaults").clicked() {
-            *settings = Settings::default();
-        }
+        // Scrolls when the window is taller than the screen (800×600 with the broker's sections).
+        egui::ScrollArea::vertical().show(ui, |ui| contents(ui, settings, used_bytes, evicted, broker));
     });
     *settings != before
+}
+
+/// Everything the settings window holds.
+fn contents(ui: &mut egui::Ui, settings: &mut Settings, used_bytes: usize, evicted: u64, broker: impl FnOnce(&mut egui::Ui)) {
+    ui.label(RichText::new("History").strong());
+    egui::Grid::new("settings-history").num_columns(2).show(ui, |ui| {
+        let l = ui.label("Messages kept per topic");
+        ui.add(egui::DragValue::new(&mut settings.history.per_topic).range(1..=100_000)).labelled_by(l.id);
+        ui.end_row();
+        let l = ui.label("Bytes kept per topic (MiB)");
+        let mut per_mib = settings.history.per_topic_bytes / (1024 * 1024);
+        if ui.add(egui::DragValue::new(&mut per_mib).range(1..=MAX_BUDGET_MIB)).labelled_by(l.id).changed() {
+            settings.history.per_topic_bytes = per_mib * 1024 * 1024;
+        }
+        ui.end_row();
+        let l = ui.label("Memory budget (MiB)");
+        let mut mib = settings.history.budget_bytes / (1024 * 1024);
+        if ui.add(egui::DragValue::new(&mut mib).range(1..=MAX_BUDGET_MIB)).labelled_by(l.id).changed() {
+            settings.history.budget_bytes = mib * 1024 * 1024;
+        }
+        ui.end_row();
+    });
+    ui.weak(format!(
+        "In use: {} · evicted so far: {}. The latest message of every topic is always kept whole.",
+        format::bytes(used_bytes as u64),
+        format::count(evicted)
+    ));
+    ui.separator();
+    ui.label(RichText::new("Charts").strong());
+    ui.horizontal(|ui| {
+        let l = ui.label("Points kept per series");
+        ui.add(egui::DragValue::new(&mut settings.chart_points).range(1000..=10_000_000)).labelled_by(l.id);
+    });
+    ui.separator();
+    ui.label(RichText::new("Display").strong());
+    ui.checkbox(&mut settings.flash, "Flash tree rows when they update");
+    ui.horizontal(|ui| {
+        ui.label("Theme");
+        ui.selectable_value(&mut settings.theme, Theme::System, "System");
+        ui.selectable_value(&mut settings.theme, Theme::Light, "Light");
+        ui.selectable_value(&mut settings.theme, Theme::Dark, "Dark");
+    });
+    if ui.button("Reset to defaults").on_hover_text("History, charts and display; the broker's TLS and access settings are kept").clicked()
+    {
+        *settings = Settings { broker: settings.broker.clone(), ..Settings::default() };
+    }
+    ui.separator();
+    broker(ui);
 }

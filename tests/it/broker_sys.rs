@@ -8,7 +8,7 @@ use mqscope::broker::codec::{Packet, ProtocolVersion::V311, QoS};
 use crate::common::start_broker_with;
 use crate::raw::{Raw, publish, qos};
 
-const NAMES: [&str; 22] = [
+const NAMES: [&str; 27] = [
     "version",
     "uptime",
     "clients/connected",
@@ -31,6 +31,11 @@ const NAMES: [&str; 22] = [
     "limits/topic",
     "limits/connect_timeout",
     "limits/write_timeout",
+    "security/tls_handshake_failed",
+    "security/auth_failed",
+    "security/acl/subscribe_denied",
+    "security/acl/publish_denied",
+    "security/acl/delivery_denied",
 ];
 
 fn fast_sys() -> BrokerConfig {

@@ -11,8 +11,14 @@ mod bench;
 /// A byte-level MQTT peer built on our codec, for exact and malformed input.
 mod raw;
 
+/// The ACL: SUBSCRIBE and PUBLISH refused per filter and topic, %c patterns, deny below a wildcard, SIGHUP reload.
+mod broker_acl;
+/// Password files (mosquitto_passwd's and `mqscope passwd`'s), refusal codes, certificate identities.
+mod broker_auth;
 /// How connections end: graceful close after an error, peers that do not read, bounded shutdown.
 mod broker_close;
+/// `mqscope broker -c FILE`, `--print-config`, configuration errors with exit code 2, `--tls-generate`.
+mod broker_config;
 /// CONNECT/CONNACK: protocol level, client ids, Clean Start, Session Present, limits, takeover, AUTH.
 mod broker_connect;
 /// Seeded random packet sequences against one session: well-formed replies or a close, never a panic.
@@ -41,6 +47,8 @@ mod broker_shared;
 mod broker_subscribe;
 /// `$SYS/broker/...` topics.
 mod broker_sys;
+/// TLS listeners with generated certificates: mqtts and wss, mutual TLS, a wrong CA.
+mod broker_tls;
 /// The embedded broker against rumqttc's MQTT 3.1.1 client.
 mod broker_v4;
 /// The embedded broker against rumqttc's MQTT 5 client.
@@ -53,6 +61,8 @@ mod broker_will;
 mod broker_ws;
 /// Charts through egui_kittest: plot from the tree, the inspector and JSON fields; legend, stats, CSV.
 mod capture_ui;
+/// The Settings window's broker sections (certificates, TLS and access) with the real runtime.
+mod certs_ui;
 mod charts;
 mod cli;
 /// Profiles and client sessions against a real mosquitto: TCP, auth, TLS, mTLS, MQTT 5, ACL, reconnect.

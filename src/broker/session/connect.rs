@@ -17,6 +17,7 @@ use crate::broker::client_state::{Kick, SessionCell};
 use crate::broker::codec::{ConnAck, Connect, DecodeError, LastWill, Packet, Properties, ProtocolVersion, reason};
 use crate::broker::connection::{Connection, ConnectionError, Transport};
 use crate::broker::router;
+use crate::broker::security::{Security, Verdict, Who};
 use crate::broker::stats::Limit;
 
 /// Serve one accepted connection (TCP, or a WebSocket after its handshake) to its end.
@@ -154,6 +155,11 @@ fn accept(conn: Connection, connect: &Connect, peer: SocketAddr, shared: Arc<Sha
         // 5.0 §3.1.3.2.3: a Will Payload declared UTF-8 that is not → CONNACK 0x99.
         return refuse(conn, reason::PAYLOAD_FORMAT_INVALID);
     }
+    let policy = shared.security();
+    let username = match authenticate(&conn, connect, &policy, peer, &shared) {
+        Ok(username) => username,
+        Err(code) => return refuse(conn, code),
+    };
     let client_id: Arc<str> = if connect.client_id.is_empty() {
         if !v5 && !connect.clean_start {
             // MQTT-3.1.3-8 (3.1.1): empty id with CleanSession=0 is rejected with return code 0x02.
@@ -189,6 +195,7 @@ fn accept(conn: Connection, connect: &Connect, peer: SocketAddr, shared: Arc<Sha
         data.keep_alive_secs = keep_alive;
         data.clean_start = connect.clean_start;
         data.connected_at = Some(std::time::SystemTime::now());
+        data.username.clone_from(&username);
     }
     if v5 {
         ack.receive_maximum = Some(cfg.receive_maximum);
@@ -198,6 +205,7 @@ fn accept(conn: Connection, connect: &Connect, peer: SocketAddr, shared: Arc<Sha
             ack.session_expiry_interval = Some(expiry);
         }
     }
+    let shared_generation = shared.security_generation();
     let mut session = Session {
         shared,
         conn,
@@ -213,11 +221,45 @@ fn accept(conn: Connection, connect: &Connect, peer: SocketAddr, shared: Arc<Sha
         congested: Vec::new(),
         parse_pending: false,
         publishes_in: 0,
+        username,
+        policy_gen: shared_generation,
+        policy,
     };
     session.conn.queue(&Packet::ConnAck(ConnAck { session_present, code: reason::SUCCESS, properties: ack }));
     session.shared.stats.client_connected();
     tracing::debug!(%peer, client_id = %session.client_id, ?connect.protocol, session_present, "client connected");
     Ok((session, kick_rx))
+}
+
+/// Check the CONNECT's credentials (and, with an ACL, its will topic) against `policy`. Returns
+/// the user name to act as, or the CONNACK code refusing it: 0x86 / 0x87 in 5.0, 0x05 Not
+/// authorized in 3.1.1 for both (as mosquitto answers). Neither the user name nor the password is logged.
+fn authenticate(
+    conn: &Connection,
+    connect: &Connect,
+    policy: &Security,
+    peer: SocketAddr,
+    shared: &Shared,
+) -> Result<Option<Arc<str>>, u8> {
+    let v5 = connect.protocol == ProtocolVersion::V5;
+    let cert_cn =
+        if policy.use_identity_as_username { conn.peer_certificate().and_then(|c| crate::broker::tls::common_name(c)) } else { None };
+    let (code, why) = match policy.authenticate(connect.username.as_deref(), connect.password.as_deref(), cert_cn) {
+        Verdict::Accept(username) => {
+            let client_id = connect.client_id.as_str();
+            let denied_will =
+                connect.will.as_ref().is_some_and(|w| !policy.may_write(Who { client_id, username: username.as_deref() }, &w.topic));
+            if !denied_will {
+                return Ok(username);
+            }
+            (reason::NOT_AUTHORIZED, "will topic not writable under the ACL")
+        }
+        Verdict::BadCredentials => (reason::BAD_USER_NAME_OR_PASSWORD, "bad user name or password"),
+        Verdict::NotAuthorized => (reason::NOT_AUTHORIZED, "not authorized (anonymous, or no certificate identity)"),
+    };
+    shared.stats.security.auth_failed.fetch_add(1, Relaxed);
+    tracing::info!(%peer, "CONNECT refused: {why}");
+    Err(if v5 { code } else { reason::CONNACK_V3_NOT_AUTHORIZED })
 }
 
 /// Take over or create the session for `client_id`. Returns (cell, session present, connection generation).

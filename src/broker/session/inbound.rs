@@ -62,6 +62,7 @@ impl Session {
                     self.queue_disconnect(reason::PROTOCOL_ERROR);
                     return Some(Exit::WithWill);
                 }
+                self.refresh_policy();
                 let id = sub.properties.subscription_identifiers.first().copied();
                 let codes = sub.filters.iter().map(|(filter, options)| self.subscribe_within_limits(filter, *options, id)).collect();
                 // MQTT-3.8.4-1: SUBACK first; the retained messages the subscriptions are owed follow it
@@ -139,6 +140,10 @@ impl Session {
         }
         let bad_format = v5 && publish.properties.payload_format_indicator == Some(1) && std::str::from_utf8(&publish.payload).is_err();
         let pkid = publish.pkid;
+        self.refresh_policy();
+        if !self.policy.may_write(self.who(), &topic) {
+            return self.refuse_publish(&publish, &topic);
+        }
         match publish.qos {
             QoS::AtMostOnce => {
                 if bad_format {
@@ -179,6 +184,29 @@ impl Session {
         None
     }
 
+    /// A PUBLISH the ACL does not let this client write: not routed (nor retained), counted. 3.1.1
+    /// has no way to say so: the flow completes as if it had been accepted (mosquitto does the same).
+    /// 5.0 answers 0x87 Not authorized in PUBACK / PUBREC (§3.4.2.1, §3.5.2.1), which ends a QoS 2 flow.
+    fn refuse_publish(&mut self, publish: &Publish, topic: &str) -> Option<Exit> {
+        let v5 = self.version == ProtocolVersion::V5;
+        self.shared.stats.security.publish_denied.fetch_add(1, Relaxed);
+        tracing::debug!(client_id = %self.client_id, topic, "PUBLISH refused by the ACL");
+        let code = if v5 { reason::NOT_AUTHORIZED } else { reason::SUCCESS };
+        let pkid = publish.pkid;
+        match publish.qos {
+            QoS::AtMostOnce => {}
+            QoS::AtLeastOnce => self.conn.queue(&Packet::PubAck(PubResp { pkid, code, properties: Properties::default() })),
+            QoS::ExactlyOnce => {
+                if !v5 {
+                    // The PUBREL that follows must find its packet id (MQTT-4.3.3-2).
+                    self.cell.lock().incoming_qos2.insert(pkid);
+                }
+                self.conn.queue(&Packet::PubRec(PubResp { pkid, code, properties: Properties::default() }));
+            }
+        }
+        None
+    }
+
     /// Whether a topic name or filter is longer than `max_topic_length` or has more levels than `max_topic_levels`.
     fn over_topic_limits(&self, topic: &str) -> bool {
         let cfg = &self.shared.config;
@@ -202,6 +230,13 @@ impl Session {
             // 5.0 §3.9.3: 0x97 Quota exceeded; 3.1.1 has only 0x80 Failure (MQTT-3.9.3-2).
             self.shared.stats.limits.hit(Limit::Subscriptions, &self.client_id);
             return if v5 { reason::QUOTA_EXCEEDED } else { reason::SUBACK_V3_FAILURE };
+        }
+        if !self.policy.may_subscribe(self.who(), filter) {
+            // Ours (mosquitto 2.0.11 grants it and filters deliveries): refused per filter, 0x87 Not
+            // authorized (5.0 §3.9.3) / 0x80 Failure (3.1.1, MQTT-3.9.3-2 has no other code).
+            self.shared.stats.security.subscribe_denied.fetch_add(1, Relaxed);
+            tracing::debug!(client_id = %self.client_id, filter, "SUBSCRIBE refused by the ACL");
+            return if v5 { reason::NOT_AUTHORIZED } else { reason::SUBACK_V3_FAILURE };
         }
         router::subscribe(&self.shared, &self.cell, filter, options, id, self.conn.input_since)
     }
