@@ -166,6 +166,16 @@ impl Link {
         }
     }
 
+    /// Write `bytes` (whole packets built by the caller) after what is buffered.
+    ///
+    /// # Errors
+    /// When the socket fails.
+    pub async fn write_raw(&mut self, bytes: &[u8]) -> Result<(), BenchError> {
+        self.flush().await?;
+        self.stream.write_all(bytes).await?;
+        Ok(())
+    }
+
     /// Send DISCONNECT and close, ignoring errors (the run is over).
     pub async fn close(mut self) {
         wire::disconnect(&mut self.wbuf);

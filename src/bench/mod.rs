@@ -27,6 +27,7 @@ pub mod publisher;
 pub mod report;
 pub mod retained;
 pub mod subscriber;
+pub mod subscriptions;
 pub mod tally;
 pub mod wire;
 
@@ -56,6 +57,9 @@ pub enum Mode {
     Connections,
     /// Publish `--topics` retained topics, then time a new `#` subscriber receiving them.
     Retained,
+    /// `--subs` clients hold `--topics` distinct `{pattern}/#` subscriptions; then `--count`
+    /// messages are routed among them (memory per subscription, CPU per routed message).
+    Subscriptions,
 }
 
 impl Mode {
@@ -68,6 +72,7 @@ impl Mode {
             Self::Pairs => "pairs",
             Self::Connections => "connections",
             Self::Retained => "retained",
+            Self::Subscriptions => "subscriptions",
         }
     }
 }
@@ -259,6 +264,7 @@ pub async fn run(opts: &BenchOptions) -> Result<Report, BenchError> {
             Mode::FanIn | Mode::FanOut | Mode::Pairs => flow::run(opts, &ctx).await,
             Mode::Retained => retained::run(opts, &ctx).await,
             Mode::Connections => connections::run(opts, &ctx).await,
+            Mode::Subscriptions => subscriptions::run(opts, &ctx).await,
         }
     })
     .await;
@@ -296,6 +302,7 @@ fn base_report(opts: &BenchOptions, ctx: &Ctx, pubs: usize, subs: usize) -> Repo
         bench: None,
         retained: None,
         connections: None,
+        subscriptions: None,
         errors: Vec::new(),
     }
 }

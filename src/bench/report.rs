@@ -80,6 +80,25 @@ pub struct RetainedFigures {
     pub replay_secs: f64,
 }
 
+/// Extra figures of the `subscriptions` mode.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct SubscriptionFigures {
+    /// Distinct subscriptions made.
+    pub subscriptions: u64,
+    /// Refused in SUBACK.
+    pub refused: u64,
+    /// Clients holding them.
+    pub clients: u64,
+    /// SUBSCRIBEs per second.
+    pub subscribe_rate: f64,
+    /// Broker RSS growth per connection, bytes.
+    pub broker_bytes_per_conn: Option<f64>,
+    /// Broker RSS growth per subscription beyond the connections, bytes.
+    pub broker_bytes_per_sub: Option<f64>,
+    /// Broker RSS with every subscription held, MiB.
+    pub broker_rss_mib: Option<f64>,
+}
+
 /// Extra figures of the `connections` mode.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct ConnectionFigures {
@@ -154,6 +173,8 @@ pub struct Report {
     pub retained: Option<RetainedFigures>,
     /// `connections` mode only.
     pub connections: Option<ConnectionFigures>,
+    /// `subscriptions` mode only.
+    pub subscriptions: Option<SubscriptionFigures>,
     /// What went wrong on some connections (the figures cover the rest).
     pub errors: Vec<String>,
 }
@@ -198,6 +219,19 @@ impl fmt::Display for Report {
                 writeln!(f, "  broker idle   {ms:.2} ms CPU per s, {} pings answered", c.pings)?;
             }
         } else {
+            if let Some(s) = &self.subscriptions {
+                writeln!(
+                    f,
+                    "  subscriptions {} held by {} clients ({} refused), {:.0} SUBSCRIBE/s",
+                    s.subscriptions, s.clients, s.refused, s.subscribe_rate
+                )?;
+                if let (Some(conn), Some(sub)) = (s.broker_bytes_per_conn, s.broker_bytes_per_sub) {
+                    writeln!(f, "  broker mem    {sub:.0} B per subscription, {conn:.0} B per connection")?;
+                }
+                if let Some(mib) = s.broker_rss_mib {
+                    writeln!(f, "  broker rss    {mib:.1} MiB with every subscription held")?;
+                }
+            }
             writeln!(
                 f,
                 "  published     {:>12}  {:>12.0} msgs/s   acked {}, rejected {}",

@@ -118,6 +118,17 @@ async fn a_pattern_gives_the_retained_topics_their_shape() {
 }
 
 #[tokio::test]
+async fn distinct_subscriptions_each_get_the_messages_routed_to_them() {
+    let (addr, broker) = start_broker().await;
+    let r = bench(addr, &["subscriptions", "--subs", "7", "--topics", "300", "--count", "2000", "--pattern", "sensors/{i}"]).await;
+    let s = r.subscriptions.expect("subscription figures");
+    assert_eq!((s.subscriptions, s.clients, s.refused), (300, 7, 0), "{r:#?}");
+    // Each message matches exactly one `sensors/{i}/#`, so each is delivered once.
+    assert_eq!((r.published, r.delivered, r.lost), (2000, 2000, 0), "{r:#?}");
+    crate::common::until("the clients' subscriptions to go with them", || crate::common::subscription_count(&broker) == 0).await;
+}
+
+#[tokio::test]
 async fn idle_connections_are_held_and_pinged() {
     let (addr, _broker) = start_broker().await;
     let r = bench(addr, &["connections", "--conns", "20", "--seconds", "1.5", "--keep-alive", "1"]).await;
