@@ -16,6 +16,7 @@ use crate::model::{ConnId, Held, SeriesDef, Store, format};
 use crate::protocol::{Command, EventReceiver, ProfilesOrigin, RgbaImage};
 use crate::ui::clients_panel::ClientsPanel;
 use crate::ui::connection_panel::ConnectionPanel;
+use crate::ui::faults_panel::FaultsPanel;
 use crate::ui::message_panel::{InspectorAction, MessagePanel};
 use crate::ui::plot_panel::{ChartAction, PlotPanel};
 use crate::ui::publish_panel::PublishPanel;
@@ -25,6 +26,7 @@ use crate::ui::status_bar;
 use crate::ui::subscriptions_panel::SubscriptionsPanel;
 use crate::ui::talkers_panel::{RateSparkline, TalkersPanel};
 use crate::ui::topic_tree_panel::{TopicTreePanel, TreeAction};
+use crate::ui::trace_panel::TracePanel;
 
 mod chrome;
 mod ingest;
@@ -47,13 +49,17 @@ pub enum DockTab {
     Subscriptions,
     /// The embedded broker's retained store, from inside.
     Retained,
+    /// The embedded broker's packet trace.
+    Trace,
+    /// Faults injected into the embedded broker.
+    Faults,
 }
 
 impl DockTab {
     /// Whether the tab shows the embedded broker from inside.
     #[must_use]
     pub const fn is_broker(self) -> bool {
-        matches!(self, Self::Clients | Self::Subscriptions | Self::Retained)
+        matches!(self, Self::Clients | Self::Subscriptions | Self::Retained | Self::Trace | Self::Faults)
     }
 }
 
@@ -108,6 +114,12 @@ pub struct ExplorerApp {
     pub subscriptions: SubscriptionsPanel,
     /// The Retained tab of the bottom dock.
     pub retained: RetainedPanel,
+    /// The Trace tab of the bottom dock.
+    pub trace: TracePanel,
+    /// The Faults tab of the bottom dock.
+    pub faults: FaultsPanel,
+    /// When the active faults were last asked for (while any is active, wherever the view is).
+    faults_polled: Option<Instant>,
     /// Which broker tab last asked for which snapshots, and when.
     inside_polled: Option<((DockTab, Vec<crate::protocol::InspectRequest>), Instant)>,
     /// The selected node's rates, under the tree.
@@ -166,6 +178,9 @@ impl ExplorerApp {
             clients: ClientsPanel::default(),
             subscriptions: SubscriptionsPanel::default(),
             retained: RetainedPanel::default(),
+            trace: TracePanel::default(),
+            faults: FaultsPanel::default(),
+            faults_polled: None,
             inside_polled: None,
             sparkline: RateSparkline::default(),
             dock_open: false,
@@ -370,6 +385,7 @@ impl ExplorerApp {
                 }
             });
         });
+        self.faults_strip_ui(ui);
         if self.dock_open {
             self.dock_ui(ui, now);
         }
@@ -453,6 +469,8 @@ impl ExplorerApp {
                 ui.selectable_value(&mut self.dock_tab, DockTab::Clients, "Clients");
                 ui.selectable_value(&mut self.dock_tab, DockTab::Subscriptions, "Subscriptions");
                 ui.selectable_value(&mut self.dock_tab, DockTab::Retained, "Retained");
+                ui.selectable_value(&mut self.dock_tab, DockTab::Trace, "Trace");
+                ui.selectable_value(&mut self.dock_tab, DockTab::Faults, "Faults");
                 ui.separator();
                 if ui
                     .small_button("Hide")
@@ -470,7 +488,9 @@ impl ExplorerApp {
                         picked = self.talkers.ui(ui, conn.id, &conn.tree, self.paused_at.unwrap_or(now));
                     }
                 }
-                tab @ (DockTab::Clients | DockTab::Subscriptions | DockTab::Retained) => self.inside_ui(ui, tab),
+                tab @ (DockTab::Clients | DockTab::Subscriptions | DockTab::Retained | DockTab::Trace | DockTab::Faults) => {
+                    self.inside_ui(ui, tab);
+                }
             }
         });
         if let Some(chart_action) = chart_action {

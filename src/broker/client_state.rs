@@ -284,6 +284,11 @@ pub struct SessionCell {
     pub stalled: std::sync::atomic::AtomicBool,
     /// Traffic counters for the explorer (relaxed atomics, a cache line of their own).
     pub counters: ClientCounters,
+    /// The explorer traces this session's packets ([`super::trace`]); shared with its connection.
+    pub tracing: Arc<std::sync::atomic::AtomicBool>,
+    /// A fault the explorer injected applies to this session ([`super::faults`]): its connection
+    /// looks for it (delayed deliveries, withheld acknowledgements) only while this is set.
+    pub faulted: std::sync::atomic::AtomicBool,
     /// Global drop counter, shared with the broker's stats.
     dropped_total: Arc<AtomicU64>,
 }
@@ -321,6 +326,8 @@ impl SessionCell {
             drained: Notify::new(),
             stalled: std::sync::atomic::AtomicBool::new(false),
             counters: ClientCounters::default(),
+            tracing: Arc::default(),
+            faulted: std::sync::atomic::AtomicBool::new(false),
             dropped_total,
         })
     }

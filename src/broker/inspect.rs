@@ -71,6 +71,7 @@ fn session_row(id: &Arc<str>, cell: &SessionCell, now: Instant) -> ClientRow {
         subscriptions: data.subscriptions.len(),
         connected_at: data.connected_at,
         last_activity: cell.counters.last_activity(),
+        traced: cell.tracing.load(Relaxed),
     }
 }
 
@@ -233,6 +234,15 @@ pub fn act(shared: &Shared, action: &ClientAction) -> Result<String, ActionError
         ClientAction::Expire { client_id } => {
             expire(shared, client_id)?;
             Ok(format!("Session {client_id} expired"))
+        }
+        ClientAction::TakeOver { client_id } => {
+            kick(shared, client_id, Kick::Disconnect(codec::reason::SESSION_TAKEN_OVER))?;
+            Ok(format!("Took the session of {client_id} over: DISCONNECT 0x8E Session taken over, will published"))
+        }
+        ClientAction::Trace { client_id, on } => {
+            super::trace::set(shared, client_id.as_deref(), *on);
+            let whose = client_id.as_deref().map_or_else(|| "every client".to_owned(), ToOwned::to_owned);
+            Ok(if *on { format!("Tracing the packets of {whose}") } else { format!("No longer tracing {whose}") })
         }
     }
 }

@@ -11,6 +11,8 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use super::QoS;
+use super::faults::Fault;
+use super::packet_trace::{PacketTrace, TraceUpdate};
 
 /// Most rows one snapshot carries; the total says how many there were (the bound is shown).
 pub const MAX_ROWS: usize = 20_000;
@@ -75,6 +77,8 @@ pub struct ClientRow {
     pub connected_at: Option<SystemTime>,
     /// When a packet last came from the client.
     pub last_activity: Option<SystemTime>,
+    /// Its packets are being traced ([`super::packet_trace`]).
+    pub traced: bool,
 }
 
 /// One subscription of one session.
@@ -162,6 +166,10 @@ pub struct BrokerView {
     pub retained: Option<Snapshot<RetainedRow>>,
     /// Who receives a message on this topic.
     pub receivers: Option<(String, Vec<Receiver>)>,
+    /// The packet trace, as far as fetched.
+    pub trace: PacketTrace,
+    /// Faults injected and still active, as the broker last said.
+    pub faults: Vec<Fault>,
 }
 
 /// What the explorer does to a client.
@@ -186,6 +194,19 @@ pub enum ClientAction {
         /// Whose.
         client_id: String,
     },
+    /// Take its session over as a second connection with its client id would: the connection gets
+    /// DISCONNECT 0x8E Session taken over (MQTT-3.1.4-3) and its will is published.
+    TakeOver {
+        /// Whose.
+        client_id: String,
+    },
+    /// Trace its packets, or stop (no confirmation: nothing is lost either way).
+    Trace {
+        /// Whose; `None`: every client, present and future (off: nobody's any more).
+        client_id: Option<String>,
+        /// On or off.
+        on: bool,
+    },
 }
 
 /// A view's new snapshot, from the runtime.
@@ -199,6 +220,10 @@ pub enum InsideUpdate {
     Retained(Snapshot<RetainedRow>),
     /// Who receives a message on this topic.
     Receivers(String, Vec<Receiver>),
+    /// New packets of the trace.
+    Trace(TraceUpdate),
+    /// The faults active now.
+    Faults(Vec<Fault>),
 }
 
 impl BrokerView {
@@ -209,6 +234,8 @@ impl BrokerView {
             InsideUpdate::Subscriptions(s) => self.subscriptions = Some(s),
             InsideUpdate::Retained(s) => self.retained = Some(s),
             InsideUpdate::Receivers(topic, rows) => self.receivers = Some((topic, rows)),
+            InsideUpdate::Trace(update) => self.trace.apply(update),
+            InsideUpdate::Faults(list) => self.faults = list,
         }
     }
 }
@@ -317,6 +344,7 @@ mod tests {
             subscriptions: 0,
             connected_at: None,
             last_activity: None,
+            traced: false,
         }
     }
 

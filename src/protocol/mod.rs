@@ -18,6 +18,7 @@ pub use channel::{BACKLOG, BATCH, EventReceiver, EventSink, MAX_MESSAGES_IN_FLIG
 pub use feed::Feed;
 
 use crate::model::broker_view::{ClientAction, InsideUpdate};
+use crate::model::faults::FaultAction;
 use crate::model::profile::{Profile, ProfileFile};
 use crate::model::publish::TemplateFile;
 use crate::model::{BrokerStats, Coalesced, ConnId, ConnStatus, Message, MessageMeta, QoS, Store};
@@ -110,6 +111,9 @@ pub enum Command {
     Inspect(InspectRequest),
     /// Act on a client of the embedded broker; answered with [`Event::Notice`] or [`Event::Error`].
     ClientAction(ClientAction),
+    /// Change the faults injected into the embedded broker; answered with [`Event::Notice`] and
+    /// the new list ([`Event::BrokerInside`]).
+    Fault(FaultAction),
     /// Stop everything and exit.
     Shutdown,
 }
@@ -130,6 +134,13 @@ pub enum InspectRequest {
     Receivers {
         /// The topic.
         topic: String,
+    },
+    /// The faults active now.
+    Faults,
+    /// The packets traced after this sequence number (and whose packets are traced).
+    Trace {
+        /// The last sequence number the UI has.
+        after: u64,
     },
 }
 

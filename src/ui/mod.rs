@@ -15,6 +15,7 @@ pub mod chart_plot;
 pub mod clients_panel;
 pub mod connection_form;
 pub mod connection_panel;
+pub mod faults_panel;
 pub mod inside_table;
 pub mod message_panel;
 pub mod payload_view;
@@ -27,6 +28,7 @@ pub mod status_bar;
 pub mod subscriptions_panel;
 pub mod talkers_panel;
 pub mod topic_tree_panel;
+pub mod trace_panel;
 pub mod tree_rows;
 
 use egui::{Color32, RichText};

@@ -15,6 +15,8 @@ mod raw;
 mod broker_close;
 /// CONNECT/CONNACK: protocol level, client ids, Clean Start, Session Present, limits, takeover, AUTH.
 mod broker_connect;
+/// Fault injection with real clients: refused CONNECT (mosquitto_pub), withheld PUBACK, delays, takeover.
+mod broker_faults;
 /// Seeded random packet sequences against one session: well-formed replies or a close, never a panic.
 mod broker_fuzz;
 /// The broker from inside: clients, subscriptions and retained views; disconnect, drop, expire.
@@ -41,6 +43,8 @@ mod broker_shared;
 mod broker_subscribe;
 /// `$SYS/broker/...` topics.
 mod broker_sys;
+/// The packet trace with real clients: a QoS 2 handshake, a refused SUBSCRIBE, passwords redacted.
+mod broker_trace;
 /// The embedded broker against rumqttc's MQTT 3.1.1 client.
 mod broker_v4;
 /// The embedded broker against rumqttc's MQTT 5 client.
@@ -57,6 +61,8 @@ mod charts;
 mod client_mosquitto;
 /// The panels through egui_kittest with a fed store: filter, sort, keys, diff, publish, templates, bad input.
 mod explorer;
+/// The Faults tab through egui_kittest: add a refusal (mosquitto_pub reports it), the red strip, Clear all.
+mod faults_ui;
 /// The dock's broker tabs through egui_kittest with the real runtime: Clients list and actions.
 mod inside_ui;
 /// Mouse and keyboard in the tree, toolbar and inspector: Esc, tabs, scroll, right-click, regex errors.
@@ -69,6 +75,8 @@ mod publish_panel;
 mod retained_view;
 /// `runtime::run` end to end: commands in, events out.
 mod runtime;
+/// The Trace tab through egui_kittest: switch tracing on for a client, see its packets, one decoded.
+mod trace_ui;
 /// No topic and no latest value lost with a slow UI: external mosquitto and embedded broker bursts.
 mod tree_truth;
 /// The window through egui_kittest's accessibility tree, with the real runtime and broker behind it.

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::time::Duration;
 
 use tokio::sync::oneshot;
@@ -14,10 +14,12 @@ use tokio::sync::oneshot;
 use super::Session;
 use crate::broker::Shared;
 use crate::broker::client_state::{Kick, SessionCell};
-use crate::broker::codec::{ConnAck, Connect, DecodeError, LastWill, Packet, Properties, ProtocolVersion, reason};
+use crate::broker::codec::{self, ConnAck, Connect, DecodeError, LastWill, Packet, Properties, ProtocolVersion, reason};
 use crate::broker::connection::{Connection, ConnectionError, Transport};
 use crate::broker::router;
 use crate::broker::stats::Limit;
+use crate::broker::trace::Tracer;
+use crate::model::packet_trace::Direction;
 
 /// Serve one accepted connection (TCP, or a WebSocket after its handshake) to its end.
 pub async fn serve(stream: Transport, peer: SocketAddr, shared: Arc<Shared>) {
@@ -139,7 +141,8 @@ fn refuse(mut conn: Connection, code: u8) -> Accepted {
 }
 
 /// Validate CONNECT, attach (or create) the session, queue CONNACK.
-fn accept(conn: Connection, connect: &Connect, peer: SocketAddr, shared: Arc<Shared>) -> Accepted {
+fn accept(mut conn: Connection, connect: &Connect, peer: SocketAddr, shared: Arc<Shared>) -> Accepted {
+    trace_connect(&mut conn, connect, &shared);
     let v5 = connect.protocol == ProtocolVersion::V5;
     let cfg = &shared.config;
     let mut ack = Properties::default();
@@ -168,6 +171,11 @@ fn accept(conn: Connection, connect: &Connect, peer: SocketAddr, shared: Arc<Sha
     } else {
         connect.client_id.as_str().into()
     };
+    if let Some(code) = shared.faults.take_refusal(&client_id) {
+        // A fault the explorer injected ([`crate::broker::faults`]); MQTT-3.2.2-7 (5.0): the connection closes after it.
+        tracing::info!(%peer, %client_id, code, "CONNECT refused by an injected fault");
+        return refuse(conn, code);
+    }
     let expiry = if v5 {
         connect.properties.session_expiry_interval.unwrap_or(0)
     } else if connect.clean_start {
@@ -198,6 +206,7 @@ fn accept(conn: Connection, connect: &Connect, peer: SocketAddr, shared: Arc<Sha
             ack.session_expiry_interval = Some(expiry);
         }
     }
+    conn.tracer = Some(Tracer::new(Arc::clone(&cell.tracing), Arc::clone(&client_id), Arc::clone(&shared.trace)));
     let mut session = Session {
         shared,
         conn,
@@ -213,11 +222,24 @@ fn accept(conn: Connection, connect: &Connect, peer: SocketAddr, shared: Arc<Sha
         congested: Vec::new(),
         parse_pending: false,
         publishes_in: 0,
+        delayed: std::collections::VecDeque::new(),
     };
     session.conn.queue(&Packet::ConnAck(ConnAck { session_present, code: reason::SUCCESS, properties: ack }));
     session.shared.stats.client_connected();
     tracing::debug!(%peer, client_id = %session.client_id, ?connect.protocol, session_present, "client connected");
     Ok((session, kick_rx))
+}
+
+/// If the explorer traces this client id: record the CONNECT (its password left out) and give
+/// the connection a tracer, so that a refusing CONNACK is traced too.
+fn trace_connect(conn: &mut Connection, connect: &Connect, shared: &Shared) {
+    if !shared.trace.covers(&connect.client_id) {
+        return;
+    }
+    let id: Arc<str> = connect.client_id.as_str().into();
+    let packet = Packet::Connect(Box::new(connect.clone()));
+    shared.trace.record(&id, Direction::In, &packet, codec::encoded_len(&packet, connect.protocol));
+    conn.tracer = Some(Tracer::new(Arc::new(AtomicBool::new(true)), id, Arc::clone(&shared.trace)));
 }
 
 /// Take over or create the session for `client_id`. Returns (cell, session present, connection generation).
@@ -270,6 +292,9 @@ fn attach(
         data.client_max_packet = connect.properties.maximum_packet_size.unwrap_or(u32::MAX);
         data.peer = Some(peer);
     }
+    // Lock order: state, then the trace's targets (as when the explorer switches tracing).
+    cell.tracing.store(shared.trace.covers(client_id), Relaxed);
+    cell.faulted.store(shared.faults.covers_session(client_id), Relaxed);
     state.sessions.insert(Arc::clone(client_id), Arc::clone(&cell));
     drop(state);
     for will in previous_wills(taken_will, pending_will, resume) {
