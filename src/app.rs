@@ -14,6 +14,7 @@ use crate::model::payload::JsonPath;
 use crate::model::profile::{Profile, ProfileFile};
 use crate::model::{ConnId, Held, SeriesDef, Store, format};
 use crate::protocol::{Command, EventReceiver, ProfilesOrigin, RgbaImage};
+use crate::ui::availability_panel::AvailabilityPanel;
 use crate::ui::clients_panel::ClientsPanel;
 use crate::ui::connection_panel::ConnectionPanel;
 use crate::ui::faults_panel::FaultsPanel;
@@ -53,13 +54,15 @@ pub enum DockTab {
     Trace,
     /// Faults injected into the embedded broker.
     Faults,
+    /// Every client's will next to the retained status it would set.
+    Availability,
 }
 
 impl DockTab {
     /// Whether the tab shows the embedded broker from inside.
     #[must_use]
     pub const fn is_broker(self) -> bool {
-        matches!(self, Self::Clients | Self::Subscriptions | Self::Retained | Self::Trace | Self::Faults)
+        matches!(self, Self::Clients | Self::Subscriptions | Self::Retained | Self::Trace | Self::Faults | Self::Availability)
     }
 }
 
@@ -118,6 +121,8 @@ pub struct ExplorerApp {
     pub trace: TracePanel,
     /// The Faults tab of the bottom dock.
     pub faults: FaultsPanel,
+    /// The Availability tab of the bottom dock.
+    pub availability: AvailabilityPanel,
     /// When the active faults were last asked for (while any is active, wherever the view is).
     faults_polled: Option<Instant>,
     /// Which broker tab last asked for which snapshots, and when.
@@ -180,6 +185,7 @@ impl ExplorerApp {
             retained: RetainedPanel::default(),
             trace: TracePanel::default(),
             faults: FaultsPanel::default(),
+            availability: AvailabilityPanel::default(),
             faults_polled: None,
             inside_polled: None,
             sparkline: RateSparkline::default(),
@@ -469,6 +475,7 @@ impl ExplorerApp {
                 ui.selectable_value(&mut self.dock_tab, DockTab::Clients, "Clients");
                 ui.selectable_value(&mut self.dock_tab, DockTab::Subscriptions, "Subscriptions");
                 ui.selectable_value(&mut self.dock_tab, DockTab::Retained, "Retained");
+                ui.selectable_value(&mut self.dock_tab, DockTab::Availability, "Availability");
                 ui.selectable_value(&mut self.dock_tab, DockTab::Trace, "Trace");
                 ui.selectable_value(&mut self.dock_tab, DockTab::Faults, "Faults");
                 ui.separator();
@@ -488,7 +495,12 @@ impl ExplorerApp {
                         picked = self.talkers.ui(ui, conn.id, &conn.tree, self.paused_at.unwrap_or(now));
                     }
                 }
-                tab @ (DockTab::Clients | DockTab::Subscriptions | DockTab::Retained | DockTab::Trace | DockTab::Faults) => {
+                tab @ (DockTab::Clients
+                | DockTab::Subscriptions
+                | DockTab::Retained
+                | DockTab::Trace
+                | DockTab::Faults
+                | DockTab::Availability) => {
                     self.inside_ui(ui, tab);
                 }
             }

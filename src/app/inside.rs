@@ -29,6 +29,7 @@ impl ExplorerApp {
                 DockTab::Retained => "Retained",
                 DockTab::Trace => "Trace",
                 DockTab::Faults => "Faults",
+                DockTab::Availability => "Availability",
                 _ => "Clients",
             };
             inside_table::external_note(ui, view, &name);
@@ -38,6 +39,7 @@ impl ExplorerApp {
         let mut requests = vec![match tab {
             DockTab::Subscriptions => InspectRequest::Subscriptions,
             DockTab::Retained => InspectRequest::Retained { filter: self.retained.filter.trim().to_owned() },
+            DockTab::Availability => InspectRequest::Availability,
             _ => InspectRequest::Clients,
         }];
         if tab == DockTab::Faults {
@@ -68,6 +70,7 @@ impl ExplorerApp {
                 }
                 None
             }
+            DockTab::Availability => self.availability.ui(ui, inside.availability.as_ref()),
             DockTab::Faults => match self.faults.ui(ui, &inside.faults, inside.clients.as_ref()) {
                 Some(FaultsOutput::Fault(action)) => {
                     self.send(Command::Fault(action));

@@ -165,6 +165,11 @@ pub struct SessionData {
     pub expires_at: Option<Instant>,
     /// Will of the attached connection.
     pub will: Option<LastWill>,
+    /// The will the latest connection registered (payload copied, properties left out), kept after
+    /// that connection ended, for the explorer's availability board.
+    pub last_will: Option<LastWill>,
+    /// Whether that will went out when the connection ended (`None`: still connected).
+    pub last_will_fired: Option<bool>,
     /// Client's Receive Maximum: outgoing QoS 1/2 in flight at once.
     pub send_quota: u16,
     /// Client's Maximum Packet Size.
@@ -317,6 +322,8 @@ impl SessionCell {
                 expiry_secs: 0,
                 expires_at: None,
                 will: None,
+                last_will: None,
+                last_will_fired: None,
                 send_quota: u16::MAX,
                 client_max_packet: u32::MAX,
                 dropped: 0,

@@ -30,6 +30,9 @@ pub enum ActionError {
     /// The client is not connected (for disconnect and drop).
     #[error("{0} is not connected")]
     Offline(String),
+    /// No will to publish (for publish will now).
+    #[error("{0}")]
+    NoWill(String),
     /// The client is connected (for expire).
     #[error("{0} is connected: disconnect it first")]
     Online(String),
@@ -234,6 +237,9 @@ pub fn act(shared: &Shared, action: &ClientAction) -> Result<String, ActionError
         ClientAction::Expire { client_id } => {
             expire(shared, client_id)?;
             Ok(format!("Session {client_id} expired"))
+        }
+        ClientAction::PublishWill { client_id } => {
+            super::availability::publish_will_now(shared, client_id).map_err(|e| ActionError::NoWill(e.to_string()))
         }
         ClientAction::TakeOver { client_id } => {
             kick(shared, client_id, Kick::Disconnect(codec::reason::SESSION_TAKEN_OVER))?;

@@ -18,11 +18,13 @@
 //! - [`router`]: fan-out, retained store, wills; [`retained`]: the store's compact copy of a message.
 //! - [`stats`]: counters, `$SYS`.
 //! - [`tap`]: the explorer's view of everything routed.
+//! - [`availability`]: each will next to the retained value on its topic; publish a will now.
 //! - [`faults`]: faults the explorer injects (refused CONNECT, delayed deliveries, withheld acknowledgements).
 //! - [`trace`]: the packet trace of the clients the explorer traces; [`trace_row`]: a packet as a row.
 //! - [`inspect`]: the explorer's views from inside (clients, subscriptions, retained store) and its
 //!   actions on clients; [`counters`]: per-session traffic counters for them.
 
+pub mod availability;
 pub mod client_state;
 pub mod codec;
 pub mod connection;

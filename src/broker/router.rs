@@ -23,7 +23,7 @@ mod shared;
 mod wills;
 
 pub use shared::redistribute_shared_locked;
-pub use wills::{expiry_loop, schedule_will};
+pub use wills::{expiry_loop, publish_will, schedule_will};
 
 /// A subscription in the trie: the session it feeds and its options.
 #[derive(Clone, Debug)]
@@ -86,6 +86,12 @@ impl State {
             Ok(Some((group, inner))) => self.shared_subs.remove(inner, &(Arc::from(group), Arc::clone(client_id))).is_some(),
             _ => self.subs.remove(filter, client_id).is_some(),
         }
+    }
+
+    /// When the will waiting for its delay of this client goes out, if one waits.
+    #[must_use]
+    pub fn pending_will_due(&self, client_id: &str) -> Option<tokio::time::Instant> {
+        self.pending_wills.iter().find(|w| &*w.client_id == client_id).map(|w| w.due)
     }
 
     /// Take the will waiting for a client that came back, if any.

@@ -272,6 +272,7 @@ impl Session {
         data.peer = None;
         // MQTT-3.1.2-10 / MQTT-3.14.4-3: a normal DISCONNECT deletes the will; every other end publishes it.
         let will = data.will.take().filter(|_| matches!(exit, Exit::WithWill | Exit::Dropped));
+        data.last_will_fired = Some(will.is_some());
         let expiry = data.expiry_secs;
         if !limits.queue_qos0_offline {
             let lost = data.drop_qos0();

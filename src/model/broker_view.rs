@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use super::QoS;
+use super::availability::AvailabilityRow;
 use super::faults::Fault;
 use super::packet_trace::{PacketTrace, TraceUpdate};
 
@@ -170,6 +171,8 @@ pub struct BrokerView {
     pub trace: PacketTrace,
     /// Faults injected and still active, as the broker last said.
     pub faults: Vec<Fault>,
+    /// Every session with a will and the retained value its will would set.
+    pub availability: Option<Snapshot<AvailabilityRow>>,
 }
 
 /// What the explorer does to a client.
@@ -191,6 +194,12 @@ pub enum ClientAction {
     /// End an offline session now, as if its Session Expiry Interval had run out (a will waiting
     /// for its delay goes out first, 5.0 §3.1.3.2.2).
     Expire {
+        /// Whose.
+        client_id: String,
+    },
+    /// Publish its will now, as the broker would when the connection ends (the client stays
+    /// connected and its will stays armed; a will waiting for its delay goes out now instead).
+    PublishWill {
         /// Whose.
         client_id: String,
     },
@@ -224,6 +233,8 @@ pub enum InsideUpdate {
     Trace(TraceUpdate),
     /// The faults active now.
     Faults(Vec<Fault>),
+    /// The availability board.
+    Availability(Snapshot<AvailabilityRow>),
 }
 
 impl BrokerView {
@@ -236,6 +247,7 @@ impl BrokerView {
             InsideUpdate::Receivers(topic, rows) => self.receivers = Some((topic, rows)),
             InsideUpdate::Trace(update) => self.trace.apply(update),
             InsideUpdate::Faults(list) => self.faults = list,
+            InsideUpdate::Availability(s) => self.availability = Some(s),
         }
     }
 }

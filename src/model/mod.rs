@@ -5,6 +5,7 @@
 //! payloads, formatting, diffs, decimation and CSV. The UI reads it; the
 //! runtime's events are folded into it by `protocol::Event::apply_to`.
 
+pub mod availability;
 pub mod broker_view;
 pub mod chart_csv;
 pub mod charts;

@@ -137,6 +137,8 @@ pub enum InspectRequest {
     },
     /// The faults active now.
     Faults,
+    /// Every session with a will, and the retained value its will would set.
+    Availability,
     /// The packets traced after this sequence number (and whose packets are traced).
     Trace {
         /// The last sequence number the UI has.

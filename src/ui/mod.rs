@@ -11,6 +11,7 @@
 //! - [`clients_panel`]: the Clients tab (the embedded broker's sessions, from inside); [`inside_table`]:
 //!   what the broker tabs share; [`subscriptions_panel`]: the Subscriptions tab and "who receives this".
 
+pub mod availability_panel;
 pub mod chart_plot;
 pub mod clients_panel;
 pub mod connection_form;

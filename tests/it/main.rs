@@ -11,6 +11,8 @@ mod bench;
 /// A byte-level MQTT peer built on our codec, for exact and malformed input.
 mod raw;
 
+/// The availability board: wills next to the retained status they set; publish a will now.
+mod broker_availability;
 /// How connections end: graceful close after an error, peers that do not read, bounded shutdown.
 mod broker_close;
 /// CONNECT/CONNACK: protocol level, client ids, Clean Start, Session Present, limits, takeover, AUTH.

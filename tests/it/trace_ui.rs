@@ -1,5 +1,6 @@
 //! The Trace tab through egui_kittest, with the real runtime and embedded broker: tracing switched
-//! on for one client from the Clients tab, its packets listed in the Trace tab, one decoded.
+//! on for one client from the Clients tab, its packets listed in the Trace tab, one decoded; and
+//! the Availability tab publishing a will after asking.
 
 use egui::accesskit::Role;
 use egui_kittest::kittest::Queryable as _;
@@ -47,4 +48,42 @@ fn tracing_a_client_from_the_clients_tab_lists_its_packets_and_decodes_one() {
     h.run();
     h.get_by_label_contains("topic: lab/temp");
     h.get_by_label_contains("payload: \"21.5\"");
+}
+
+#[test]
+fn publishing_a_will_from_the_availability_tab_asks_first_and_shows_it_in_the_tree() {
+    let (rt, mut h) = explorer();
+    let addr = h.state().store.broker.local_addr.expect("addr");
+    let mut packet = raw::connect_packet(ProtocolVersion::V5, "bulb", true, 60);
+    packet.properties.session_expiry_interval = Some(60);
+    packet.will = Some(mqscope::broker::codec::LastWill {
+        topic: "status/bulb".into(),
+        payload: bytes::Bytes::from_static(b"offline"),
+        qos: QoS::AtLeastOnce,
+        retain: true,
+        properties: mqscope::broker::codec::Properties::default(),
+    });
+    let (_bulb, ack) = rt.block_on(Raw::connect(addr, packet));
+    assert_eq!(ack.code, 0);
+    h.get_by_label("Broker").click();
+    h.run();
+    h.get_by_label("Availability").click();
+    h.run();
+    assert_eq!(h.state().dock_tab, DockTab::Availability);
+    step_until(&mut h, "bulb on the board", |app| app.store.broker.inside.availability.as_ref().is_some_and(|s| s.total == 1));
+    h.get_by_label("status/bulb");
+    h.get_by_role_and_label(Role::Button, "Publish will now…").click();
+    h.run();
+    h.get_by_label("Publish the will of bulb (\"offline\" on status/bulb) now? The client stays connected and its will stays armed.");
+    h.get_by_role_and_label(Role::Button, "Publish will").click();
+    step_until(&mut h, "the will in the tree", |app| app.store.conns[0].tree.find("status/bulb").is_some());
+    step_until(&mut h, "the board saying so", |app| {
+        app.store
+            .broker
+            .inside
+            .availability
+            .as_ref()
+            .is_some_and(|s| s.rows.iter().any(|r| r.retained_payload.as_deref() == Some("offline")))
+    });
+    h.get_by_label("shows the will (offline)");
 }

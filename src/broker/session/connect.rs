@@ -286,6 +286,15 @@ fn attach(
         data.connection = Some(generation);
         data.kick = Some(kick_tx);
         data.will.clone_from(&connect.will);
+        data.last_will = connect.will.as_ref().map(|w| LastWill {
+            topic: w.topic.clone(),
+            // A copy: the will's payload is a slice of the connection's read buffer.
+            payload: bytes::Bytes::copy_from_slice(&w.payload),
+            qos: w.qos,
+            retain: w.retain,
+            properties: Properties { will_delay_interval: w.properties.will_delay_interval, ..Properties::default() },
+        });
+        data.last_will_fired = None;
         data.expiry_secs = expiry;
         data.expires_at = None;
         data.send_quota = connect.properties.receive_maximum.unwrap_or(shared.config.default_inflight);
