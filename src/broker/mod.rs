@@ -215,7 +215,8 @@ impl Broker {
         &self.shared
     }
 
-    /// Publish a message from inside the process (the explorer's publish panel), as client `mqscope`.
+    /// Publish a message from inside the process (the explorer's publish panel), as client `mqscope`
+    /// or as the client id in `req.meta.publisher`.
     pub fn publish(&self, req: &PublishRequest) -> Result<(), topic::TopicError> {
         router::publish_internal(&self.shared, req)
     }

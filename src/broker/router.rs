@@ -207,7 +207,8 @@ pub fn routed(topic: Arc<str>, payload: Bytes, qos: QoS, retain: bool, props: &P
     })
 }
 
-/// Publish from inside the process (the explorer), as client `mqscope`.
+/// Publish from inside the process (the explorer), as client `mqscope` or as the client id the
+/// request names in `meta.publisher` (the publish panel's "As client id").
 ///
 /// # Errors
 /// When the topic is not a valid topic name.
@@ -224,7 +225,9 @@ pub fn publish_internal(shared: &Shared, req: &PublishRequest) -> Result<(), Top
         ..Properties::default()
     };
     let qos = QoS::try_from(req.qos.as_u8()).unwrap_or(QoS::AtMostOnce);
-    route(shared, &routed(req.topic.as_str().into(), req.payload.clone(), qos, req.retain, &props, "mqscope".into()));
+    // As the client id the publish panel names, if any (No Local then applies to that client, MQTT-3.8.3-3).
+    let publisher = m.publisher.clone().unwrap_or_else(|| "mqscope".into());
+    route(shared, &routed(req.topic.as_str().into(), req.payload.clone(), qos, req.retain, &props, publisher));
     Ok(())
 }
 

@@ -87,3 +87,39 @@ fn publishing_a_will_from_the_availability_tab_asks_first_and_shows_it_in_the_tr
     });
     h.get_by_label("shows the will (offline)");
 }
+
+/// Click a text field, then type into it.
+fn type_into(h: &mut egui_kittest::Harness<'static, mqscope::app::ExplorerApp>, role: Role, label: &str, text: &str) {
+    h.get_by_role_and_label(role, label).click();
+    h.run();
+    h.get_by_role_and_label(role, label).type_text(text);
+    h.run();
+}
+
+#[test]
+fn publishing_as_a_client_id_shows_it_as_publisher_and_no_local_keeps_the_message_from_it() {
+    // MQTT-3.8.3-3: with No Local, a message is not forwarded to a connection with the client id
+    // of its publisher.
+    let (rt, mut h) = explorer();
+    let addr = h.state().store.broker.local_addr.expect("addr");
+    let (mut me, mut other) = rt.block_on(async {
+        let mut me = Raw::connected(addr, ProtocolVersion::V5, "me").await;
+        let options = mqscope::broker::codec::SubscriptionOptions { qos: QoS::AtMostOnce, no_local: true, ..Default::default() };
+        assert_eq!(me.subscribe(1, "nl/#", options).await, [0]);
+        let mut other = Raw::connected(addr, ProtocolVersion::V5, "other").await;
+        assert_eq!(other.subscribe(1, "nl/#", raw::qos(QoS::AtMostOnce)).await, [0]);
+        (me, other)
+    });
+    type_into(&mut h, Role::TextInput, "As client id", "me");
+    type_into(&mut h, Role::TextInput, "Topic", "nl/t");
+    type_into(&mut h, Role::MultilineTextInput, "Text payload", "hi");
+    h.get_by_role_and_label(Role::Button, "Publish").click();
+    step_until(&mut h, "the message in the tree", |app| app.store.conns[0].tree.find("nl/t").is_some());
+    rt.block_on(async {
+        assert_eq!(&other.expect_publish().await.payload[..], b"hi", "another client gets it");
+        me.expect_nothing().await;
+    });
+    let tree = &h.state().store.conns[0].tree;
+    let latest = tree.node(tree.find("nl/t").expect("topic")).latest().expect("message");
+    assert_eq!(latest.meta.as_ref().and_then(|m| m.publisher.as_deref()), Some("me"), "provenance: published as me");
+}
