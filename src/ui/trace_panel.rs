@@ -19,16 +19,16 @@ use crate::ui::qos_color;
 
 /// Columns: name and width.
 const COLUMNS: [(&str, f32); 10] = [
-    ("Time", 95.0),
+    ("Time", 115.0),
     ("Dir", 45.0),
     ("Client", 140.0),
     ("Type", 95.0),
+    ("Topic", 200.0),
     ("Id", 50.0),
     ("QoS", 35.0),
-    ("Flags", 110.0),
+    ("Flags", 90.0),
     ("Reason", 55.0),
-    ("Size", 70.0),
-    ("Topic", 260.0),
+    ("Size", 60.0),
 ];
 
 /// The Trace tab.
@@ -88,9 +88,18 @@ impl TracePanel {
         if trace.targets.is_empty() && trace.rows.is_empty() {
             ui.weak("No client is traced. Tick \"Trace …\" above (or \"Trace packets\" in the Clients tab) and its packets appear here.");
         }
-        let detail_height = if self.selected.is_some() { 140.0 } else { 0.0 };
-        let table_height = (ui.available_height() - detail_height).max(row_height(ui) * 3.0);
-        egui::ScrollArea::horizontal().id_salt("trace-h").max_height(table_height).show(ui, |ui| {
+        // The selected packet, decoded, beside the table (so the table keeps its height).
+        if let Some(seq) = self.selected
+            && let Some(p) = trace.rows.iter().find(|p| p.seq == seq)
+        {
+            egui::Panel::right("trace-detail").resizable(true).default_size(380.0).show(ui, |ui| {
+                egui::ScrollArea::vertical().id_salt("trace-detail").show(ui, |ui| {
+                    ui.label(RichText::new(format!("{} {} {} #{}", p.kind, p.direction.arrow(), p.client_id, p.seq)).strong());
+                    ui.label(RichText::new(&p.detail).monospace());
+                });
+            });
+        }
+        egui::ScrollArea::horizontal().id_salt("trace-h").show(ui, |ui| {
             header(ui, &COLUMNS);
             egui::ScrollArea::vertical().id_salt("trace-v").auto_shrink([false, false]).stick_to_bottom(true).show_rows(
                 ui,
@@ -103,15 +112,6 @@ impl TracePanel {
                 },
             );
         });
-        if let Some(seq) = self.selected
-            && let Some(p) = trace.rows.iter().find(|p| p.seq == seq)
-        {
-            ui.separator();
-            egui::ScrollArea::vertical().id_salt("trace-detail").show(ui, |ui| {
-                ui.label(RichText::new(format!("{} {} {} #{}", p.kind, p.direction.arrow(), p.client_id, p.seq)).strong());
-                ui.label(RichText::new(&p.detail).monospace());
-            });
-        }
         (action, clear)
     }
 
@@ -142,27 +142,27 @@ impl TracePanel {
             cell(ui, COLUMNS[1].1, p.direction.arrow(), false);
             cell(ui, COLUMNS[2].1, &*p.client_id, true);
             cell(ui, COLUMNS[3].1, p.kind, false);
-            cell(ui, COLUMNS[4].1, p.pkid.map_or_else(String::new, |id| id.to_string()), false);
+            cell(ui, COLUMNS[4].1, p.topic.as_deref().unwrap_or(""), true);
+            cell(ui, COLUMNS[5].1, p.pkid.map_or_else(String::new, |id| id.to_string()), false);
             match p.qos {
                 Some(q) => {
-                    let (rect, _) = ui.allocate_exact_size(egui::vec2(COLUMNS[5].1, row_height(ui)), egui::Sense::hover());
+                    let (rect, _) = ui.allocate_exact_size(egui::vec2(COLUMNS[6].1, row_height(ui)), egui::Sense::hover());
                     ui.put(rect, egui::Label::new(RichText::new(q.badge()).color(qos_color(q)))).on_hover_text(q.describe());
                 }
                 None => {
-                    cell(ui, COLUMNS[5].1, "", false);
+                    cell(ui, COLUMNS[6].1, "", false);
                 }
             }
-            cell(ui, COLUMNS[6].1, &p.flags, false);
+            cell(ui, COLUMNS[7].1, &p.flags, false);
             let reason = p.reason.map_or_else(String::new, |c| format!("0x{c:02X}"));
-            let (rect, _) = ui.allocate_exact_size(egui::vec2(COLUMNS[7].1, row_height(ui)), egui::Sense::hover());
+            let (rect, _) = ui.allocate_exact_size(egui::vec2(COLUMNS[8].1, row_height(ui)), egui::Sense::hover());
             let text = if p.reason.is_some_and(|c| c >= 0x80) {
                 RichText::new(reason).color(ui.visuals().error_fg_color)
             } else {
                 RichText::new(reason)
             };
             ui.put(rect, egui::Label::new(text));
-            cell(ui, COLUMNS[8].1, format::bytes(p.size as u64), false);
-            cell(ui, COLUMNS[9].1, p.topic.as_deref().unwrap_or(""), true);
+            cell(ui, COLUMNS[9].1, format::bytes(p.size as u64), false);
         });
     }
 }
