@@ -91,7 +91,8 @@ impl ExplorerApp {
                 None
             }
             _ => {
-                self.subscriptions.ui(ui, inside.subscriptions.as_ref(), selected.as_deref(), inside.receivers.as_ref());
+                let tree = self.store.conn(ConnId::LOCAL).map(|c| &c.tree);
+                self.subscriptions.ui(ui, inside.subscriptions.as_ref(), selected.as_deref(), inside.receivers.as_ref(), tree);
                 None
             }
         };

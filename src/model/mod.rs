@@ -10,6 +10,7 @@ pub mod broker_view;
 pub mod chart_csv;
 pub mod charts;
 pub mod coalesce;
+pub mod coverage;
 pub mod decimate;
 pub mod diff;
 pub mod faults;

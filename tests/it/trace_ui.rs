@@ -123,3 +123,29 @@ fn publishing_as_a_client_id_shows_it_as_publisher_and_no_local_keeps_the_messag
     let latest = tree.node(tree.find("nl/t").expect("topic")).latest().expect("message");
     assert_eq!(latest.meta.as_ref().and_then(|m| m.publisher.as_deref()), Some("me"), "provenance: published as me");
 }
+
+#[test]
+fn the_subscriptions_tab_lists_filters_that_never_matched_and_topics_nobody_receives() {
+    let (rt, mut h) = explorer();
+    let addr = h.state().store.broker.local_addr.expect("addr");
+    let _clients = rt.block_on(async {
+        let mut sub = Raw::connected(addr, ProtocolVersion::V5, "sub").await;
+        assert_eq!(sub.subscribe(1, "typo/+/temp", raw::qos(QoS::AtMostOnce)).await, [0]);
+        assert_eq!(sub.subscribe(2, "seen/#", raw::qos(QoS::AtMostOnce)).await, [0]);
+        let mut publisher = Raw::connected(addr, ProtocolVersion::V5, "pub").await;
+        for topic in ["seen/a", "lonely/b"] {
+            publisher.send(&mqscope::broker::codec::Packet::Publish(raw::publish(topic, QoS::AtMostOnce, 0, b"1"))).await;
+        }
+        publisher.ping().await;
+        (sub, publisher)
+    });
+    step_until(&mut h, "both topics in the tree", |app| app.store.conns[0].tree.topic_count() == 2);
+    h.get_by_label("Broker").click();
+    h.run();
+    h.get_by_label("Subscriptions").click();
+    step_until(&mut h, "the subscriptions snapshot", |app| app.store.broker.inside.subscriptions.as_ref().is_some_and(|s| s.total == 2));
+    h.get_by_label("1 subscriptions never matched · 1 topics with no subscriber (of 2 seen since the window opened)").click();
+    h.run();
+    h.get_by_label("never matched: typo/+/temp (sub)");
+    h.get_by_label("no subscriber: lonely/b");
+}
