@@ -125,6 +125,8 @@ pub struct ExplorerApp {
     pub availability: AvailabilityPanel,
     /// When the active faults were last asked for (while any is active, wherever the view is).
     faults_polled: Option<Instant>,
+    /// The broker's retained store was asked for since "retained only" was turned on for Local.
+    retained_imported: bool,
     /// Which broker tab last asked for which snapshots, and when.
     inside_polled: Option<((DockTab, Vec<crate::protocol::InspectRequest>), Instant)>,
     /// The selected node's rates, under the tree.
@@ -187,6 +189,7 @@ impl ExplorerApp {
             faults: FaultsPanel::default(),
             availability: AvailabilityPanel::default(),
             faults_polled: None,
+            retained_imported: false,
             inside_polled: None,
             sparkline: RateSparkline::default(),
             dock_open: false,
@@ -392,6 +395,7 @@ impl ExplorerApp {
             });
         });
         self.faults_strip_ui(ui);
+        self.import_retained_store();
         if self.dock_open {
             self.dock_ui(ui, now);
         }

@@ -8,8 +8,9 @@
 use std::time::{Duration, Instant};
 
 use super::{Confirm, DockTab, ExplorerApp};
-use crate::model::ConnId;
 use crate::model::broker_view::ClientAction;
+use crate::model::broker_view::RETAINED_IMPORT_MAX;
+use crate::model::{ConnId, format};
 use crate::protocol::{Command, InspectRequest};
 use crate::ui::clients_panel::ConfirmAction;
 use crate::ui::faults_panel::{self, FaultsOutput};
@@ -125,6 +126,31 @@ impl ExplorerApp {
             self.faults_polled = Some(Instant::now());
         }
         ui.ctx().request_repaint_after(POLL_EVERY);
+    }
+
+    /// "Retained only" on Local is driven by the broker's store: once turned on, the store's values
+    /// are asked for and those the tree lacks (stored before the window opened) are folded in
+    /// ([`crate::model::Store::import_retained`]); live messages keep it current afterwards.
+    pub(super) fn import_retained_store(&mut self) {
+        if let Some((inserted, total, cut)) = self.store.broker.inside.retained_import.take() {
+            let left_out = if cut > 0 {
+                format!(" ({} left out: more than {} values)", format::count(cut as u64), format::count(RETAINED_IMPORT_MAX as u64))
+            } else {
+                String::new()
+            };
+            let text = format!(
+                "Retained store: {} values, {} not yet in the tree added{left_out}",
+                format::count(total as u64),
+                format::count(inserted as u64)
+            );
+            self.toast = Some((text, Instant::now()));
+        }
+        let wanted = self.tree.retained_only && self.current == ConnId::LOCAL && self.store.broker.running;
+        if !wanted {
+            self.retained_imported = false;
+        } else if !self.retained_imported && self.commands.try_send(Command::Inspect(InspectRequest::RetainedValues)).is_ok() {
+            self.retained_imported = true;
+        }
     }
 
     /// The topic selected in the tree of the embedded broker, if it is a topic (not only a level).

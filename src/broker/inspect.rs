@@ -18,8 +18,10 @@ use super::client_state::{Kick, SessionCell};
 use super::codec::{self, ProtocolVersion, RetainHandling};
 use super::router::{self, State};
 use super::topic;
-use crate::model::QoS;
-use crate::model::broker_view::{ClientAction, ClientRow, MAX_ROWS, Receiver, RetainedRow, Snapshot, SubscriptionRow, WillInfo};
+use crate::model::broker_view::{
+    ClientAction, ClientRow, MAX_ROWS, RETAINED_IMPORT_MAX, Receiver, RetainedRow, Snapshot, SubscriptionRow, WillInfo,
+};
+use crate::model::{Message, MessageMeta, QoS};
 
 /// Why an action could not be carried out.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -169,6 +171,37 @@ pub fn retained(shared: &Shared, filter: &str) -> Snapshot<RetainedRow> {
     drop(state);
     rows.sort_unstable_by(|a, b| a.topic.cmp(&b.topic));
     Snapshot { rows, total, taken_at: SystemTime::now() }
+}
+
+/// Every unexpired retained value with its payload (an own copy), its publisher and QoS, stamped
+/// with when it was stored; at most [`RETAINED_IMPORT_MAX`], in the store's order; `total` counts all.
+#[must_use]
+pub fn retained_values(shared: &Shared) -> Snapshot<Message> {
+    let now = Instant::now();
+    let now_wall = SystemTime::now();
+    let Ok(state) = shared.state.lock() else { return empty() };
+    let mut rows = Vec::new();
+    let mut total = 0;
+    state.retained.for_each_matching("#", |topic, msg| {
+        if msg.expired(now) {
+            return;
+        }
+        total += 1;
+        if rows.len() < RETAINED_IMPORT_MAX {
+            let meta =
+                MessageMeta { publisher: Some(Arc::clone(msg.publisher())), published_qos: Some(qos(msg.qos())), ..MessageMeta::default() };
+            rows.push(Message {
+                topic: topic.into(),
+                payload: bytes::Bytes::copy_from_slice(msg.payload()),
+                qos: qos(msg.qos()),
+                retain: true,
+                dup: false,
+                received_at: now_wall.checked_sub(now.saturating_duration_since(msg.stored_at())).unwrap_or(SystemTime::UNIX_EPOCH),
+                meta: Some(Arc::new(meta)),
+            });
+        }
+    });
+    Snapshot { rows, total, taken_at: now_wall }
 }
 
 /// Who would receive a message published on `topic` now: one row per session at the highest QoS

@@ -173,6 +173,8 @@ pub struct BrokerView {
     pub faults: Vec<Fault>,
     /// Every session with a will and the retained value its will would set.
     pub availability: Option<Snapshot<AvailabilityRow>>,
+    /// The last import of the retained store into the tree: (inserted, in the store, cut by the bound).
+    pub retained_import: Option<(usize, usize, usize)>,
 }
 
 /// What the explorer does to a client.
@@ -235,7 +237,13 @@ pub enum InsideUpdate {
     Faults(Vec<Fault>),
     /// The availability board.
     Availability(Snapshot<AvailabilityRow>),
+    /// Every retained value in the store (at most [`RETAINED_IMPORT_MAX`]), for the tree's
+    /// "retained only" mode; folded into the tree by [`crate::model::Store::import_retained`].
+    RetainedValues(Snapshot<super::Message>),
 }
+
+/// Most retained values imported into the tree at once (the count left out is shown).
+pub const RETAINED_IMPORT_MAX: usize = 200_000;
 
 impl BrokerView {
     /// Keep a new snapshot.
@@ -248,6 +256,8 @@ impl BrokerView {
             InsideUpdate::Trace(update) => self.trace.apply(update),
             InsideUpdate::Faults(list) => self.faults = list,
             InsideUpdate::Availability(s) => self.availability = Some(s),
+            // Folded into the tree by the store (`Store::import_retained`), not kept here.
+            InsideUpdate::RetainedValues(_) => {}
         }
     }
 }

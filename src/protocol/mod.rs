@@ -139,6 +139,8 @@ pub enum InspectRequest {
     Faults,
     /// Every session with a will, and the retained value its will would set.
     Availability,
+    /// Every retained value in the store, with its payload, for the tree's "retained only" mode.
+    RetainedValues,
     /// The packets traced after this sequence number (and whose packets are traced).
     Trace {
         /// The last sequence number the UI has.
@@ -339,6 +341,11 @@ impl Event {
                 }
             }
             Self::BrokerStats(stats) => store.broker.stats = stats,
+            Self::BrokerInside(InsideUpdate::RetainedValues(snap)) => {
+                let (total, cut) = (snap.total, snap.cut());
+                let inserted = store.import_retained(snap.rows);
+                store.broker.inside.retained_import = Some((inserted, total, cut));
+            }
             Self::BrokerInside(update) => store.broker.inside.apply(update),
             Self::ConnStatus { conn_id, status } => {
                 if let Some(conn) = store.conn_mut(conn_id) {

@@ -23,6 +23,7 @@ pub async fn inspect(broker: Broker, request: InspectRequest, sink: EventSink) {
             }
             InspectRequest::Trace { after } => InsideUpdate::Trace(shared.trace.since(after)),
             InspectRequest::Faults => InsideUpdate::Faults(shared.faults.list()),
+            InspectRequest::RetainedValues => InsideUpdate::RetainedValues(broker_inspect::retained_values(shared)),
             InspectRequest::Availability => InsideUpdate::Availability(crate::broker::availability::board(shared)),
         }
     })

@@ -149,3 +149,28 @@ fn the_subscriptions_tab_lists_filters_that_never_matched_and_topics_nobody_rece
     h.get_by_label("never matched: typo/+/temp (sub)");
     h.get_by_label("no subscriber: lonely/b");
 }
+
+#[test]
+fn retained_only_on_local_brings_in_values_the_tree_never_saw_from_the_broker_store() {
+    let (rt, mut h) = explorer();
+    let addr = h.state().store.broker.local_addr.expect("addr");
+    rt.block_on(async {
+        let mut setter = Raw::connected(addr, ProtocolVersion::V5, "setter").await;
+        let mut p = raw::publish("old/value", QoS::AtLeastOnce, 1, b"42");
+        p.retain = true;
+        setter.send(&mqscope::broker::codec::Packet::Publish(p)).await;
+        setter.expect("PUBACK").await;
+    });
+    step_until(&mut h, "the value in the tree", |app| app.store.conns[0].tree.find("old/value").is_some());
+    // As if the window had opened after it was stored (or its history was cleared since).
+    h.state_mut().store.conns[0].tree.clear();
+    h.run();
+    assert!(h.state().store.conns[0].tree.find("old/value").is_none());
+    h.get_by_role_and_label(Role::CheckBox, "retained only").click();
+    step_until(&mut h, "the stored value back in the tree", |app| app.store.conns[0].tree.find("old/value").is_some());
+    let tree = &h.state().store.conns[0].tree;
+    let latest = tree.node(tree.find("old/value").expect("topic")).latest().expect("value");
+    assert_eq!((&latest.payload[..], latest.retain), (&b"42"[..], true));
+    assert_eq!(latest.meta.as_ref().and_then(|m| m.publisher.as_deref()), Some("setter"));
+    h.get_by_label_contains("Retained store: 1 values, 1 not yet in the tree added");
+}
