@@ -47,12 +47,13 @@ impl Trace {
         self.targets.lock().unwrap_or_else(PoisonError::into_inner).clone()
     }
 
-    /// Append one packet.
+    /// Append one packet (decoded before the lock is taken: connections traced at once wait for
+    /// each other only to push a row).
     pub fn record(&self, client_id: &Arc<str>, direction: Direction, packet: &Packet, size: usize) {
-        let at = SystemTime::now();
+        let mut row = trace_row::row(0, SystemTime::now(), Arc::clone(client_id), direction, packet, size);
         let mut ring = self.ring.lock().unwrap_or_else(PoisonError::into_inner);
         ring.last_seq += 1;
-        let row = trace_row::row(ring.last_seq, at, Arc::clone(client_id), direction, packet, size);
+        row.seq = ring.last_seq;
         if ring.packets.len() >= TRACE_CAPACITY {
             ring.packets.pop_front();
         }
