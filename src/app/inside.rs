@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use super::{Confirm, DockTab, ExplorerApp};
 use crate::model::broker_view::ClientAction;
 use crate::model::broker_view::RETAINED_IMPORT_MAX;
+use crate::model::faults::FaultAction;
 use crate::model::{ConnId, format};
 use crate::protocol::{Command, InspectRequest};
 use crate::ui::clients_panel::ConfirmAction;
@@ -75,6 +76,14 @@ impl ExplorerApp {
             DockTab::Faults => match self.faults.ui(ui, &inside.faults, inside.clients.as_ref()) {
                 Some(FaultsOutput::Fault(action)) => {
                     self.send(Command::Fault(action));
+                    None
+                }
+                Some(FaultsOutput::Restart { keep_sessions }) => {
+                    let what = if keep_sessions { "every session is kept" } else { "every session is dropped" };
+                    let text = format!(
+                        "Restart the broker in place? Every connection ends with DISCONNECT 0x8B Server shutting down (wills not published) and {what}; the retained store stays."
+                    );
+                    self.confirm = Some(Confirm { text, yes: "Restart", command: Command::Fault(FaultAction::Restart { keep_sessions }) });
                     None
                 }
                 Some(FaultsOutput::TakeOver(client_id)) => Some(ConfirmAction {

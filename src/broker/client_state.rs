@@ -115,6 +115,9 @@ pub enum Kick {
     Disconnect(u8),
     /// The explorer drops the connection without DISCONNECT: the will is published (MQTT-3.1.2-8).
     Drop,
+    /// The explorer restarts the broker in place: the connection ends as at shutdown (5.0:
+    /// DISCONNECT 0x8B Server shutting down), its will not published.
+    Restart,
 }
 
 /// A subscription as the session remembers it.

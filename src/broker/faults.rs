@@ -6,10 +6,11 @@
 //! PUBLISH path of a client with no fault costs one relaxed load and never this module's lock.
 
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use super::Shared;
+use super::client_state::Kick;
 use crate::model::faults::{Fault, FaultAction};
 
 /// The active faults.
@@ -106,20 +107,51 @@ impl Faults {
             }
             FaultAction::Clear(fault) => list.retain(|f| !f.same_slot(fault)),
             FaultAction::ClearAll => list.clear(),
+            // Not a fault: carried out by `act`.
+            FaultAction::Restart { .. } => {}
         }
         self.any.store(!list.is_empty(), Relaxed);
     }
 }
 
-/// Change the list of faults and switch each session's check to match; returns what happened, for the user.
+/// Change the list of faults and switch each session's check to match (or restart the broker in
+/// place); returns what happened, for the user.
 pub fn act(shared: &Shared, action: &FaultAction) -> String {
+    if let FaultAction::Restart { keep_sessions } = action {
+        return restart(shared, *keep_sessions);
+    }
     shared.faults.change(action);
     reflag(shared);
     match action {
         FaultAction::Add(fault) => fault.describe(),
         FaultAction::Clear(fault) => format!("Cleared: {}", fault.describe()),
         FaultAction::ClearAll => "Every fault cleared".to_owned(),
+        FaultAction::Restart { .. } => String::new(),
     }
+}
+
+/// Restart in place ([`FaultAction::Restart`]).
+fn restart(shared: &Shared, keep_sessions: bool) -> String {
+    let limits = shared.config.queue_limits();
+    let mut state = shared.state.lock().unwrap_or_else(PoisonError::into_inner);
+    let mut ended = 0;
+    for cell in state.sessions.values() {
+        if let Some(kick) = cell.lock().kick.take() {
+            // A connection ending on its own right now has dropped its receiver: it ends anyway.
+            kick.send(Kick::Restart).ok();
+            ended += 1;
+        }
+    }
+    let sessions = state.sessions.len();
+    if keep_sessions {
+        return format!("Restarted in place: {ended} connections ended (DISCONNECT 0x8B), {sessions} sessions kept");
+    }
+    let ids: Vec<Arc<str>> = state.sessions.keys().cloned().collect();
+    for id in &ids {
+        state.take_pending_will(id);
+        state.remove_session(id, &limits);
+    }
+    format!("Restarted in place: {ended} connections ended (DISCONNECT 0x8B), {sessions} sessions dropped")
 }
 
 /// Set each session's switch from the list. Lock order: state, then the list (as in a CONNECT).

@@ -182,6 +182,10 @@ impl Session {
                 if code == reason::SUCCESS { Exit::Normal } else { Exit::WithWill }
             }
             Kick::Drop => Exit::Dropped,
+            Kick::Restart => {
+                self.queue_disconnect(reason::SERVER_SHUTTING_DOWN);
+                Exit::Shutdown
+            }
         }
     }
 

@@ -44,7 +44,7 @@ pub enum WillState {
     Pending(u64),
     /// Offline, the will was published when the connection ended.
     Published,
-    /// Offline, the will was discarded (a normal DISCONNECT).
+    /// Offline, the will was not published (a normal DISCONNECT, or a broker restart).
     Discarded,
 }
 

@@ -79,6 +79,13 @@ pub enum FaultAction {
     Clear(Fault),
     /// End every fault.
     ClearAll,
+    /// Restart the broker in place: every connection ends as at shutdown (5.0: DISCONNECT 0x8B,
+    /// wills not published); sessions are kept (as a broker with persistence would) or dropped (as
+    /// one without). The listener and the retained store stay: clients may reconnect at once.
+    Restart {
+        /// Keep every session (subscriptions, queued messages, messages in flight).
+        keep_sessions: bool,
+    },
 }
 
 /// CONNACK reason codes offered for a refused CONNECT (5.0 §3.2.2.2).

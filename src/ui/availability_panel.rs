@@ -87,7 +87,7 @@ fn row_ui(ui: &mut egui::Ui, r: &AvailabilityRow) -> Option<ConfirmAction> {
             WillState::Armed => "armed".to_owned(),
             WillState::Pending(secs) => format!("due in {}", format::duration_secs(secs)),
             WillState::Published => "published".to_owned(),
-            WillState::Discarded => "discarded (normal DISCONNECT)".to_owned(),
+            WillState::Discarded => "not published".to_owned(),
         };
         let retain = if r.will_retain { " R" } else { " (not retained)" };
         cell(ui, COLUMNS[2].1, format!("{fate} · {}{retain}", r.will_qos.badge()), false);

@@ -62,6 +62,11 @@ pub enum FaultsOutput {
     Fault(FaultAction),
     /// Take this client's session over (to confirm first).
     TakeOver(String),
+    /// Restart the broker in place (to confirm first).
+    Restart {
+        /// Keep every session.
+        keep_sessions: bool,
+    },
 }
 
 impl FaultsPanel {
@@ -131,7 +136,21 @@ impl FaultsPanel {
             {
                 out = Some(FaultsOutput::TakeOver(id));
             }
-            ui.weak("Restarting the broker is not offered yet.");
+            ui.separator();
+            if ui
+                .button("Restart, keep sessions…")
+                .on_hover_text("End every connection as at shutdown (DISCONNECT 0x8B); sessions stay, as with persistence")
+                .clicked()
+            {
+                out = Some(FaultsOutput::Restart { keep_sessions: true });
+            }
+            if ui
+                .button("Restart, drop sessions…")
+                .on_hover_text("End every connection as at shutdown (DISCONNECT 0x8B) and forget every session, as without persistence")
+                .clicked()
+            {
+                out = Some(FaultsOutput::Restart { keep_sessions: false });
+            }
         });
         ui.separator();
         if active.is_empty() {

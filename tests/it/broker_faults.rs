@@ -138,3 +138,26 @@ async fn taking_a_session_over_sends_0x8e_and_publishes_the_will() {
     victim.expect_disconnect(codec::reason::SESSION_TAKEN_OVER).await;
     assert_eq!(&watcher.expect_publish().await.payload[..], b"gone");
 }
+
+#[tokio::test]
+async fn restarting_in_place_ends_every_connection_with_0x8b_and_keeps_or_drops_sessions() {
+    // 5.0 §3.14.2.1: 0x8B Server shutting down; MQTT-3.2.2-2 / -3: Session Present tells whether
+    // the session survived.
+    let (addr, broker) = start_broker().await;
+    let mut keeper_connect = connect_packet(ProtocolVersion::V5, "keeper", true, 60);
+    keeper_connect.properties.session_expiry_interval = Some(600);
+    let (mut keeper, _) = Raw::connect(addr, keeper_connect.clone()).await;
+    assert_eq!(keeper.subscribe(1, "k/#", raw::qos(QoS::AtLeastOnce)).await, [1]);
+    let said = faults::act(broker.shared(), &FaultAction::Restart { keep_sessions: true });
+    assert!(said.contains("1 sessions kept"), "{said}");
+    keeper.expect_disconnect(reason::SERVER_SHUTTING_DOWN).await;
+    keeper_connect.clean_start = false;
+    let (mut keeper, ack) = Raw::connect(addr, keeper_connect.clone()).await;
+    assert!(ack.session_present, "kept");
+    assert!(crate::common::has_subscription(&broker, "keeper", "k/#"));
+    faults::act(broker.shared(), &FaultAction::Restart { keep_sessions: false });
+    keeper.expect_disconnect(reason::SERVER_SHUTTING_DOWN).await;
+    let (_keeper, ack) = Raw::connect(addr, keeper_connect).await;
+    assert!(!ack.session_present, "dropped");
+    assert!(!crate::common::has_subscription(&broker, "keeper", "k/#"));
+}

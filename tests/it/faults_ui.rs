@@ -62,3 +62,33 @@ fn a_refusal_added_in_the_faults_tab_is_reported_by_mosquitto_pub_and_clear_all_
     let (ok, said) = mosquitto_pub(addr, "anyone");
     assert!(ok, "the broker accepts again: {said}");
 }
+
+#[test]
+fn restarting_from_the_faults_tab_asks_first_and_ends_every_connection_with_0x8b() {
+    let (rt, mut h) = explorer();
+    let addr = h.state().store.broker.local_addr.expect("addr");
+    let mut client = rt.block_on(crate::raw::Raw::connected(addr, mqscope::broker::codec::ProtocolVersion::V5, "device"));
+    h.get_by_label("Broker").click();
+    h.run();
+    h.get_by_label("Faults").click();
+    h.run();
+    h.get_by_role_and_label(Role::Button, "Restart, drop sessions…").click();
+    h.run();
+    h.get_by_label_contains("Restart the broker in place? Every connection ends with DISCONNECT 0x8B");
+    h.get_by_role_and_label(Role::Button, "Restart").click();
+    h.run();
+    rt.block_on(client.expect_disconnect(mqscope::broker::codec::reason::SERVER_SHUTTING_DOWN));
+    for _ in 0..500 {
+        h.step();
+        if h.query_by_label_contains("Restarted in place: 1 connections ended (DISCONNECT 0x8B), 1 sessions dropped").is_some() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    h.get_by_label_contains("Restarted in place: 1 connections ended (DISCONNECT 0x8B), 1 sessions dropped");
+    let (_again, ack) = rt.block_on(crate::raw::Raw::connect(
+        addr,
+        crate::raw::connect_packet(mqscope::broker::codec::ProtocolVersion::V5, "device", false, 60),
+    ));
+    assert_eq!((ack.code, ack.session_present), (0, false), "the listener stayed; the session was dropped");
+}
