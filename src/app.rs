@@ -399,6 +399,9 @@ impl ExplorerApp {
         if self.dock_open {
             self.dock_ui(ui, now);
         }
+        // The tree's "no sub" badge, only while the Subscriptions tab keeps its snapshot fresh.
+        let fresh = self.dock_open && self.dock_tab == DockTab::Subscriptions && self.current == ConnId::LOCAL;
+        self.tree.unheard = if fresh { self.subscriptions.unheard() } else { None };
         let Some((action, inspector_action)) = self.panels_ui(ui, now) else { return };
         match inspector_action {
             Some(InspectorAction::SavePayload { bytes, suggested_name }) => self.send(Command::SavePayload { bytes, suggested_name }),

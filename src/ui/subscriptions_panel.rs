@@ -9,6 +9,8 @@
 //! Owns: [`SubscriptionsPanel`] (the filter, the last coverage computed). Rows come from the store's latest snapshots; the app
 //! asks for new ones while this tab is shown.
 
+use std::sync::Arc;
+
 use egui::RichText;
 
 use crate::model::TopicTree;
@@ -38,9 +40,13 @@ const COVERAGE_LISTED: usize = 200;
 pub struct SubscriptionsPanel {
     /// Shows only subscriptions whose client id or filter contains this.
     pub filter: String,
-    /// The last coverage computed, with the snapshot time and tree size it was computed for.
-    coverage: Option<(std::time::SystemTime, usize, Coverage)>,
+    /// The last coverage computed, with the snapshot time and tree size it was computed for, and
+    /// its topics without subscriber shared with the tree's badge.
+    coverage: Option<(std::time::SystemTime, usize, Coverage, Unheard)>,
 }
+
+/// Topics without subscriber, sorted, shared with the tree panel.
+type Unheard = Arc<Vec<Arc<str>>>;
 
 impl SubscriptionsPanel {
     /// Draw the list from `snap`, and who receives `topic` (the tree's selection) from `receivers`.
@@ -85,15 +91,22 @@ impl SubscriptionsPanel {
 }
 
 impl SubscriptionsPanel {
+    /// The topics seen that no subscription matched at the last snapshot (sorted), for the tree's badge.
+    #[must_use]
+    pub fn unheard(&self) -> Option<Unheard> {
+        self.coverage.as_ref().map(|c| Arc::clone(&c.3))
+    }
+
     /// Subscriptions that matched no topic seen since the window opened, and topics seen that no
     /// subscription matches now; computed once per snapshot (or when the tree gains topics).
     fn coverage_ui(&mut self, ui: &mut egui::Ui, snap: &Snapshot<SubscriptionRow>, tree: &TopicTree) {
         let key = (snap.taken_at, tree.topic_count());
-        if self.coverage.as_ref().is_none_or(|(at, n, _)| (*at, *n) != key) {
+        if self.coverage.as_ref().is_none_or(|(at, n, _, _)| (*at, *n) != key) {
             let c = coverage(&snap.rows, tree.topics().map(|(topic, _)| topic));
-            self.coverage = Some((key.0, key.1, c));
+            let unheard = Arc::new(c.unheard.clone());
+            self.coverage = Some((key.0, key.1, c, unheard));
         }
-        let Some((_, _, c)) = &self.coverage else { return };
+        let Some((_, _, c, _)) = &self.coverage else { return };
         let title = format!(
             "{} subscriptions never matched · {} topics with no subscriber (of {} seen since the window opened)",
             c.unmatched.len(),

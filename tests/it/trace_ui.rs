@@ -148,6 +148,15 @@ fn the_subscriptions_tab_lists_filters_that_never_matched_and_topics_nobody_rece
     h.run();
     h.get_by_label("never matched: typo/+/temp (sub)");
     h.get_by_label("no subscriber: lonely/b");
+    // The tree's badge, on that topic only, while this tab is shown.
+    for topic in ["lonely/b", "seen/a"] {
+        h.state_mut().pending_select = Some(topic.to_owned());
+        h.run();
+    }
+    assert_eq!(h.get_all_by_label("no sub").count(), 1, "lonely/b only");
+    h.state_mut().dock_tab = DockTab::Charts;
+    h.run();
+    assert!(h.query_by_label("no sub").is_none(), "no badge without a fresh snapshot");
 }
 
 #[test]
