@@ -77,7 +77,7 @@ mod publish_panel;
 mod retained_view;
 /// `runtime::run` end to end: commands in, events out.
 mod runtime;
-/// The Trace tab through egui_kittest: switch tracing on for a client, see its packets, one decoded.
+/// Trace, Availability, publish as a client, never-matched subscriptions, "retained only" from the store, through egui_kittest.
 mod trace_ui;
 /// No topic and no latest value lost with a slow UI: external mosquitto and embedded broker bursts.
 mod tree_truth;

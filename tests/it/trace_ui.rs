@@ -1,6 +1,8 @@
-//! The Trace tab through egui_kittest, with the real runtime and embedded broker: tracing switched
-//! on for one client from the Clients tab, its packets listed in the Trace tab, one decoded; and
-//! the Availability tab publishing a will after asking.
+//! The newer broker-inside views through egui_kittest, with the real runtime and embedded broker
+//! and raw clients: tracing switched on for one client from the Clients tab, its packets listed in
+//! the Trace tab and one decoded; the Availability tab publishing a will after asking; publishing as
+//! a client id (provenance, No Local); the Subscriptions tab's never-matched filters, topics without
+//! subscriber and the tree's "no sub" badge; "retained only" importing the broker's store.
 
 use egui::accesskit::Role;
 use egui_kittest::kittest::Queryable as _;
