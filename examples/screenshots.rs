@@ -3,7 +3,8 @@
 //! `scripts/screenshots.sh` runs it after taking the real window's shot under Xvfb.
 //!
 //! Shots: the tree with the inspector (light theme), a JSON diff of two history entries, charts
-//! with two series, the top talkers, the connections dialog and the settings.
+//! with two series, the top talkers, the connections dialog, the settings, and the broker's packet
+//! trace and fault injection (fed with packets as the broker decodes them).
 
 use std::time::SystemTime;
 
@@ -11,6 +12,7 @@ use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
 use mqscope::app::{DockTab, ExplorerApp};
 use mqscope::model::ConnId;
+use mqscope::model::faults::Fault;
 use mqscope::protocol::{COMMAND_CAPACITY, Event, EventSink};
 
 const SIZE: [f32; 2] = [1280.0, 800.0];
@@ -91,4 +93,83 @@ fn main() {
     let mut h = harness(a, None);
     h.get_by_label("Settings").click();
     save(&mut h, "settings");
+
+    let (mut a, _sink, _cmds) = app();
+    a.dock_open = true;
+    a.dock_tab = DockTab::Trace;
+    a.store.broker.inside.trace.apply(sample_trace());
+    let mut h = harness(a, None);
+    let seq = h.state().store.broker.inside.trace.rows.iter().find(|p| p.kind == "PUBLISH").map(|p| p.seq);
+    h.state_mut().trace.selected = seq;
+    save(&mut h, "trace");
+
+    let (mut a, _sink, _cmds) = app();
+    a.dock_open = true;
+    a.dock_tab = DockTab::Faults;
+    a.store.broker.inside.faults = vec![
+        Fault::RefuseConnect { client_id: Some("shelly-plug-7".into()), code: 0x87 },
+        Fault::WithholdAcks { client_id: "esp32-garage".into(), left: 2 },
+        Fault::DelayDeliveries { client_id: "zigbee2mqtt".into(), delay_ms: 1500 },
+    ];
+    a.faults.client_id = "esp32-garage".into();
+    save(&mut harness(a, None), "faults");
+}
+
+/// A traced session as the broker decodes it: CONNECT (password redacted), a QoS 2 handshake, a
+/// refused SUBSCRIBE.
+fn sample_trace() -> mqscope::model::packet_trace::TraceUpdate {
+    use bytes::Bytes;
+    use mqscope::broker::codec::{
+        ConnAck, Connect, Packet, Properties, ProtocolVersion, PubResp, Publish, QoS, SubAck, Subscribe, SubscriptionOptions,
+    };
+    use mqscope::model::packet_trace::{Direction, TraceTargets, TraceUpdate};
+    let connect = Connect {
+        protocol: ProtocolVersion::V5,
+        clean_start: true,
+        keep_alive: 30,
+        client_id: "esp32-garage".into(),
+        will: None,
+        username: Some("garage".into()),
+        password: Some(Bytes::from_static(b"not-shown")),
+        properties: Properties { session_expiry_interval: Some(3600), ..Properties::default() },
+    };
+    let ack = |pkid| PubResp { pkid, code: 0, properties: Properties::default() };
+    let publish = Publish {
+        dup: false,
+        qos: QoS::ExactlyOnce,
+        retain: true,
+        topic: "garage/door/state".into(),
+        pkid: 12,
+        payload: Bytes::from_static(br#"{"open":false,"battery":87}"#),
+        properties: Properties { content_type: Some("application/json".into()), ..Properties::default() },
+    };
+    let options = SubscriptionOptions { qos: QoS::AtLeastOnce, ..SubscriptionOptions::default() };
+    let packets = [
+        (Direction::In, Packet::Connect(Box::new(connect)), 58),
+        (Direction::Out, Packet::ConnAck(ConnAck { session_present: false, code: 0, properties: Properties::default() }), 14),
+        (Direction::In, Packet::Publish(publish), 61),
+        (Direction::Out, Packet::PubRec(ack(12)), 4),
+        (Direction::In, Packet::PubRel(ack(12)), 4),
+        (Direction::Out, Packet::PubComp(ack(12)), 4),
+        (
+            Direction::In,
+            Packet::Subscribe(Subscribe { pkid: 3, filters: vec![("$SYS/#".into(), options)], properties: Properties::default() }),
+            14,
+        ),
+        (Direction::Out, Packet::SubAck(SubAck { pkid: 3, codes: vec![0x87], properties: Properties::default() }), 6),
+        (Direction::In, Packet::PingReq, 2),
+        (Direction::Out, Packet::PingResp, 2),
+    ];
+    let client: std::sync::Arc<str> = "esp32-garage".into();
+    let start = SystemTime::now();
+    let rows: Vec<_> = packets
+        .iter()
+        .enumerate()
+        .map(|(i, (dir, packet, size))| {
+            let at = start + std::time::Duration::from_millis(37 * i as u64);
+            mqscope::broker::trace_row::row(i as u64 + 1, at, std::sync::Arc::clone(&client), *dir, packet, *size)
+        })
+        .collect();
+    let targets = TraceTargets { all: false, clients: [client].into_iter().collect() };
+    TraceUpdate { last_seq: rows.len() as u64, packets: rows, targets }
 }

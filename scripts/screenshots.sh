@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Regenerate screenshots/: main.png from the real window under Xvfb (software GL), fed by
 # `mqscope demo`; then one shot per area of the window (light theme, JSON diff, charts, top talkers,
-# connections, settings) drawn by egui's renderer through `cargo run --example screenshots`.
+# connections, settings, the packet trace, fault injection) drawn by egui's renderer through
+# `cargo run --example screenshots`.
 # Needs: xvfb, imagemagick (import), and the window's run-time libraries (see README).
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -14,11 +14,13 @@ use crate::model::payload::JsonPath;
 use crate::model::profile::{Profile, ProfileFile};
 use crate::model::{ConnId, Held, SeriesDef, Store, format};
 use crate::protocol::{Command, EventReceiver, ProfilesOrigin, RgbaImage};
+use crate::ui::availability_panel::AvailabilityPanel;
 use crate::ui::broker_security_panel::BrokerSecurityPanel;
 use crate::ui::capture_panel::CapturePanel;
 use crate::ui::certs_panel::{CertsAction, CertsPanel};
 use crate::ui::clients_panel::ClientsPanel;
 use crate::ui::connection_panel::ConnectionPanel;
+use crate::ui::faults_panel::FaultsPanel;
 use crate::ui::message_panel::{InspectorAction, MessagePanel};
 use crate::ui::plot_panel::{ChartAction, PlotPanel};
 use crate::ui::publish_panel::PublishPanel;
@@ -29,6 +31,7 @@ use crate::ui::subscriptions_panel::SubscriptionsPanel;
 use crate::ui::talkers_panel::{RateSparkline, TalkersPanel};
 use crate::ui::timer_panel::TimerPanel;
 use crate::ui::topic_tree_panel::{TopicTreePanel, TreeAction};
+use crate::ui::trace_panel::TracePanel;
 
 mod capture;
 mod chrome;
@@ -52,13 +55,19 @@ pub enum DockTab {
     Subscriptions,
     /// The embedded broker's retained store, from inside.
     Retained,
+    /// The embedded broker's packet trace.
+    Trace,
+    /// Faults injected into the embedded broker.
+    Faults,
+    /// Every client's will next to the retained status it would set.
+    Availability,
 }
 
 impl DockTab {
     /// Whether the tab shows the embedded broker from inside.
     #[must_use]
     pub const fn is_broker(self) -> bool {
-        matches!(self, Self::Clients | Self::Subscriptions | Self::Retained)
+        matches!(self, Self::Clients | Self::Subscriptions | Self::Retained | Self::Trace | Self::Faults | Self::Availability)
     }
 }
 
@@ -113,6 +122,16 @@ pub struct ExplorerApp {
     pub subscriptions: SubscriptionsPanel,
     /// The Retained tab of the bottom dock.
     pub retained: RetainedPanel,
+    /// The Trace tab of the bottom dock.
+    pub trace: TracePanel,
+    /// The Faults tab of the bottom dock.
+    pub faults: FaultsPanel,
+    /// The Availability tab of the bottom dock.
+    pub availability: AvailabilityPanel,
+    /// When the active faults were last asked for (while any is active, wherever the view is).
+    faults_polled: Option<Instant>,
+    /// The broker's retained store was asked for since "retained only" was turned on for Local.
+    retained_imported: bool,
     /// Which broker tab last asked for which snapshots, and when.
     inside_polled: Option<((DockTab, Vec<crate::protocol::InspectRequest>), Instant)>,
     /// The selected node's rates, under the tree.
@@ -181,6 +200,11 @@ impl ExplorerApp {
             clients: ClientsPanel::default(),
             subscriptions: SubscriptionsPanel::default(),
             retained: RetainedPanel::default(),
+            trace: TracePanel::default(),
+            faults: FaultsPanel::default(),
+            availability: AvailabilityPanel::default(),
+            faults_polled: None,
+            retained_imported: false,
             inside_polled: None,
             sparkline: RateSparkline::default(),
             dock_open: false,
@@ -398,9 +422,14 @@ impl ExplorerApp {
                 }
             });
         });
+        self.faults_strip_ui(ui);
+        self.import_retained_store();
         if self.dock_open {
             self.dock_ui(ui, now);
         }
+        // The tree's "no sub" badge, only while the Subscriptions tab keeps its snapshot fresh.
+        let fresh = self.dock_open && self.dock_tab == DockTab::Subscriptions && self.current == ConnId::LOCAL;
+        self.tree.unheard = if fresh { self.subscriptions.unheard() } else { None };
         let Some((action, inspector_action)) = self.panels_ui(ui, now) else { return };
         match inspector_action {
             Some(InspectorAction::SavePayload { bytes, suggested_name }) => self.send(Command::SavePayload { bytes, suggested_name }),
@@ -515,6 +544,9 @@ impl ExplorerApp {
                 ui.selectable_value(&mut self.dock_tab, DockTab::Clients, "Clients");
                 ui.selectable_value(&mut self.dock_tab, DockTab::Subscriptions, "Subscriptions");
                 ui.selectable_value(&mut self.dock_tab, DockTab::Retained, "Retained");
+                ui.selectable_value(&mut self.dock_tab, DockTab::Availability, "Availability");
+                ui.selectable_value(&mut self.dock_tab, DockTab::Trace, "Trace");
+                ui.selectable_value(&mut self.dock_tab, DockTab::Faults, "Faults");
                 ui.separator();
                 if ui
                     .small_button("Hide")
@@ -532,7 +564,14 @@ impl ExplorerApp {
                         picked = self.talkers.ui(ui, conn.id, &conn.tree, self.paused_at.unwrap_or(now));
                     }
                 }
-                tab @ (DockTab::Clients | DockTab::Subscriptions | DockTab::Retained) => self.inside_ui(ui, tab),
+                tab @ (DockTab::Clients
+                | DockTab::Subscriptions
+                | DockTab::Retained
+                | DockTab::Trace
+                | DockTab::Faults
+                | DockTab::Availability) => {
+                    self.inside_ui(ui, tab);
+                }
             }
         });
         if let Some(chart_action) = chart_action {

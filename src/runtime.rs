@@ -235,6 +235,7 @@ pub async fn run(config: RuntimeConfig, mut commands: mpsc::Receiver<Command>, s
                 tokio::spawn(inside::inspect(broker.clone(), request, sink.clone()));
             }
             Command::ClientAction(action) => inside::act(&broker, action, &sink).await,
+            Command::Fault(action) => inside::fault(&broker, action, &sink).await,
             Command::Shutdown => break,
         }
     }

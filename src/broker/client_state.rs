@@ -115,6 +115,9 @@ pub enum Kick {
     Disconnect(u8),
     /// The explorer drops the connection without DISCONNECT: the will is published (MQTT-3.1.2-8).
     Drop,
+    /// The explorer restarts the broker in place: the connection ends as at shutdown (5.0:
+    /// DISCONNECT 0x8B Server shutting down), its will not published.
+    Restart,
 }
 
 /// A subscription as the session remembers it.
@@ -165,6 +168,11 @@ pub struct SessionData {
     pub expires_at: Option<Instant>,
     /// Will of the attached connection.
     pub will: Option<LastWill>,
+    /// The will the latest connection registered (payload copied, properties left out), kept after
+    /// that connection ended, for the explorer's availability board.
+    pub last_will: Option<LastWill>,
+    /// Whether that will went out when the connection ended (`None`: still connected).
+    pub last_will_fired: Option<bool>,
     /// Client's Receive Maximum: outgoing QoS 1/2 in flight at once.
     pub send_quota: u16,
     /// Client's Maximum Packet Size.
@@ -286,6 +294,11 @@ pub struct SessionCell {
     pub stalled: std::sync::atomic::AtomicBool,
     /// Traffic counters for the explorer (relaxed atomics, a cache line of their own).
     pub counters: ClientCounters,
+    /// The explorer traces this session's packets ([`super::trace`]); shared with its connection.
+    pub tracing: Arc<std::sync::atomic::AtomicBool>,
+    /// A fault the explorer injected applies to this session ([`super::faults`]): its connection
+    /// looks for it (delayed deliveries, withheld acknowledgements) only while this is set.
+    pub faulted: std::sync::atomic::AtomicBool,
     /// Global drop counter, shared with the broker's stats.
     dropped_total: Arc<AtomicU64>,
 }
@@ -314,6 +327,8 @@ impl SessionCell {
                 expiry_secs: 0,
                 expires_at: None,
                 will: None,
+                last_will: None,
+                last_will_fired: None,
                 send_quota: u16::MAX,
                 client_max_packet: u32::MAX,
                 dropped: 0,
@@ -324,6 +339,8 @@ impl SessionCell {
             drained: Notify::new(),
             stalled: std::sync::atomic::AtomicBool::new(false),
             counters: ClientCounters::default(),
+            tracing: Arc::default(),
+            faulted: std::sync::atomic::AtomicBool::new(false),
             dropped_total,
         })
     }

@@ -19,7 +19,9 @@ use tokio_rustls::server::TlsStream;
 
 use super::codec::{self, DecodeError, Packet, ProtocolVersion};
 use super::order::InputGate;
+use super::trace::Tracer;
 use super::ws::{self, WsStream};
+use crate::model::packet_trace::Direction;
 
 /// The stream under the framing.
 #[derive(Debug)]
@@ -95,6 +97,8 @@ pub struct Connection {
     /// The router's message number when the oldest input still buffered was signalled
     /// ([`super::order`]); `None` on a WebSocket.
     pub input_since: Option<u64>,
+    /// Where this connection's packets go while the explorer traces its client; set at CONNECT.
+    pub tracer: Option<Tracer>,
 }
 
 /// An [`InputGate`] and the waker that read readiness is polled with.
@@ -116,6 +120,7 @@ impl Connection {
             max_packet_size,
             gate: None,
             input_since: None,
+            tracer: None,
         }
     }
 
@@ -138,7 +143,14 @@ impl Connection {
     /// # Errors
     /// When the buffered bytes are not a valid packet.
     pub fn parse(&mut self) -> Result<Option<Packet>, DecodeError> {
-        codec::decode(&mut self.buf, self.version, self.max_packet_size)
+        let before = self.buf.len();
+        let packet = codec::decode(&mut self.buf, self.version, self.max_packet_size)?;
+        if let (Some(tracer), Some(p)) = (&self.tracer, &packet)
+            && tracer.on()
+        {
+            tracer.record(Direction::In, p, before - self.buf.len());
+        }
+        Ok(packet)
     }
 
     /// Read more bytes. Cancel-safe: bytes land in the buffer only when the read completes.
@@ -233,7 +245,13 @@ impl Connection {
     /// Append an encoded packet to the write buffer.
     pub fn queue(&mut self, packet: &Packet) {
         let version = self.version.unwrap_or(ProtocolVersion::V311);
+        let before = self.out.len();
         codec::encode(packet, version, &mut self.out);
+        if let Some(tracer) = &self.tracer
+            && tracer.on()
+        {
+            tracer.record(Direction::Out, packet, self.out.len() - before);
+        }
     }
 
     /// Write everything buffered: one `write_all` on TCP, one binary message on a WebSocket.

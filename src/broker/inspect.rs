@@ -18,8 +18,10 @@ use super::client_state::{Kick, SessionCell};
 use super::codec::{self, ProtocolVersion, RetainHandling};
 use super::router::{self, State};
 use super::topic;
-use crate::model::QoS;
-use crate::model::broker_view::{ClientAction, ClientRow, MAX_ROWS, Receiver, RetainedRow, Snapshot, SubscriptionRow, WillInfo};
+use crate::model::broker_view::{
+    ClientAction, ClientRow, MAX_ROWS, RETAINED_IMPORT_MAX, Receiver, RetainedRow, Snapshot, SubscriptionRow, WillInfo,
+};
+use crate::model::{Message, MessageMeta, QoS};
 
 /// Why an action could not be carried out.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -30,6 +32,9 @@ pub enum ActionError {
     /// The client is not connected (for disconnect and drop).
     #[error("{0} is not connected")]
     Offline(String),
+    /// No will to publish (for publish will now).
+    #[error("{0}")]
+    NoWill(String),
     /// The client is connected (for expire).
     #[error("{0} is connected: disconnect it first")]
     Online(String),
@@ -71,6 +76,7 @@ fn session_row(id: &Arc<str>, cell: &SessionCell, now: Instant) -> ClientRow {
         subscriptions: data.subscriptions.len(),
         connected_at: data.connected_at,
         last_activity: cell.counters.last_activity(),
+        traced: cell.tracing.load(Relaxed),
     }
 }
 
@@ -167,6 +173,37 @@ pub fn retained(shared: &Shared, filter: &str) -> Snapshot<RetainedRow> {
     Snapshot { rows, total, taken_at: SystemTime::now() }
 }
 
+/// Every unexpired retained value with its payload (an own copy), its publisher and QoS, stamped
+/// with when it was stored; at most [`RETAINED_IMPORT_MAX`], in the store's order; `total` counts all.
+#[must_use]
+pub fn retained_values(shared: &Shared) -> Snapshot<Message> {
+    let now = Instant::now();
+    let now_wall = SystemTime::now();
+    let Ok(state) = shared.state.lock() else { return empty() };
+    let mut rows = Vec::new();
+    let mut total = 0;
+    state.retained.for_each_matching("#", |topic, msg| {
+        if msg.expired(now) {
+            return;
+        }
+        total += 1;
+        if rows.len() < RETAINED_IMPORT_MAX {
+            let meta =
+                MessageMeta { publisher: Some(Arc::clone(msg.publisher())), published_qos: Some(qos(msg.qos())), ..MessageMeta::default() };
+            rows.push(Message {
+                topic: topic.into(),
+                payload: bytes::Bytes::copy_from_slice(msg.payload()),
+                qos: qos(msg.qos()),
+                retain: true,
+                dup: false,
+                received_at: now_wall.checked_sub(now.saturating_duration_since(msg.stored_at())).unwrap_or(SystemTime::UNIX_EPOCH),
+                meta: Some(Arc::new(meta)),
+            });
+        }
+    });
+    Snapshot { rows, total, taken_at: now_wall }
+}
+
 /// Who would receive a message published on `topic` now: one row per session at the highest QoS
 /// of its matching subscriptions (MQTT-3.3.4-2), and one per shared group (one delivery for the
 /// group, MQTT 5 §4.8.2). No Local depends on the publisher and is not applied.
@@ -233,6 +270,18 @@ pub fn act(shared: &Shared, action: &ClientAction) -> Result<String, ActionError
         ClientAction::Expire { client_id } => {
             expire(shared, client_id)?;
             Ok(format!("Session {client_id} expired"))
+        }
+        ClientAction::PublishWill { client_id } => {
+            super::availability::publish_will_now(shared, client_id).map_err(|e| ActionError::NoWill(e.to_string()))
+        }
+        ClientAction::TakeOver { client_id } => {
+            kick(shared, client_id, Kick::Disconnect(codec::reason::SESSION_TAKEN_OVER))?;
+            Ok(format!("Took the session of {client_id} over: DISCONNECT 0x8E Session taken over, will published"))
+        }
+        ClientAction::Trace { client_id, on } => {
+            super::trace::set(shared, client_id.as_deref(), *on);
+            let whose = client_id.as_deref().map_or_else(|| "every client".to_owned(), ToOwned::to_owned);
+            Ok(if *on { format!("Tracing the packets of {whose}") } else { format!("No longer tracing {whose}") })
         }
     }
 }

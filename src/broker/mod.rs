@@ -23,14 +23,19 @@
 //! - [`router`]: fan-out, retained store, wills; [`retained`]: the store's compact copy of a message.
 //! - [`stats`]: counters, `$SYS`.
 //! - [`tap`]: the explorer's view of everything routed.
+//! - [`availability`]: each will next to the retained value on its topic; publish a will now.
+//! - [`faults`]: faults the explorer injects (refused CONNECT, delayed deliveries, withheld acknowledgements).
+//! - [`trace`]: the packet trace of the clients the explorer traces; [`trace_row`]: a packet as a row.
 //! - [`inspect`]: the explorer's views from inside (clients, subscriptions, retained store) and its
 //!   actions on clients; [`counters`]: per-session traffic counters for them.
 
+pub mod availability;
 pub mod certgen;
 pub mod client_state;
 pub mod codec;
 pub mod connection;
 pub mod counters;
+pub mod faults;
 pub mod inspect;
 pub mod launch;
 pub mod options;
@@ -43,6 +48,8 @@ pub mod session;
 pub mod stats;
 pub mod tap;
 pub mod tls;
+pub mod trace;
+pub mod trace_row;
 /// Topic rules and the two tries live at the crate root (the explorer's model uses the rules too).
 pub use crate::topic;
 pub mod ws;
@@ -179,6 +186,10 @@ pub struct Shared {
     pub stats: Stats,
     /// The explorer's view; `None` when headless.
     pub tap: Option<Arc<tap::Tap>>,
+    /// The packet trace (off for every client until the explorer turns it on).
+    pub trace: Arc<trace::Trace>,
+    /// Faults injected by the explorer (none until it sets one).
+    pub faults: faults::Faults,
     /// Flips to true on shutdown; every connection task watches it.
     pub shutdown: watch::Receiver<bool>,
     /// Number of the last message routed ([`order::Recent`]), read when a socket signals input ([`order`]).
@@ -231,6 +242,8 @@ impl Broker {
             state: std::sync::Mutex::new(router::State::default()),
             stats: Stats::default(),
             tap,
+            trace: Arc::default(),
+            faults: faults::Faults::default(),
             shutdown,
             route_seq: Arc::default(),
             security: std::sync::RwLock::new(Arc::new(security::Security::default())),
@@ -246,7 +259,8 @@ impl Broker {
         &self.shared
     }
 
-    /// Publish a message from inside the process (the explorer's publish panel), as client `mqscope`.
+    /// Publish a message from inside the process (the explorer's publish panel), as client `mqscope`
+    /// or as the client id in `req.meta.publisher`.
     pub fn publish(&self, req: &PublishRequest) -> Result<(), topic::TopicError> {
         router::publish_internal(&self.shared, req)
     }

@@ -23,7 +23,7 @@ mod shared;
 mod wills;
 
 pub use shared::redistribute_shared_locked;
-pub use wills::{expiry_loop, schedule_will};
+pub use wills::{expiry_loop, publish_will, schedule_will};
 
 /// A subscription in the trie: the session it feeds and its options.
 #[derive(Clone, Debug)]
@@ -86,6 +86,12 @@ impl State {
             Ok(Some((group, inner))) => self.shared_subs.remove(inner, &(Arc::from(group), Arc::clone(client_id))).is_some(),
             _ => self.subs.remove(filter, client_id).is_some(),
         }
+    }
+
+    /// When the will waiting for its delay of this client goes out, if one waits.
+    #[must_use]
+    pub fn pending_will_due(&self, client_id: &str) -> Option<tokio::time::Instant> {
+        self.pending_wills.iter().find(|w| &*w.client_id == client_id).map(|w| w.due)
     }
 
     /// Take the will waiting for a client that came back, if any.
@@ -216,7 +222,8 @@ pub fn routed(topic: Arc<str>, payload: Bytes, qos: QoS, retain: bool, props: &P
     })
 }
 
-/// Publish from inside the process (the explorer), as client `mqscope`.
+/// Publish from inside the process (the explorer), as client `mqscope` or as the client id the
+/// request names in `meta.publisher` (the publish panel's "As client id").
 ///
 /// # Errors
 /// When the topic is not a valid topic name.
@@ -233,7 +240,9 @@ pub fn publish_internal(shared: &Shared, req: &PublishRequest) -> Result<(), Top
         ..Properties::default()
     };
     let qos = QoS::try_from(req.qos.as_u8()).unwrap_or(QoS::AtMostOnce);
-    route(shared, &routed(req.topic.as_str().into(), req.payload.clone(), qos, req.retain, &props, "mqscope".into()));
+    // As the client id the publish panel names, if any (No Local then applies to that client, MQTT-3.8.3-3).
+    let publisher = m.publisher.clone().unwrap_or_else(|| "mqscope".into());
+    route(shared, &routed(req.topic.as_str().into(), req.payload.clone(), qos, req.retain, &props, publisher));
     Ok(())
 }
 

@@ -4,12 +4,13 @@
 //! Owns: the per-connection [`Session`]. The handshake lives in `connect`, packet handling in
 //! `inbound`, queue draining in `outbound`. An error here ends only this connection.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
+use bytes::BytesMut;
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
@@ -73,6 +74,9 @@ pub struct Session {
     policy: Arc<Security>,
     /// Its generation ([`super::Shared::security_generation`]).
     policy_gen: u64,
+    /// Encoded deliveries held back by an injected delay ([`super::faults`]), each with when it is
+    /// due, in order; empty unless the explorer delays this client.
+    delayed: VecDeque<(Instant, BytesMut)>,
 }
 
 impl Session {
@@ -92,6 +96,7 @@ impl Session {
         let timer = tokio::time::sleep_until(deadline);
         tokio::pin!(timer);
         loop {
+            self.release_delayed();
             let room = self.conn.out.len() < WRITE_HIGH_WATER;
             if room && self.parse_pending {
                 self.parse_pending = false;
@@ -112,6 +117,8 @@ impl Session {
                 (true, None) => Some(deadline),
                 (false, stuck) => stuck,
             };
+            let delayed_at = self.delayed.front().map(|d| d.0);
+            let wake_at = wake_at.into_iter().chain(delayed_at).min();
             if let Some(at) = wake_at
                 && at < timer.deadline()
             {
@@ -160,8 +167,9 @@ impl Session {
                         self.shared.stats.limits.hit(Limit::WriteTimeout, &self.client_id);
                         return Exit::WithWill;
                     }
-                    // Fired for a deadline that has moved on since: on to the next one.
-                    let next = [keep_alive_on.then_some(deadline), stuck_at].into_iter().flatten().min();
+                    // Fired for a deadline that has moved on since (or for a delayed delivery, released
+                    // at the top of the loop): on to the next one.
+                    let next = [keep_alive_on.then_some(deadline), stuck_at, self.delayed.front().map(|d| d.0)].into_iter().flatten().min();
                     timer.as_mut().reset(next.unwrap_or(now + write_timeout));
                 }
             }
@@ -181,6 +189,10 @@ impl Session {
                 if code == reason::SUCCESS { Exit::Normal } else { Exit::WithWill }
             }
             Kick::Drop => Exit::Dropped,
+            Kick::Restart => {
+                self.queue_disconnect(reason::SERVER_SHUTTING_DOWN);
+                Exit::Shutdown
+            }
         }
     }
 
@@ -285,6 +297,7 @@ impl Session {
         data.peer = None;
         // MQTT-3.1.2-10 / MQTT-3.14.4-3: a normal DISCONNECT deletes the will; every other end publishes it.
         let will = data.will.take().filter(|_| matches!(exit, Exit::WithWill | Exit::Dropped));
+        data.last_will_fired = Some(will.is_some());
         let expiry = data.expiry_secs;
         if !limits.queue_qos0_offline {
             let lost = data.drop_qos0();

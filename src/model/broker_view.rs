@@ -11,6 +11,9 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use super::QoS;
+use super::availability::AvailabilityRow;
+use super::faults::Fault;
+use super::packet_trace::{PacketTrace, TraceUpdate};
 
 /// Most rows one snapshot carries; the total says how many there were (the bound is shown).
 pub const MAX_ROWS: usize = 20_000;
@@ -75,6 +78,8 @@ pub struct ClientRow {
     pub connected_at: Option<SystemTime>,
     /// When a packet last came from the client.
     pub last_activity: Option<SystemTime>,
+    /// Its packets are being traced ([`super::packet_trace`]).
+    pub traced: bool,
 }
 
 /// One subscription of one session.
@@ -162,6 +167,14 @@ pub struct BrokerView {
     pub retained: Option<Snapshot<RetainedRow>>,
     /// Who receives a message on this topic.
     pub receivers: Option<(String, Vec<Receiver>)>,
+    /// The packet trace, as far as fetched.
+    pub trace: PacketTrace,
+    /// Faults injected and still active, as the broker last said.
+    pub faults: Vec<Fault>,
+    /// Every session with a will and the retained value its will would set.
+    pub availability: Option<Snapshot<AvailabilityRow>>,
+    /// The last import of the retained store into the tree: (inserted, in the store, cut by the bound).
+    pub retained_import: Option<(usize, usize, usize)>,
 }
 
 /// What the explorer does to a client.
@@ -186,6 +199,25 @@ pub enum ClientAction {
         /// Whose.
         client_id: String,
     },
+    /// Publish its will now, as the broker would when the connection ends (the client stays
+    /// connected and its will stays armed; a will waiting for its delay goes out now instead).
+    PublishWill {
+        /// Whose.
+        client_id: String,
+    },
+    /// Take its session over as a second connection with its client id would: the connection gets
+    /// DISCONNECT 0x8E Session taken over (MQTT-3.1.4-3) and its will is published.
+    TakeOver {
+        /// Whose.
+        client_id: String,
+    },
+    /// Trace its packets, or stop (no confirmation: nothing is lost either way).
+    Trace {
+        /// Whose; `None`: every client, present and future (off: nobody's any more).
+        client_id: Option<String>,
+        /// On or off.
+        on: bool,
+    },
 }
 
 /// A view's new snapshot, from the runtime.
@@ -199,7 +231,19 @@ pub enum InsideUpdate {
     Retained(Snapshot<RetainedRow>),
     /// Who receives a message on this topic.
     Receivers(String, Vec<Receiver>),
+    /// New packets of the trace.
+    Trace(TraceUpdate),
+    /// The faults active now.
+    Faults(Vec<Fault>),
+    /// The availability board.
+    Availability(Snapshot<AvailabilityRow>),
+    /// Every retained value in the store (at most [`RETAINED_IMPORT_MAX`]), for the tree's
+    /// "retained only" mode; folded into the tree by [`crate::model::Store::import_retained`].
+    RetainedValues(Snapshot<super::Message>),
 }
+
+/// Most retained values imported into the tree at once (the count left out is shown).
+pub const RETAINED_IMPORT_MAX: usize = 200_000;
 
 impl BrokerView {
     /// Keep a new snapshot.
@@ -209,6 +253,11 @@ impl BrokerView {
             InsideUpdate::Subscriptions(s) => self.subscriptions = Some(s),
             InsideUpdate::Retained(s) => self.retained = Some(s),
             InsideUpdate::Receivers(topic, rows) => self.receivers = Some((topic, rows)),
+            InsideUpdate::Trace(update) => self.trace.apply(update),
+            InsideUpdate::Faults(list) => self.faults = list,
+            InsideUpdate::Availability(s) => self.availability = Some(s),
+            // Folded into the tree by the store (`Store::import_retained`), not kept here.
+            InsideUpdate::RetainedValues(_) => {}
         }
     }
 }
@@ -317,6 +366,7 @@ mod tests {
             subscriptions: 0,
             connected_at: None,
             last_activity: None,
+            traced: false,
         }
     }
 

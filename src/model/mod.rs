@@ -5,19 +5,23 @@
 //! payloads, formatting, diffs, decimation and CSV. The UI reads it; the
 //! runtime's events are folded into it by `protocol::Event::apply_to`.
 
+pub mod availability;
 pub mod broker_security;
 pub mod broker_view;
 pub mod capture;
 pub mod chart_csv;
 pub mod charts;
 pub mod coalesce;
+pub mod coverage;
 pub mod decimate;
 pub mod diff;
 pub mod export;
+pub mod faults;
 pub mod filter;
 pub mod format;
 pub mod held;
 pub mod message;
+pub mod packet_trace;
 pub mod payload;
 pub mod profile;
 pub mod publish;
@@ -201,6 +205,22 @@ impl Store {
         }
     }
 
+    /// The embedded broker's retained store, as imported into the Local tree: the values a topic
+    /// of the tree did not have yet (stored before the window opened) are inserted; a topic the tree
+    /// already holds keeps what it saw (as new or newer). Returns how many were inserted.
+    pub fn import_retained(&mut self, values: Vec<Message>) -> usize {
+        let Some(conn) = self.conns.iter_mut().find(|c| c.id == ConnId::LOCAL) else { return 0 };
+        let mut inserted = 0;
+        for msg in values {
+            let known = conn.tree.find(&msg.topic).is_some_and(|id| conn.tree.node(id).latest().is_some());
+            if !known {
+                conn.tree.insert(msg);
+                inserted += 1;
+            }
+        }
+        inserted
+    }
+
     /// Ingest coalesced runs for one connection (each stands for a topic's latest message and the
     /// messages thinned before it; see [`TopicTree::insert_coalesced`]). The latest messages also go
     /// to their charts.
@@ -310,5 +330,27 @@ impl Store {
             ],
         );
         store
+    }
+}
+
+#[cfg(test)]
+mod import_tests {
+    use std::time::{Duration, SystemTime};
+
+    use super::*;
+
+    #[test]
+    fn importing_the_retained_store_adds_only_what_the_tree_lacks() {
+        let mut store = Store::example();
+        let at = SystemTime::UNIX_EPOCH + Duration::from_secs(1_600_000_000);
+        let stored = vec![
+            Message::new("home/kitchen/temp", "19.0", QoS::AtLeastOnce, true, at),
+            Message::new("cellar/pump", "off", QoS::AtMostOnce, true, at),
+        ];
+        assert_eq!(store.import_retained(stored), 1);
+        let tree = &store.conns[0].tree;
+        let latest = |t: &str| tree.node(tree.find(t).expect(t)).latest().expect("value").payload.clone();
+        assert_eq!(&latest("home/kitchen/temp")[..], b"21.5", "the value the tree saw stays");
+        assert_eq!(&latest("cellar/pump")[..], b"off");
     }
 }

@@ -21,6 +21,7 @@ pub use feed::Feed;
 
 use crate::model::broker_view::{ClientAction, InsideUpdate};
 use crate::model::export::{ExportFormat, Progress};
+use crate::model::faults::FaultAction;
 use crate::model::profile::{Profile, ProfileFile};
 use crate::model::publish::TemplateFile;
 use crate::model::{BrokerStats, Coalesced, ConnId, ConnStatus, Message, MessageMeta, QoS, Store};
@@ -170,6 +171,9 @@ pub enum Command {
     Inspect(InspectRequest),
     /// Act on a client of the embedded broker; answered with [`Event::Notice`] or [`Event::Error`].
     ClientAction(ClientAction),
+    /// Change the faults injected into the embedded broker; answered with [`Event::Notice`] and
+    /// the new list ([`Event::BrokerInside`]).
+    Fault(FaultAction),
     /// Stop everything and exit.
     Shutdown,
 }
@@ -190,6 +194,17 @@ pub enum InspectRequest {
     Receivers {
         /// The topic.
         topic: String,
+    },
+    /// The faults active now.
+    Faults,
+    /// Every session with a will, and the retained value its will would set.
+    Availability,
+    /// Every retained value in the store, with its payload, for the tree's "retained only" mode.
+    RetainedValues,
+    /// The packets traced after this sequence number (and whose packets are traced).
+    Trace {
+        /// The last sequence number the UI has.
+        after: u64,
     },
 }
 
@@ -390,6 +405,11 @@ impl Event {
                 }
             }
             Self::BrokerStats(stats) => store.broker.stats = stats,
+            Self::BrokerInside(InsideUpdate::RetainedValues(snap)) => {
+                let (total, cut) = (snap.total, snap.cut());
+                let inserted = store.import_retained(snap.rows);
+                store.broker.inside.retained_import = Some((inserted, total, cut));
+            }
             Self::BrokerInside(update) => store.broker.inside.apply(update),
             Self::ConnStatus { conn_id, status } => {
                 if let Some(conn) = store.conn_mut(conn_id) {

@@ -64,12 +64,14 @@ impl Default for ClientsPanel {
 }
 
 impl ClientsPanel {
-    /// Draw the list from `snap` (none yet: a note); returns an action to confirm.
-    pub fn ui(&mut self, ui: &mut egui::Ui, snap: Option<&Snapshot<ClientRow>>) -> Option<ConfirmAction> {
+    /// Draw the list from `snap` (none yet: a note); returns an action to confirm, and a switch of
+    /// tracing to carry out at once.
+    pub fn ui(&mut self, ui: &mut egui::Ui, snap: Option<&Snapshot<ClientRow>>) -> (Option<ConfirmAction>, Option<ClientAction>) {
         let Some(snap) = snap else {
             ui.weak("Asking the embedded broker for its clients…");
-            return None;
+            return (None, None);
         };
+        let mut trace = None;
         let order = client_order(&snap.rows, &self.filter, self.sort, self.desc);
         let mut action = None;
         ui.horizontal_wrapped(|ui| {
@@ -81,9 +83,19 @@ impl ClientsPanel {
         });
         let selected = self.selected.as_ref().and_then(|id| snap.rows.iter().find(|r| r.client_id == *id));
         ui.horizontal_wrapped(|ui| match selected {
-            Some(row) => action = self.actions_ui(ui, row),
+            Some(row) => {
+                let mut on = row.traced;
+                if ui
+                    .checkbox(&mut on, "Trace packets")
+                    .on_hover_text("Record every packet of this client, both ways, in the Trace tab")
+                    .changed()
+                {
+                    trace = Some(ClientAction::Trace { client_id: Some(row.client_id.to_string()), on });
+                }
+                action = self.actions_ui(ui, row);
+            }
             None => {
-                ui.weak("Select a client for its actions (disconnect, drop, expire).");
+                ui.weak("Select a client for its actions (trace, disconnect, drop, expire).");
             }
         });
         ui.separator();
@@ -100,7 +112,7 @@ impl ClientsPanel {
                 },
             );
         });
-        action
+        (action, trace)
     }
 
     fn sort_ui(&mut self, ui: &mut egui::Ui) {

@@ -13,6 +13,7 @@
 //! - [`certs_panel`]: the Settings window's "Generate certificates" for the broker's TLS listeners;
 //!   [`broker_security_panel`]: its TLS listener, anonymous access, password and ACL files.
 
+pub mod availability_panel;
 pub mod broker_security_panel;
 pub mod capture_panel;
 pub mod certs_panel;
@@ -20,6 +21,7 @@ pub mod chart_plot;
 pub mod clients_panel;
 pub mod connection_form;
 pub mod connection_panel;
+pub mod faults_panel;
 pub mod inside_table;
 pub mod message_panel;
 pub mod payload_view;
@@ -33,6 +35,7 @@ pub mod subscriptions_panel;
 pub mod talkers_panel;
 pub mod timer_panel;
 pub mod topic_tree_panel;
+pub mod trace_panel;
 pub mod tree_rows;
 
 use egui::{Color32, RichText};

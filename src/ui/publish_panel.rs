@@ -49,6 +49,9 @@ pub struct PublishPanel {
     confirm_empty: Option<(PublishRequest, PublishForm)>,
     /// The payload format changed this frame (the payload is validated again).
     format_changed: bool,
+    /// Embedded broker only: publish as this client id (empty: as `mqscope`), to test No Local
+    /// and what a device would see of another's message. Not part of templates or history.
+    pub as_client: String,
 }
 
 /// The line under the Publish button.
@@ -232,6 +235,17 @@ impl PublishPanel {
         // Both ways: a wide row scrolls here instead of widening the panel over the inspector.
         egui::ScrollArea::both().id_salt("publish-scroll").show(ui, |ui| {
             self.form_ui(ui, &conn.tree);
+            if conn.id == ConnId::LOCAL {
+                ui.horizontal(|ui| {
+                    let label = ui.label("As client id");
+                    ui.add(egui::TextEdit::singleline(&mut self.as_client).hint_text("mqscope").desired_width(140.0))
+                        .labelled_by(label.id)
+                        .on_hover_text(
+                            "Publish as if this client had: the inspector shows it as the publisher, and its own \
+                             subscriptions with No Local do not receive the message. Empty: as mqscope.",
+                        );
+                });
+            }
             let shortcut = ui.input_mut(|i| i.consume_key(egui::Modifiers::COMMAND, egui::Key::Enter));
             let clicked = ui.button("Publish").on_hover_text(format!("Publish on {} (Ctrl+Enter)", conn.name)).clicked();
             if clicked || shortcut {
@@ -383,6 +397,12 @@ impl PublishPanel {
             self.status = Some(Status::Error("Not published: see the form.".to_owned()));
             return;
         };
+        let mut meta = meta;
+        let as_client = self.as_client.trim();
+        if conn.id == ConnId::LOCAL && !as_client.is_empty() {
+            // The embedded broker publishes under this client id (`broker::router::publish_internal`).
+            meta.publisher = Some(as_client.into());
+        }
         let req = PublishRequest {
             id: 0,
             conn_id: conn.id,

@@ -3,12 +3,19 @@
 //! group), filtered and virtualised; and, for the topic selected in the tree, who would receive a
 //! message published there and at which QoS (a shared group counts as one delivery).
 //!
-//! Owns: [`SubscriptionsPanel`] (the filter). Rows come from the store's latest snapshots; the app
+//! Also the subscriptions that never matched a topic seen since the window opened, and the topics
+//! seen that no subscription matches ([`crate::model::coverage`]).
+//!
+//! Owns: [`SubscriptionsPanel`] (the filter, the last coverage computed). Rows come from the store's latest snapshots; the app
 //! asks for new ones while this tab is shown.
+
+use std::sync::Arc;
 
 use egui::RichText;
 
+use crate::model::TopicTree;
 use crate::model::broker_view::{Receiver, Snapshot, SubscriptionRow, subscription_order};
+use crate::model::coverage::{Coverage, coverage};
 use crate::ui::inside_table::{self, cell, header, row_height};
 use crate::ui::qos_color;
 
@@ -25,12 +32,21 @@ const COLUMNS: [(&str, f32); 9] = [
     ("Client", 60.0),
 ];
 
+/// Most entries listed in each coverage list (the count says how many there are).
+const COVERAGE_LISTED: usize = 200;
+
 /// The Subscriptions tab.
 #[derive(Debug, Default)]
 pub struct SubscriptionsPanel {
     /// Shows only subscriptions whose client id or filter contains this.
     pub filter: String,
+    /// The last coverage computed, with the snapshot time and tree size it was computed for, and
+    /// its topics without subscriber shared with the tree's badge.
+    coverage: Option<(std::time::SystemTime, usize, Coverage, Unheard)>,
 }
+
+/// Topics without subscriber, sorted, shared with the tree panel.
+type Unheard = Arc<Vec<Arc<str>>>;
 
 impl SubscriptionsPanel {
     /// Draw the list from `snap`, and who receives `topic` (the tree's selection) from `receivers`.
@@ -40,12 +56,16 @@ impl SubscriptionsPanel {
         snap: Option<&Snapshot<SubscriptionRow>>,
         topic: Option<&str>,
         receivers: Option<&(String, Vec<Receiver>)>,
+        tree: Option<&TopicTree>,
     ) {
         let Some(snap) = snap else {
             ui.weak("Asking the embedded broker for its subscriptions…");
             return;
         };
         receivers_ui(ui, topic, receivers);
+        if let Some(tree) = tree {
+            self.coverage_ui(ui, snap, tree);
+        }
         ui.separator();
         let order = subscription_order(&snap.rows, &self.filter);
         ui.horizontal_wrapped(|ui| {
@@ -66,6 +86,52 @@ impl SubscriptionsPanel {
                     }
                 },
             );
+        });
+    }
+}
+
+impl SubscriptionsPanel {
+    /// The topics seen that no subscription matched at the last snapshot (sorted), for the tree's badge.
+    #[must_use]
+    pub fn unheard(&self) -> Option<Unheard> {
+        self.coverage.as_ref().map(|c| Arc::clone(&c.3))
+    }
+
+    /// Subscriptions that matched no topic seen since the window opened, and topics seen that no
+    /// subscription matches now; computed once per snapshot (or when the tree gains topics).
+    fn coverage_ui(&mut self, ui: &mut egui::Ui, snap: &Snapshot<SubscriptionRow>, tree: &TopicTree) {
+        let key = (snap.taken_at, tree.topic_count());
+        if self.coverage.as_ref().is_none_or(|(at, n, _, _)| (*at, *n) != key) {
+            let c = coverage(&snap.rows, tree.topics().map(|(topic, _)| topic));
+            let unheard = Arc::new(c.unheard.clone());
+            self.coverage = Some((key.0, key.1, c, unheard));
+        }
+        let Some((_, _, c, _)) = &self.coverage else { return };
+        let title = format!(
+            "{} subscriptions never matched · {} topics with no subscriber (of {} seen since the window opened)",
+            c.unmatched.len(),
+            c.unheard.len(),
+            c.topics
+        );
+        egui::CollapsingHeader::new(title).id_salt("subs-coverage").show(ui, |ui| {
+            ui.weak(
+                "Never matched: no topic published since the window opened matches the filter (a typo, a device that never \
+                 speaks). No subscriber: no subscription now matches the topic, so nobody got its messages.",
+            );
+            egui::ScrollArea::vertical().id_salt("subs-coverage-v").max_height(140.0).show(ui, |ui| {
+                for &i in c.unmatched.iter().take(COVERAGE_LISTED) {
+                    if let Some(r) = snap.rows.get(i) {
+                        ui.label(RichText::new(format!("never matched: {} ({})", r.filter, r.client_id)).monospace());
+                    }
+                }
+                for topic in c.unheard.iter().take(COVERAGE_LISTED) {
+                    ui.label(RichText::new(format!("no subscriber: {topic}")).monospace());
+                }
+                let more = c.unmatched.len().saturating_sub(COVERAGE_LISTED) + c.unheard.len().saturating_sub(COVERAGE_LISTED);
+                if more > 0 {
+                    ui.weak(format!("and {more} more"));
+                }
+            });
         });
     }
 }

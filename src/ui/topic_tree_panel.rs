@@ -89,6 +89,9 @@ pub struct TopicTreePanel {
     conn: Option<ConnId>,
     /// Selection and expansion of the other connections' trees, restored when their tab is shown again.
     parked: std::collections::HashMap<ConnId, (Option<NodeId>, TreeRows)>,
+    /// Topics that no subscription of the embedded broker matches, sorted; set by the app each
+    /// frame while the Subscriptions tab shows a fresh snapshot (else `None`: no badge, never a stale one).
+    pub unheard: Option<Arc<Vec<Arc<str>>>>,
 }
 
 impl Default for TopicTreePanel {
@@ -109,6 +112,7 @@ impl Default for TopicTreePanel {
             shown_rows: 0..0,
             conn: None,
             parked: std::collections::HashMap::new(),
+            unheard: None,
         }
     }
 }
@@ -408,6 +412,17 @@ impl TopicTreePanel {
                     ui.weak(format!("{} t · {} m", format::count(node.topics_below().into()), format::count(node.msgs_below())));
                 }
                 if let Some(latest) = node.latest() {
+                    if let (Some(unheard), Some(topic)) = (&self.unheard, node.topic())
+                        && unheard.binary_search(topic).is_ok()
+                    {
+                        super::badge(
+                            ui,
+                            "no sub",
+                            ui.visuals().weak_text_color(),
+                            "No subscriber: no subscription of the embedded broker matches this topic now, so nobody receives \
+                             what is published here (the explorer sees it from inside, it is not a subscriber)",
+                        );
+                    }
                     super::qos_badge(ui, latest.qos);
                     if node.is_retained() {
                         super::retained_badge(ui);

@@ -35,7 +35,10 @@ pub(crate) fn explorer() -> (tokio::runtime::Runtime, Harness<'static, ExplorerA
     rt.spawn(runtime::run(config, cmd_rx, sink));
     let mut app = ExplorerApp::new(cmd_tx, ev_rx);
     app.tree.flash = false;
-    let mut h = Harness::builder().with_size([1400.0, 900.0]).build_ui_state(|ui, app: &mut ExplorerApp| app.ui(ui), app);
+    // The runtime answers asynchronously: an answer that lands while `run` steps asks for more
+    // frames, so `run` gets more steps than the default 4 before it calls the UI unsettled.
+    let mut h =
+        Harness::builder().with_size([1400.0, 900.0]).with_max_steps(16).build_ui_state(|ui, app: &mut ExplorerApp| app.ui(ui), app);
     step_until(&mut h, "the embedded broker", |app| app.store.broker.running);
     (rt, h)
 }
@@ -190,6 +193,7 @@ fn ten_thousand_sessions_are_listed_virtualised_and_filtered() {
             subscriptions: 0,
             connected_at: None,
             last_activity: None,
+            traced: false,
         })
         .collect();
     let snap = Snapshot { rows, total: 10_000, taken_at: std::time::SystemTime::now() };

@@ -15,12 +15,16 @@ mod raw;
 mod broker_acl;
 /// Password files (mosquitto_passwd's and `mqscope passwd`'s), refusal codes, certificate identities.
 mod broker_auth;
+/// The availability board: wills next to the retained status they set; publish a will now.
+mod broker_availability;
 /// How connections end: graceful close after an error, peers that do not read, bounded shutdown.
 mod broker_close;
 /// `mqscope broker -c FILE`, `--print-config`, configuration errors with exit code 2, `--tls-generate`.
 mod broker_config;
 /// CONNECT/CONNACK: protocol level, client ids, Clean Start, Session Present, limits, takeover, AUTH.
 mod broker_connect;
+/// Fault injection with real clients: refused CONNECT (mosquitto_pub), withheld PUBACK, delays, takeover.
+mod broker_faults;
 /// Seeded random packet sequences against one session: well-formed replies or a close, never a panic.
 mod broker_fuzz;
 /// The broker from inside: clients, subscriptions and retained views; disconnect, drop, expire.
@@ -49,6 +53,8 @@ mod broker_subscribe;
 mod broker_sys;
 /// TLS listeners with generated certificates: mqtts and wss, mutual TLS, a wrong CA.
 mod broker_tls;
+/// The packet trace with real clients: a QoS 2 handshake, a refused SUBSCRIBE, passwords redacted.
+mod broker_trace;
 /// The embedded broker against rumqttc's MQTT 3.1.1 client.
 mod broker_v4;
 /// The embedded broker against rumqttc's MQTT 5 client.
@@ -69,6 +75,8 @@ mod cli;
 mod client_mosquitto;
 /// The panels through egui_kittest with a fed store: filter, sort, keys, diff, publish, templates, bad input.
 mod explorer;
+/// The Faults tab through egui_kittest: add a refusal (mosquitto_pub reports it), the red strip, Clear all.
+mod faults_ui;
 /// The dock's broker tabs through egui_kittest with the real runtime: Clients list and actions.
 mod inside_ui;
 /// Mouse and keyboard in the tree, toolbar and inspector: Esc, tabs, scroll, right-click, regex errors.
@@ -83,6 +91,8 @@ mod retained_view;
 mod runtime;
 /// No topic and no latest value lost with a slow UI: external mosquitto and embedded broker bursts.
 mod timers_ui;
+/// Trace, Availability, publish as a client, never-matched subscriptions, "retained only" from the store, through egui_kittest.
+mod trace_ui;
 mod tree_truth;
 /// The window through egui_kittest's accessibility tree, with the real runtime and broker behind it.
 mod ui;

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::time::Duration;
 
 use tokio::sync::oneshot;
@@ -14,11 +14,13 @@ use tokio::sync::oneshot;
 use super::Session;
 use crate::broker::Shared;
 use crate::broker::client_state::{Kick, SessionCell};
-use crate::broker::codec::{ConnAck, Connect, DecodeError, LastWill, Packet, Properties, ProtocolVersion, reason};
+use crate::broker::codec::{self, ConnAck, Connect, DecodeError, LastWill, Packet, Properties, ProtocolVersion, reason};
 use crate::broker::connection::{Connection, ConnectionError, Transport};
 use crate::broker::router;
 use crate::broker::security::{Security, Verdict, Who};
 use crate::broker::stats::Limit;
+use crate::broker::trace::Tracer;
+use crate::model::packet_trace::Direction;
 
 /// Serve one accepted connection (TCP, or a WebSocket after its handshake) to its end.
 pub async fn serve(stream: Transport, peer: SocketAddr, shared: Arc<Shared>) {
@@ -140,7 +142,8 @@ fn refuse(mut conn: Connection, code: u8) -> Accepted {
 }
 
 /// Validate CONNECT, attach (or create) the session, queue CONNACK.
-fn accept(conn: Connection, connect: &Connect, peer: SocketAddr, shared: Arc<Shared>) -> Accepted {
+fn accept(mut conn: Connection, connect: &Connect, peer: SocketAddr, shared: Arc<Shared>) -> Accepted {
+    trace_connect(&mut conn, connect, &shared);
     let v5 = connect.protocol == ProtocolVersion::V5;
     let cfg = &shared.config;
     let mut ack = Properties::default();
@@ -174,6 +177,11 @@ fn accept(conn: Connection, connect: &Connect, peer: SocketAddr, shared: Arc<Sha
     } else {
         connect.client_id.as_str().into()
     };
+    if let Some(code) = shared.faults.take_refusal(&client_id) {
+        // A fault the explorer injected ([`crate::broker::faults`]); MQTT-3.2.2-7 (5.0): the connection closes after it.
+        tracing::info!(%peer, %client_id, code, "CONNECT refused by an injected fault");
+        return refuse(conn, code);
+    }
     let expiry = if v5 {
         connect.properties.session_expiry_interval.unwrap_or(0)
     } else if connect.clean_start {
@@ -206,6 +214,7 @@ fn accept(conn: Connection, connect: &Connect, peer: SocketAddr, shared: Arc<Sha
         }
     }
     let shared_generation = shared.security_generation();
+    conn.tracer = Some(Tracer::new(Arc::clone(&cell.tracing), Arc::clone(&client_id), Arc::clone(&shared.trace)));
     let mut session = Session {
         shared,
         conn,
@@ -224,6 +233,7 @@ fn accept(conn: Connection, connect: &Connect, peer: SocketAddr, shared: Arc<Sha
         username,
         policy_gen: shared_generation,
         policy,
+        delayed: std::collections::VecDeque::new(),
     };
     session.conn.queue(&Packet::ConnAck(ConnAck { session_present, code: reason::SUCCESS, properties: ack }));
     session.shared.stats.client_connected();
@@ -260,6 +270,18 @@ fn authenticate(
     shared.stats.security.auth_failed.fetch_add(1, Relaxed);
     tracing::info!(%peer, "CONNECT refused: {why}");
     Err(if v5 { code } else { reason::CONNACK_V3_NOT_AUTHORIZED })
+}
+
+/// If the explorer traces this client id: record the CONNECT (its password left out) and give
+/// the connection a tracer, so that a refusing CONNACK is traced too.
+fn trace_connect(conn: &mut Connection, connect: &Connect, shared: &Shared) {
+    if !shared.trace.covers(&connect.client_id) {
+        return;
+    }
+    let id: Arc<str> = connect.client_id.as_str().into();
+    let packet = Packet::Connect(Box::new(connect.clone()));
+    shared.trace.record(&id, Direction::In, &packet, codec::encoded_len(&packet, connect.protocol));
+    conn.tracer = Some(Tracer::new(Arc::new(AtomicBool::new(true)), id, Arc::clone(&shared.trace)));
 }
 
 /// Take over or create the session for `client_id`. Returns (cell, session present, connection generation).
@@ -306,12 +328,24 @@ fn attach(
         data.connection = Some(generation);
         data.kick = Some(kick_tx);
         data.will.clone_from(&connect.will);
+        data.last_will = connect.will.as_ref().map(|w| LastWill {
+            topic: w.topic.clone(),
+            // A copy: the will's payload is a slice of the connection's read buffer.
+            payload: bytes::Bytes::copy_from_slice(&w.payload),
+            qos: w.qos,
+            retain: w.retain,
+            properties: Properties { will_delay_interval: w.properties.will_delay_interval, ..Properties::default() },
+        });
+        data.last_will_fired = None;
         data.expiry_secs = expiry;
         data.expires_at = None;
         data.send_quota = connect.properties.receive_maximum.unwrap_or(shared.config.default_inflight);
         data.client_max_packet = connect.properties.maximum_packet_size.unwrap_or(u32::MAX);
         data.peer = Some(peer);
     }
+    // Lock order: state, then the trace's targets (as when the explorer switches tracing).
+    cell.tracing.store(shared.trace.covers(client_id), Relaxed);
+    cell.faulted.store(shared.faults.covers_session(client_id), Relaxed);
     state.sessions.insert(Arc::clone(client_id), Arc::clone(&cell));
     drop(state);
     for will in previous_wills(taken_will, pending_will, resume) {

@@ -158,8 +158,10 @@ impl Session {
                 if !bad_format {
                     self.route(topic, publish);
                 }
-                // MQTT-4.3.2-2: PUBACK after taking ownership.
-                self.conn.queue(&Packet::PubAck(PubResp { pkid, code, properties: Properties::default() }));
+                // MQTT-4.3.2-2: PUBACK after taking ownership (unless a fault withholds it, as if lost).
+                if !self.withhold_ack() {
+                    self.conn.queue(&Packet::PubAck(PubResp { pkid, code, properties: Properties::default() }));
+                }
             }
             QoS::ExactlyOnce => {
                 let (duplicate, over) = {
@@ -178,7 +180,9 @@ impl Session {
                     self.cell.lock().incoming_qos2.insert(pkid);
                     self.route(topic, publish);
                 }
-                self.conn.queue(&Packet::PubRec(PubResp { pkid, code, properties: Properties::default() }));
+                if !self.withhold_ack() {
+                    self.conn.queue(&Packet::PubRec(PubResp { pkid, code, properties: Properties::default() }));
+                }
             }
         }
         None
@@ -205,6 +209,19 @@ impl Session {
             }
         }
         None
+    }
+
+    /// Whether an injected fault withholds this acknowledgement ([`crate::broker::faults`]): one
+    /// relaxed load unless a fault applies to this session.
+    fn withhold_ack(&self) -> bool {
+        if !self.cell.faulted.load(Relaxed) {
+            return false;
+        }
+        let (withhold, ended) = self.shared.faults.take_withheld_ack(&self.client_id);
+        if ended {
+            crate::broker::faults::reflag(&self.shared);
+        }
+        withhold
     }
 
     /// Whether a topic name or filter is longer than `max_topic_length` or has more levels than `max_topic_levels`.

@@ -55,6 +55,7 @@ impl Session {
         if data.connection != Some(self.generation) {
             return false; // Taken over: the queue belongs to the new connection now.
         }
+        let start = self.conn.out.len();
         let quota = usize::from(data.send_quota.max(1));
         let max_packet = data.client_max_packet as usize;
         let mut sent = 0u64;
@@ -103,7 +104,38 @@ impl Session {
         }
         self.shared.stats.msgs_sent.fetch_add(sent, Relaxed);
         cell.counters.msgs_out.fetch_add(sent, Relaxed);
+        if cell.faulted.load(Relaxed) || !self.delayed.is_empty() {
+            self.hold_back(start, now);
+        }
         more
+    }
+
+    /// An injected delay ([`crate::broker::faults`]): move the deliveries just encoded (from `start`
+    /// in the write buffer) aside until `now` + the delay. While some are held, later ones queue
+    /// behind them even once the fault is cleared, so that order is kept (5.0 §4.6).
+    fn hold_back(&mut self, start: usize, now: Instant) {
+        let delay = self.shared.faults.delay_for(&self.client_id);
+        if (delay.is_zero() && self.delayed.is_empty()) || self.conn.out.len() <= start {
+            return;
+        }
+        let held = self.conn.out.split_off(start);
+        let due = self.delayed.back().map_or(now + delay, |last| last.0.max(now + delay));
+        self.delayed.push_back((due, held));
+    }
+
+    /// Put the held deliveries that are due into the write buffer.
+    pub(super) fn release_delayed(&mut self) {
+        if self.delayed.is_empty() {
+            return;
+        }
+        let now = Instant::now();
+        while let Some((due, _)) = self.delayed.front()
+            && *due <= now
+        {
+            if let Some((_, bytes)) = self.delayed.pop_front() {
+                self.conn.out.extend_from_slice(&bytes);
+            }
+        }
     }
 
     /// Outgoing Topic Alias (5.0 §3.3.2.3.4): the first PUBLISH on a topic sets an alias while the
