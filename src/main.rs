@@ -112,6 +112,8 @@ enum Cmd {
         max_queued_mib: usize,
         #[command(flatten)]
         limits: LimitArgs,
+        #[command(flatten)]
+        persist: broker::store::PersistOptions,
     },
     /// Publish a realistic home-automation and factory-floor topic set to a broker, then keep updating it.
     Demo {
@@ -153,11 +155,12 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     init_logging();
     match cli.command {
-        Some(Cmd::Broker { port, bind, ws_port, sys_interval, max_queued_messages, max_queued_mib, limits }) => {
+        Some(Cmd::Broker { port, bind, ws_port, sys_interval, max_queued_messages, max_queued_mib, limits, persist }) => {
             let config = limits.apply(BrokerConfig {
                 sys_interval: (sys_interval > 0).then(|| std::time::Duration::from_secs(sys_interval)),
                 max_queued_messages,
                 max_queued_bytes: max_queued_mib.saturating_mul(1024 * 1024),
+                persistence: persist.config(),
                 ..BrokerConfig::default()
             });
             run_broker(SocketAddr::new(bind, port), ws_port.map(|p| SocketAddr::new(bind, p)), config)
@@ -210,7 +213,14 @@ fn run_broker(addr: SocketAddr, ws_addr: Option<SocketAddr>, config: BrokerConfi
             }
             None => None,
         };
-        let broker = Broker::new(config, None);
+        let broker = match config.persistence.clone() {
+            // Reading the journal blocks: off the runtime's workers.
+            Some(persist) => tokio::task::spawn_blocking(move || Broker::open(config, None))
+                .await
+                .context("restoring the broker's state")?
+                .with_context(|| format!("cannot use the data directory {}", persist.dir.display()))?,
+            None => Broker::new(config, None),
+        };
         broker::run_listeners(broker::Listeners { tcp, ws }, broker, shutdown_signal()).await.context("broker failed")?;
         tracing::info!("mqscope broker stopped");
         Ok(())
@@ -265,13 +275,21 @@ fn run_gui(config: RuntimeConfig, renderer: &str, select: Option<String>) -> any
             let waker_pacing = pacing.clone();
             let waker: Waker = Arc::new(move |_backlogged| ctx.request_repaint_after(waker_pacing.get()));
             let (sink, ev_rx) = EventSink::channel(waker);
+            let settings: mqscope::ui::settings_panel::Settings =
+                cc.storage.and_then(|s| eframe::get_value(s, mqscope::ui::settings_panel::STORAGE_KEY)).unwrap_or_default();
+            let mut config = config;
+            if settings.keep_broker_state {
+                // Read at start: the switch in Settings applies at the next start.
+                let dir = config.config_dir.clone().or_else(|| mqscope::storage::config_dir().ok());
+                config.broker.persistence =
+                    dir.map(|d| broker::store::PersistConfig::new(d.join(mqscope::ui::settings_panel::BROKER_DATA_DIR)));
+            }
             handle.spawn(runtime::run(config, cmd_rx, sink));
             let mut app = ExplorerApp::new(cmd_tx, ev_rx);
             app.pacing = pacing;
             app.pending_select = select;
             app.launched_at = launched_at;
             app.stats_every = stats_every;
-            let settings = cc.storage.and_then(|s| eframe::get_value(s, mqscope::ui::settings_panel::STORAGE_KEY)).unwrap_or_default();
             app.apply_settings(&cc.egui_ctx, settings);
             let charts: Vec<mqscope::model::ChartDef> =
                 cc.storage.and_then(|s| eframe::get_value(s, mqscope::app::CHARTS_STORAGE_KEY)).unwrap_or_default();
@@ -322,5 +340,18 @@ mod tests {
         assert_eq!((config.max_connections, config.max_packet_size, config.max_subscriptions_per_client), (5, 1024, 3));
         assert_eq!((config.max_topic_length, config.max_topic_levels), (64, 4));
         assert_eq!((config.connect_timeout.as_secs(), config.write_timeout.as_secs()), (2, 7));
+    }
+
+    #[test]
+    fn persistence_is_off_by_default_and_on_with_a_data_dir() {
+        let parse = |args: &[&str]| {
+            let cli = Cli::try_parse_from(["mqscope", "broker"].iter().chain(args)).expect("valid arguments");
+            let Some(Cmd::Broker { persist, .. }) = cli.command else { panic!("not the broker subcommand") };
+            persist.config()
+        };
+        assert_eq!(parse(&[]), None);
+        let on = parse(&["--data-dir", "/tmp/x", "--persist-interval-ms", "2"]).expect("on");
+        assert_eq!((on.dir.to_str(), on.interval.as_millis()), (Some("/tmp/x"), 2));
+        assert_eq!(parse(&["--data-dir", "d"]).map(|c| c.interval.as_millis()), Some(5));
     }
 }

@@ -79,6 +79,8 @@ pub struct Connection {
     /// The router's message number when the oldest input still buffered was signalled
     /// ([`super::order`]); `None` on a WebSocket.
     pub input_since: Option<u64>,
+    /// [`Connection::io`] writes nothing while set: what is buffered waits for the journal ([`super::store`]).
+    pub hold_writes: bool,
 }
 
 /// An [`InputGate`] and the waker that read readiness is polled with.
@@ -100,6 +102,7 @@ impl Connection {
             max_packet_size,
             gate: None,
             input_since: None,
+            hold_writes: false,
         }
     }
 
@@ -152,7 +155,9 @@ impl Connection {
             self.buf.reserve(READ_BUFFER);
         }
         let buffered_before = !self.buf.is_empty();
-        let Self { stream, buf, out, gate, .. } = self;
+        let Self { stream, buf, out, gate, hold_writes, .. } = self;
+        let mut none = BytesMut::new();
+        let out = if *hold_writes { &mut none } else { out };
         let io = match stream {
             Transport::Tcp(tcp) => std::future::poll_fn(|cx| poll_tcp(tcp, cx, buf, out, read, gate.as_ref())).await?,
             Transport::Ws(ws) if !out.is_empty() => {

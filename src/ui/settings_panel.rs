@@ -49,6 +49,9 @@ pub struct Settings {
     pub payload_view: PayloadView,
     /// Points kept per chart series.
     pub chart_points: usize,
+    /// The embedded broker keeps retained messages and persistent sessions in the config folder
+    /// ([`BROKER_DATA_DIR`]) across restarts; read at start, so a change applies at the next start.
+    pub keep_broker_state: bool,
 }
 
 impl Default for Settings {
@@ -60,12 +63,16 @@ impl Default for Settings {
             sort: SortOrder::Name,
             payload_view: PayloadView::Auto,
             chart_points: DEFAULT_POINTS_PER_SERIES,
+            keep_broker_state: false,
         }
     }
 }
 
 /// Key of the settings in eframe's storage.
 pub const STORAGE_KEY: &str = "mqscope-settings";
+
+/// The embedded broker's data directory, inside the config folder, when [`Settings::keep_broker_state`] is on.
+pub const BROKER_DATA_DIR: &str = "broker-data";
 
 /// Largest history budget offered, MiB.
 const MAX_BUDGET_MIB: usize = 64 * 1024;
@@ -112,6 +119,10 @@ pub fn ui(ctx: &egui::Context, open: &mut bool, settings: &mut Settings, used_by
             ui.selectable_value(&mut settings.theme, Theme::Light, "Light");
             ui.selectable_value(&mut settings.theme, Theme::Dark, "Dark");
         });
+        ui.separator();
+        ui.label(RichText::new("Embedded broker").strong());
+        ui.checkbox(&mut settings.keep_broker_state, "Keep retained messages and sessions across restarts");
+        ui.weak(format!("Kept in the config folder's {BROKER_DATA_DIR} directory. Applies at the next start of mqscope."));
         if ui.button("Reset to defaults").clicked() {
             *settings = Settings::default();
         }
