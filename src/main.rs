@@ -278,12 +278,9 @@ fn run_gui(config: RuntimeConfig, renderer: &str, select: Option<String>) -> any
             let settings: mqscope::ui::settings_panel::Settings =
                 cc.storage.and_then(|s| eframe::get_value(s, mqscope::ui::settings_panel::STORAGE_KEY)).unwrap_or_default();
             let mut config = config;
-            if settings.keep_broker_state {
-                // Read at start: the switch in Settings applies at the next start.
-                let dir = config.config_dir.clone().or_else(|| mqscope::storage::config_dir().ok());
-                config.broker.persistence =
-                    dir.map(|d| broker::store::PersistConfig::new(d.join(mqscope::ui::settings_panel::BROKER_DATA_DIR)));
-            }
+            // Read at start: the switch in Settings applies at the next start.
+            let dir = config.config_dir.clone().or_else(|| mqscope::storage::config_dir().ok());
+            config.broker.persistence = settings.broker_persistence(dir.as_deref());
             handle.spawn(runtime::run(config, cmd_rx, sink));
             let mut app = ExplorerApp::new(cmd_tx, ev_rx);
             app.pacing = pacing;

@@ -68,6 +68,15 @@ impl Default for Settings {
     }
 }
 
+impl Settings {
+    /// The embedded broker's persistence for these settings, in `config_dir` (`None`: off, or no config folder).
+    #[must_use]
+    pub fn broker_persistence(&self, config_dir: Option<&std::path::Path>) -> Option<crate::broker::store::PersistConfig> {
+        let dir = config_dir.filter(|_| self.keep_broker_state)?;
+        Some(crate::broker::store::PersistConfig::new(dir.join(BROKER_DATA_DIR)))
+    }
+}
+
 /// Key of the settings in eframe's storage.
 pub const STORAGE_KEY: &str = "mqscope-settings";
 
@@ -128,4 +137,20 @@ pub fn ui(ctx: &egui::Context, open: &mut bool, settings: &mut Settings, used_by
         }
     });
     *settings != before
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_broker_keeps_its_state_in_the_config_folder_only_when_asked() {
+        let dir = std::path::Path::new("/cfg");
+        assert_eq!(Settings::default().broker_persistence(Some(dir)), None, "off by default");
+        let on = Settings { keep_broker_state: true, ..Settings::default() };
+        assert_eq!(on.broker_persistence(Some(dir)).map(|c| c.dir), Some(dir.join(BROKER_DATA_DIR)));
+        assert_eq!(on.broker_persistence(None), None, "no config folder: nothing to keep it in");
+        let saved: Settings = serde_json::from_str("{}").expect("old settings without the field");
+        assert!(!saved.keep_broker_state);
+    }
 }

@@ -289,6 +289,8 @@ async fn a_damaged_journal_is_reported_and_everything_intact_is_loaded() {
     let counters = r.broker.shared().store.as_ref().expect("store").counters();
     assert_eq!(counters.lost_records.load(Relaxed), 2, "one damaged span, one torn tail");
     assert!(counters.lost_bytes.load(Relaxed) > 0);
+    let sys = mqscope::broker::stats::sys_entries(r.broker.shared());
+    assert!(sys.contains(&("store/lost at load/records", "2".to_owned())), "also in $SYS/broker/store/...: {sys:?}");
     stop(r).await;
     // The journal was rewritten from what was intact: no damage left, nothing more lost.
     let r = start(&dir).await;

@@ -148,3 +148,15 @@ fn a_new_connection_is_saved_connects_and_shows_its_own_tree() {
     assert_eq!(h2.state().connections.profiles.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(), ["local twin"]);
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn settings_have_the_switch_that_keeps_the_brokers_state_and_say_when_it_applies() {
+    let (_rt, mut h) = explorer();
+    h.get_by_label("Settings").click();
+    h.run();
+    h.get_by_label_contains("Applies at the next start");
+    assert!(!h.state().settings.keep_broker_state, "off by default");
+    h.get_by_role_and_label(Role::CheckBox, "Keep retained messages and sessions across restarts").click();
+    h.run();
+    assert!(h.state().settings.keep_broker_state, "saved with the settings, read at the next start");
+}

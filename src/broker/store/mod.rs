@@ -195,9 +195,13 @@ impl Loaded {
 }
 
 impl Store {
-    /// Append one operation; returns its number (wait for it with [`Store::wait_synced`]).
+    /// Append one operation; returns its number (wait for it with [`Store::wait_synced`]). After
+    /// [`Store::close`] nothing is written any more (0: nothing to wait for).
     pub fn append(&self, op: Op) -> u64 {
         let mut p = self.inner.pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if p.closed {
+            return 0;
+        }
         p.last += 1;
         let n = p.last;
         let first = p.ops.is_empty();
