@@ -3,7 +3,6 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 
 use egui::accesskit::Role;
 use egui_kittest::Harness;
@@ -113,10 +112,10 @@ fn a_new_connection_is_saved_connects_and_shows_its_own_tree() {
     step_until(&mut h, "the connection", |app| app.store.conns.iter().any(|c| c.name == "local twin" && c.status.is_connected()));
     // It subscribed to # like any client: publish on the embedded broker and see it in the twin's tree.
     rt.block_on(async {
-        let (c, el) = crate::common::client_v4(([127, 0, 0, 1], port).into(), "twin-feeder", true).await;
-        let _driver = crate::common::drive_v4(el);
+        let (c, mut el) = crate::common::client_v4(([127, 0, 0, 1], port).into(), "twin-feeder", true).await;
         c.publish("twin/value", rumqttc::QoS::AtLeastOnce, false, "42").await.expect("publish");
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        // The broker has it once it acknowledged it (not after a guessed sleep).
+        crate::common::wait_v4(&mut el, "PUBACK", |p| matches!(p, rumqttc::Packet::PubAck(_))).await;
     });
     step_until(&mut h, "the message on the twin", |app| {
         app.store.conns.iter().any(|c| c.name == "local twin" && c.tree.find("twin/value").is_some())
