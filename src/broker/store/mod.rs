@@ -142,10 +142,11 @@ pub fn load(config: &PersistConfig) -> std::io::Result<Loaded> {
     let (now, now_ms) = (tokio::time::Instant::now(), record::wall_now_ms());
     let mut image = image::Image::default();
     let mut msgs: HashMap<u64, Arc<Routed>> = HashMap::new();
+    let mut names = record::Names::default();
     let (mut next_id, mut unreadable, mut records) = (0u64, 0u64, 0u64);
     let mut frames = frame::Frames::new(&data);
     for body in frames.by_ref() {
-        match record::decode(body, &msgs, now, now_ms) {
+        match record::decode(body, &msgs, &mut names, now, now_ms) {
             Ok(Some(rec)) => {
                 records += 1;
                 if let record::Rec::Msg { id, msg } = &rec {

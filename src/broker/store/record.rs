@@ -355,17 +355,35 @@ pub fn encode(rec: &Rec, e: &mut Enc, now: Instant, now_ms: u64) {
     }
 }
 
+/// Client ids and publishers read so far, shared: a million retained messages from one publisher
+/// hold one copy of its name, as they did before the restart.
+#[derive(Debug, Default)]
+pub struct Names(std::collections::HashSet<Arc<str>>);
+
+impl Names {
+    /// The shared copy of `name`.
+    pub fn get(&mut self, name: &str) -> Arc<str> {
+        if let Some(known) = self.0.get(name) {
+            return Arc::clone(known);
+        }
+        let new: Arc<str> = name.into();
+        self.0.insert(Arc::clone(&new));
+        new
+    }
+}
+
 /// Reads one record body.
 pub struct Dec<'a> {
     body: &'a [u8],
     pos: usize,
+    names: &'a mut Names,
 }
 
 impl<'a> Dec<'a> {
     /// Read `body`. Payloads are copied out: a slice would pin the whole journal in memory.
     #[must_use]
-    pub const fn new(body: &'a [u8]) -> Self {
-        Self { body, pos: 0 }
+    pub const fn new(body: &'a [u8], names: &'a mut Names) -> Self {
+        Self { body, pos: 0, names }
     }
 
     fn take(&mut self, n: usize) -> Result<&'a [u8], RecError> {
@@ -439,7 +457,7 @@ impl<'a> Dec<'a> {
         let payload = self.bytes()?;
         let published_qos = self.qos()?;
         let retain = self.flag()?;
-        let publisher: Arc<str> = self.str()?.into();
+        let publisher = self.name()?;
         let expires_at = self.opt_u64()?.map(|ms| from_wall(ms, now, now_ms));
         let properties = if self.flag()? { Some(Box::new(self.props()?)) } else { None };
         Ok(Routed { topic, payload, published_qos, retain, properties, expires_at, publisher })
@@ -467,7 +485,12 @@ impl<'a> Dec<'a> {
     }
 
     fn client(&mut self) -> Result<Arc<str>, RecError> {
-        Ok(self.str()?.into())
+        self.name()
+    }
+
+    fn name(&mut self) -> Result<Arc<str>, RecError> {
+        let s = self.str()?;
+        Ok(self.names.get(s))
     }
 }
 
@@ -476,10 +499,11 @@ impl<'a> Dec<'a> {
 pub fn decode<S: std::hash::BuildHasher>(
     body: &[u8],
     msgs: &std::collections::HashMap<u64, Arc<Routed>, S>,
+    names: &mut Names,
     now: Instant,
     now_ms: u64,
 ) -> Result<Option<Rec>, RecError> {
-    let mut d = Dec::new(body);
+    let mut d = Dec::new(body, names);
     let rec = match d.u8()? {
         kind::RETAIN_SET => {
             let m = d.msg(now, now_ms)?;

@@ -45,9 +45,10 @@ fn journal(recs: &[Rec]) -> Vec<u8> {
 fn read(data: &[u8]) -> Image {
     let (now, now_ms) = (Instant::now(), wall_now_ms());
     let mut msgs = HashMap::new();
+    let mut names = record::Names::default();
     let mut image = Image::default();
     for body in Frames::new(data) {
-        let rec = record::decode(body, &msgs, now, now_ms).expect("readable").expect("resolved");
+        let rec = record::decode(body, &msgs, &mut names, now, now_ms).expect("readable").expect("resolved");
         if let Rec::Msg { id, msg } = &rec {
             msgs.insert(*id, Arc::clone(msg));
         }
