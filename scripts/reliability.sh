@@ -9,13 +9,16 @@
 #
 # Only ratios within one run mean much (the machine is shared and noisy).
 # Usage: scripts/reliability.sh            (needs a release build of mqscope, and jq)
-# Env:   MQSCOPE=target/release/mqscope  REPS=3  ONLY="persist restart conns"  PORT=19830  OUT=<dir>
+# Env:   MQSCOPE=target/release/mqscope  REPS=3  ONLY="persist restart conns"  SCALE=1 (multiplies every count)
+#        PORT=19830  OUT=<dir>
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 MQSCOPE=${MQSCOPE:-target/release/mqscope}
 REPS=${REPS:-3}
 ONLY=${ONLY:-persist restart conns}
+SCALE=${SCALE:-1}
+n() { awk -v a="$1" -v s="$SCALE" 'BEGIN { printf "%d", a * s }'; }
 PORT=${PORT:-19830}
 OUT=${OUT:-$(mktemp -d "${TMPDIR:-/tmp}/reliability.XXXXXX")}
 mkdir -p "$OUT"
@@ -45,7 +48,7 @@ start_broker() { # $@ = extra broker arguments; logs to $OUT/broker.log
 }
 
 bench() { # $@ = bench arguments; prints the JSON report
-  timeout 300 "$MQSCOPE" bench "$@" --size 64 --seconds 60 --quiet --json --port "$PORT" --broker-pid "$BROKER_PID" 2>>"$OUT/bench.log"
+  timeout 300 "$MQSCOPE" bench "$@" --size 64 --quiet --json --port "$PORT" --broker-pid "$BROKER_PID" 2>>"$OUT/bench.log"
 }
 
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
@@ -58,8 +61,8 @@ if [[ " $ONLY " == *" persist "* ]]; then
       rm -rf "$dir"
       if [ "$mode" = on ]; then start_broker --data-dir "$dir"; else start_broker; fi
       wait_port "$PORT"
-      fanin=$(bench fan-in --mqtt 5 --qos 1 --pubs 10 --subs 1 --persistent --count 200000 --topics 10000 | jq .delivered_rate)
-      retained=$(bench retained --mqtt 5 --qos 1 --topics 200000 | jq .retained.store_rate)
+      fanin=$(bench fan-in --mqtt 5 --qos 1 --pubs 10 --subs 1 --persistent --count "$(n 200000)" --topics 10000 --seconds 60 | jq .delivered_rate)
+      retained=$(bench retained --mqtt 5 --qos 1 --topics "$(n 200000)" --seconds 60 | jq .retained.store_rate)
       printf '%s\t%s\t%s\n' "$mode" "$fanin" "$retained" | tee -a "$OUT/persist.tsv" >&2
       stop_broker TERM
     done
@@ -77,20 +80,23 @@ if [[ " $ONLY " == *" restart "* ]]; then
   rm -rf "$dir"
   start_broker --data-dir "$dir"
   wait_port "$PORT"
-  bench retained --mqtt 5 --qos 0 --topics 1000000 >/dev/null
-  bench connections --mqtt 5 --persistent --conns 10000 --seconds 5 >/dev/null
+  bench retained --mqtt 5 --qos 0 --topics "$(n 1000000)" --seconds 120 >/dev/null
+  bench connections --mqtt 5 --persistent --conns "$(n 10000)" --seconds 5 >/dev/null
+  rss=$(awk '/VmRSS/ { print int($2 / 1024) }' "/proc/$BROKER_PID/status")
+  echo "| before the restarts | RSS $rss MiB |"
   stop_broker TERM
+  # The port opens once the state is restored (mqscope broker restores first, then listens).
   for how in TERM KILL; do
     : >"$OUT/broker.log"
+    size=$(du -m "$dir/journal.mqj" | cut -f1)
     t0=$(date +%s.%N)
     start_broker --data-dir "$dir"
     wait_port "$PORT"
     t1=$(date +%s.%N)
-    restored=$(grep -o 'state restored.*' "$OUT/broker.log" | tail -1)
-    size=$(du -m "$dir/journal.mqj" | cut -f1)
+    restored=$(sed 's/\x1b\[[0-9;]*m//g' "$OUT/broker.log" | grep -o 'state restored.*' | tail -1 || true)
     rss=$(awk '/VmRSS/ { print int($2 / 1024) }' "/proc/$BROKER_PID/status")
-    awk -v how="$how" -v s="$(echo "$t1 - $t0" | bc)" -v mb="$size" -v rss="$rss" -v r="$restored" \
-      'BEGIN { printf "| restart after %s stop | %.2f s to listening | journal %d MiB | RSS %d MiB | %s |\n", how, s, mb, rss, r }'
+    awk -v s="$(echo "$t1 - $t0" | bc)" -v mb="$size" -v rss="$rss" -v r="$restored" -v prev="$([ "$how" = TERM ] && echo 'a clean stop' || echo 'kill -9')" \
+      'BEGIN { printf "| start after %s | %.2f s to listening | journal %d MiB | RSS %d MiB | %s |\n", prev, s, mb, rss, r }'
     stop_broker "$how"
   done
 fi
@@ -99,7 +105,7 @@ if [[ " $ONLY " == *" conns "* ]]; then
   ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
   start_broker --max-connections 20000
   wait_port "$PORT"
-  bench connections --conns 10000 --keep-alive 5 --seconds 20 | jq -r \
+  bench connections --conns "$(n 10000)" --keep-alive 5 --seconds 20 | jq -r \
     '"| 10k connections, keep-alive 5 s | \(.connections.connected) held, \(.connections.failed) failed, \(.connections.dropped) dropped | \(.connections.broker_kib_per_conn | . * 10 | round / 10) KiB/connection | idle CPU \(.connections.broker_idle_cpu_ms_per_s) ms/s | \(.connections.pings) pings |"'
   stop_broker TERM
 fi

@@ -203,6 +203,15 @@ fn run_bench(opts: &mqscope::bench::BenchOptions, threads: usize) -> anyhow::Res
 fn run_broker(addr: SocketAddr, ws_addr: Option<SocketAddr>, config: BrokerConfig) -> anyhow::Result<()> {
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting tokio")?;
     rt.block_on(async move {
+        // State restored before the port is open: a client never meets a broker that is still loading.
+        let broker = match config.persistence.clone() {
+            // Reading the journal blocks: off the runtime's workers.
+            Some(persist) => tokio::task::spawn_blocking(move || Broker::open(config, None))
+                .await
+                .context("restoring the broker's state")?
+                .with_context(|| format!("cannot use the data directory {}", persist.dir.display()))?,
+            None => Broker::new(config, None),
+        };
         let tcp = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
         tracing::info!(addr = %tcp.local_addr().unwrap_or(addr), "mqscope broker listening");
         let ws = match ws_addr {
@@ -212,14 +221,6 @@ fn run_broker(addr: SocketAddr, ws_addr: Option<SocketAddr>, config: BrokerConfi
                 Some(ws)
             }
             None => None,
-        };
-        let broker = match config.persistence.clone() {
-            // Reading the journal blocks: off the runtime's workers.
-            Some(persist) => tokio::task::spawn_blocking(move || Broker::open(config, None))
-                .await
-                .context("restoring the broker's state")?
-                .with_context(|| format!("cannot use the data directory {}", persist.dir.display()))?,
-            None => Broker::new(config, None),
         };
         broker::run_listeners(broker::Listeners { tcp, ws }, broker, shutdown_signal()).await.context("broker failed")?;
         tracing::info!("mqscope broker stopped");
