@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Reliability figures of `mqscope broker` (issue 13), each case on a fresh broker on a loopback port:
 #
-#  persist   fan-in QoS 1 (10 publishers, 1 subscriber keeping its session, MQTT 5) and retained QoS 1
-#            stores, persistence off vs on (`--data-dir`): messages/s and the on/off ratio.
+#  persist   fan-in QoS 1 (10 publishers, 1 subscriber keeping its session, MQTT 5), 1M retained
+#            topics stored at QoS 0 and 200k at QoS 1, persistence off vs on (`--data-dir`):
+#            messages/s and the on/off ratio.
 #  restart   1M retained topics (64-byte payloads) and 10k kept sessions in the journal: time from
 #            start to listening with everything restored, after a clean stop (SIGTERM) and after kill -9.
 #  conns     10k concurrent connections with keep-alive (pings), the broker's memory per connection.
@@ -62,15 +63,17 @@ if [[ " $ONLY " == *" persist "* ]]; then
       if [ "$mode" = on ]; then start_broker --data-dir "$dir"; else start_broker; fi
       wait_port "$PORT"
       fanin=$(bench fan-in --mqtt 5 --qos 1 --pubs 10 --subs 1 --persistent --count "$(n 200000)" --topics 10000 --seconds 60 | jq .delivered_rate)
-      retained=$(bench retained --mqtt 5 --qos 1 --topics "$(n 200000)" --seconds 60 | jq .retained.store_rate)
-      printf '%s\t%s\t%s\n' "$mode" "$fanin" "$retained" | tee -a "$OUT/persist.tsv" >&2
+      retained0=$(bench retained --mqtt 5 --qos 0 --topics "$(n 1000000)" --seconds 120 | jq .retained.store_rate)
+      retained1=$(bench retained --mqtt 5 --qos 1 --topics "$(n 200000)" --seconds 60 | jq .retained.store_rate)
+      printf '%s\t%s\t%s\t%s\n' "$mode" "$fanin" "$retained0" "$retained1" | tee -a "$OUT/persist.tsv" >&2
       stop_broker TERM
     done
   done
-  for col in 2 3; do
+  names=("" "" "fan-in QoS 1, 10 publishers, subscriber keeping its session" "1M retained topics stored, QoS 0" "200k retained topics stored, QoS 1")
+  for col in 2 3 4; do
     off=$(awk -v c=$col '$1 == "off" { print $c }' "$OUT/persist.tsv" | median)
     on=$(awk -v c=$col '$1 == "on" { print $c }' "$OUT/persist.tsv" | median)
-    name=$([ $col = 2 ] && echo "fan-in QoS 1, kept session" || echo "retained QoS 1 stores")
+    name=${names[$col]}
     awk -v n="$name" -v off="$off" -v on="$on" 'BEGIN { printf "| %s | %.0f msg/s | %.0f msg/s | %.2f |\n", n, off, on, on / off }'
   done
 fi
