@@ -227,6 +227,41 @@ async fn qos2_state_survives_a_restart_in_both_directions() {
 }
 
 #[tokio::test]
+async fn a_message_handed_to_another_shared_member_is_not_owed_to_the_first_after_a_restart() {
+    // 5.0 §4.8.2: the unacknowledged QoS 1 copy of a member that lost its connection goes to another
+    // member; the journal says so, so that neither gets it again after a restart.
+    let dir = fresh_dir("shared");
+    let r = start(&dir).await;
+    let (mut a, _) = Raw::connect(r.addr, persistent(V5, "share-a")).await;
+    a.subscribe(1, "$share/g/job", qos(QoS::AtLeastOnce)).await;
+    let (mut b, _) = Raw::connect(r.addr, persistent(V5, "share-b")).await;
+    b.subscribe(1, "$share/g/job", qos(QoS::AtLeastOnce)).await;
+    let mut boss = Raw::connected(r.addr, V5, "boss").await;
+    publish_acked(&mut boss, publish_bytes("job", QoS::AtLeastOnce, 1, "work", false)).await;
+    // Members in client id order, round robin from the first: share-a gets it, and leaves without PUBACK.
+    assert_eq!(&a.expect_publish().await.payload[..], b"work");
+    drop(a);
+    let moved = b.expect_publish().await;
+    assert_eq!(&moved.payload[..], b"work");
+    b.send(&Packet::PubAck(ack(moved.pkid))).await;
+    disconnect(boss).await;
+    disconnect(b).await;
+    until("both members offline", || {
+        r.broker.shared().state.lock().is_ok_and(|st| st.sessions.values().all(|c| c.lock().connection.is_none()))
+    })
+    .await;
+    stop(r).await;
+    let r = start(&dir).await;
+    for id in ["share-a", "share-b"] {
+        let (mut c, ack_) = Raw::connect(r.addr, persistent(V5, id)).await;
+        assert!(ack_.session_present);
+        c.expect_nothing().await;
+        disconnect(c).await;
+    }
+    stop(r).await;
+}
+
+#[tokio::test]
 async fn a_will_waiting_for_its_delay_and_the_session_expiry_go_on_after_a_restart() {
     // 5.0 §3.1.3.2.2: a will with a Will Delay Interval waits; MQTT-3.1.2-8: it is published when the
     // connection closed without DISCONNECT. The wait goes on across a restart of the broker.
