@@ -205,10 +205,11 @@ impl Store {
         }
         p.last += 1;
         let n = p.last;
-        let first = p.ops.is_empty();
         p.ops.push(op);
+        // The writer waits for the first change of a batch, then for the batch to fill or its interval to end.
+        let wake = p.ops.len() == 1 || p.ops.len() == writer::FULL_BATCH;
         drop(p);
-        if first {
+        if wake {
             self.inner.wake.notify_one();
         }
         n

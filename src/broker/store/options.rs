@@ -14,8 +14,9 @@ pub struct PersistOptions {
     /// with checksums, compacted as it grows). Off when not given.
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
-    /// Longest wait, milliseconds, before a batch of changes is written and synced to disk
-    /// (one fsync per batch). Acknowledgements of persisted messages wait for their batch.
+    /// Group commit, milliseconds: a batch of changes is written and synced (one fsync) once this long
+    /// after the previous batch began, or at once when it holds 64 changes. Acknowledgements of
+    /// persisted messages wait for their batch; a light load costs at most one fsync per interval.
     #[arg(long, value_name = "MS", default_value_t = PersistOptions::DEFAULT_INTERVAL_MS)]
     pub persist_interval_ms: u64,
 }

@@ -17,6 +17,9 @@ use super::image::Image;
 use super::record::{self, Enc, Queued, Rec, SentFrom, wall_now_ms};
 use super::{JOURNAL, Op, frame};
 
+/// A batch of this many changes is written without waiting for the interval to end.
+pub(super) const FULL_BATCH: usize = 64;
+
 /// A journal smaller than this is never compacted.
 const COMPACT_MIN: u64 = 64 * 1024 * 1024;
 
@@ -45,15 +48,27 @@ impl Writer {
         if compact_first && let Err(err) = self.compact() {
             tracing::error!(error = %err, "compacting the journal failed");
         }
+        // `interval` after the last batch began: the next one waits for that unless it is full.
+        let mut due = std::time::Instant::now();
         loop {
             let (ops, last, closed) = {
                 let mut p = inner.pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
                 while p.ops.is_empty() && !p.closed {
                     p = inner.wake.wait(p).unwrap_or_else(std::sync::PoisonError::into_inner);
                 }
+                // Group commit: gather for up to `interval` after the last batch began, so that a light
+                // load costs at most one fsync per interval; a full batch goes at once, since waiting
+                // would only hold back the clients whose acknowledgements it carries.
+                loop {
+                    let now = std::time::Instant::now();
+                    if p.closed || p.ops.len() >= FULL_BATCH || now >= due {
+                        break;
+                    }
+                    p = inner.wake.wait_timeout(p, due - now).unwrap_or_else(std::sync::PoisonError::into_inner).0;
+                }
                 (std::mem::take(&mut p.ops), p.last, p.closed)
             };
-            let started = std::time::Instant::now();
+            due = std::time::Instant::now() + self.interval;
             if !ops.is_empty() {
                 let n = ops.len();
                 match self.write(ops) {
@@ -82,10 +97,6 @@ impl Writer {
                         0
                     }
                 };
-            }
-            // Group commit: what arrives meanwhile goes into the next batch.
-            if let Some(rest) = self.interval.checked_sub(started.elapsed()) {
-                std::thread::sleep(rest);
             }
         }
     }
