@@ -266,13 +266,18 @@ fn run_gui(config: RuntimeConfig, renderer: &str, select: Option<String>) -> any
             let waker_pacing = pacing.clone();
             let waker: Waker = Arc::new(move |_backlogged| ctx.request_repaint_after(waker_pacing.get()));
             let (sink, ev_rx) = EventSink::channel(waker);
+            let settings: mqscope::ui::settings_panel::Settings =
+                cc.storage.and_then(|s| eframe::get_value(s, mqscope::ui::settings_panel::STORAGE_KEY)).unwrap_or_default();
+            let mut config = config;
+            // Read at start: the switch in Settings applies at the next start.
+            let dir = config.config_dir.clone().or_else(|| mqscope::storage::config_dir().ok());
+            config.broker.persistence = settings.broker_persistence(dir.as_deref());
             handle.spawn(runtime::run(config, cmd_rx, sink));
             let mut app = ExplorerApp::new(cmd_tx, ev_rx);
             app.pacing = pacing;
             app.pending_select = select;
             app.launched_at = launched_at;
             app.stats_every = stats_every;
-            let settings = cc.storage.and_then(|s| eframe::get_value(s, mqscope::ui::settings_panel::STORAGE_KEY)).unwrap_or_default();
             app.apply_settings(&cc.egui_ctx, settings);
             let charts: Vec<mqscope::model::ChartDef> =
                 cc.storage.and_then(|s| eframe::get_value(s, mqscope::app::CHARTS_STORAGE_KEY)).unwrap_or_default();
@@ -325,5 +330,18 @@ mod tests {
         assert_eq!((config.max_connections, config.max_packet_size, config.max_subscriptions_per_client), (5, 1024, 3));
         assert_eq!((config.max_topic_length, config.max_topic_levels), (64, 4));
         assert_eq!((config.connect_timeout.as_secs(), config.write_timeout.as_secs()), (2, 7));
+    }
+
+    #[test]
+    fn persistence_is_off_by_default_and_on_with_a_data_dir() {
+        let parse = |args: &[&str]| {
+            let cli = Cli::try_parse_from(["mqscope", "broker"].iter().chain(args)).expect("valid arguments");
+            let Some(Cmd::Broker { options, .. }) = cli.command else { panic!("not the broker subcommand") };
+            options.broker_config().persistence
+        };
+        assert_eq!(parse(&[]), None);
+        let on = parse(&["--data-dir", "/tmp/x", "--persist-interval-ms", "2"]).expect("on");
+        assert_eq!((on.dir.to_str(), on.interval.as_millis()), (Some("/tmp/x"), 2));
+        assert_eq!(parse(&["--data-dir", "d"]).map(|c| c.interval.as_millis()), Some(5));
     }
 }

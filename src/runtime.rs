@@ -76,7 +76,23 @@ async fn bind_ws(addr: Option<SocketAddr>, sink: &EventSink) -> Option<tokio::ne
 pub async fn run(config: RuntimeConfig, mut commands: mpsc::Receiver<Command>, sink: EventSink) {
     let dir: Option<Arc<PathBuf>> = config.config_dir.clone().or_else(|| storage::config_dir().ok()).map(Arc::new);
     let tap = tap::Tap::new();
-    let broker = Broker::new(config.broker, Some(Arc::clone(&tap)));
+    let broker = if config.broker.persistence.is_some() {
+        // Reading the journal blocks: off the runtime's workers.
+        let (broker_config, t) = (config.broker.clone(), Arc::clone(&tap));
+        match tokio::task::spawn_blocking(move || Broker::open(broker_config, Some(t))).await {
+            Ok(Ok(broker)) => broker,
+            Ok(Err(err)) => {
+                sink.control(Event::Error(format!("the embedded broker keeps nothing across restarts: {err}"))).await;
+                Broker::new(BrokerConfig { persistence: None, ..config.broker }, Some(Arc::clone(&tap)))
+            }
+            Err(err) => {
+                sink.control(Event::Error(format!("restoring the embedded broker failed: {err}"))).await;
+                Broker::new(BrokerConfig { persistence: None, ..config.broker }, Some(Arc::clone(&tap)))
+            }
+        }
+    } else {
+        Broker::new(config.broker, Some(Arc::clone(&tap)))
+    };
     let broker_task = match broker::bind_or_fallback(config.bind).await {
         Ok((listener, note)) => {
             let local_addr = listener.local_addr().unwrap_or(config.bind);

@@ -109,7 +109,8 @@ async fn open_all(opts: &BenchOptions, ctx: &Ctx, errors: &mut Vec<String>) -> (
             }
         }
         let (addr, version, id, keep_alive) = (ctx.addr.clone(), ctx.version, format!("{}-c{i}", ctx.token), opts.keep_alive);
-        pending.spawn(async move { Link::connect(&addr, version, &id, keep_alive, CONNECT_TIMEOUT).await });
+        let keep_session = opts.persistent.then_some(60);
+        pending.spawn(async move { Link::connect_session(&addr, version, &id, keep_alive, CONNECT_TIMEOUT, keep_session).await });
     }
     while let Some(done) = pending.join_next().await {
         collect(done, &mut links);

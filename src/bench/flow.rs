@@ -81,7 +81,9 @@ pub async fn run(opts: &BenchOptions, ctx: &Ctx) -> Result<Report, BenchError> {
     let mut subs: Vec<(JoinHandle<SubscriberResult>, watch::Sender<Option<u64>>)> = Vec::new();
     let mut readies = Vec::new();
     for (i, filter) in layout.filters.iter().enumerate() {
-        let link = Link::connect(&ctx.addr, ctx.version, &format!("{}-sub{i}", ctx.token), opts.keep_alive, CONNECT_TIMEOUT).await?;
+        let id = format!("{}-sub{i}", ctx.token);
+        let keep_session = opts.persistent.then_some(60);
+        let link = Link::connect_session(&ctx.addr, ctx.version, &id, opts.keep_alive, CONNECT_TIMEOUT, keep_session).await?;
         let plan = SubscriberPlan {
             filter: filter.clone(),
             qos: opts.qos,

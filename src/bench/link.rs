@@ -42,17 +42,38 @@ impl Link {
         keep_alive_secs: u16,
         timeout: Duration,
     ) -> Result<Self, BenchError> {
-        tokio::time::timeout(timeout, Self::connect_inner(addr, version, client_id, keep_alive_secs))
+        Self::connect_session(addr, version, client_id, keep_alive_secs, timeout, None).await
+    }
+
+    /// [`Link::connect`]; with `keep_session`, a session the broker keeps ([`wire::connect_session`]).
+    ///
+    /// # Errors
+    /// As [`Link::connect`].
+    pub async fn connect_session(
+        addr: &str,
+        version: ProtocolVersion,
+        client_id: &str,
+        keep_alive_secs: u16,
+        timeout: Duration,
+        keep_session: Option<u32>,
+    ) -> Result<Self, BenchError> {
+        tokio::time::timeout(timeout, Self::connect_inner(addr, version, client_id, keep_alive_secs, keep_session))
             .await
             .map_err(|_elapsed| BenchError::Timeout("CONNACK"))?
     }
 
-    async fn connect_inner(addr: &str, version: ProtocolVersion, client_id: &str, keep_alive_secs: u16) -> Result<Self, BenchError> {
+    async fn connect_inner(
+        addr: &str,
+        version: ProtocolVersion,
+        client_id: &str,
+        keep_alive_secs: u16,
+        keep_session: Option<u32>,
+    ) -> Result<Self, BenchError> {
         let stream = TcpStream::connect(addr).await.map_err(|source| BenchError::Connect { addr: addr.to_owned(), source })?;
         stream.set_nodelay(true).ok();
         let mut link =
             Self { stream, rbuf: BytesMut::with_capacity(4096), wbuf: BytesMut::with_capacity(4096), version, receive_maximum: None };
-        wire::connect(&mut link.wbuf, version, client_id, keep_alive_secs);
+        wire::connect_session(&mut link.wbuf, version, client_id, keep_alive_secs, keep_session);
         link.flush().await?;
         loop {
             if link.read().await? == 0 {

@@ -143,6 +143,11 @@ pub struct BenchOptions {
     /// (mosquitto 2.0 was seen pausing deliveries for ~3 s under QoS 2 overload.)
     #[arg(long, default_value_t = 5000)]
     pub idle_ms: u64,
+    /// Subscribers (and the connections of `connections`) keep their sessions (Clean Start 0, Session
+    /// Expiry 60 s in 5.0; CleanSession 0 in 3.1.1, which a broker keeps until told otherwise): a broker
+    /// with persistence then journals them, and every QoS 1/2 message queued to them before acknowledging it.
+    #[arg(long)]
+    pub persistent: bool,
 }
 
 /// Why a run could not be done at all (per-connection failures end up in `Report::errors`).

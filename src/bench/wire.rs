@@ -159,16 +159,30 @@ fn publish(first: u8, body: &[u8], version: ProtocolVersion) -> Result<Incoming<
 
 /// Appends CONNECT with Clean Session / Clean Start set and no will, user name or properties.
 pub fn connect(out: &mut BytesMut, version: ProtocolVersion, client_id: &str, keep_alive_secs: u16) {
+    connect_session(out, version, client_id, keep_alive_secs, None);
+}
+
+/// Appends CONNECT; with `keep_session` (its Session Expiry Interval in 5.0), Clean Session / Clean
+/// Start is 0 and the broker keeps the session (and, with persistence, journals what is queued to it).
+pub fn connect_session(out: &mut BytesMut, version: ProtocolVersion, client_id: &str, keep_alive_secs: u16, keep_session: Option<u32>) {
     let v5 = version.is_v5();
-    let remaining = 2 + 4 + 1 + 1 + 2 + usize::from(v5) + 2 + client_id.len();
+    let props = if v5 { 1 + keep_session.map_or(0, |_| 5) } else { 0 };
+    let remaining = 2 + 4 + 1 + 1 + 2 + props + 2 + client_id.len();
     out.put_u8(0x10);
     put_varint(out, remaining);
     put_str(out, b"MQTT");
     out.put_u8(version.level());
-    out.put_u8(0x02);
+    out.put_u8(if keep_session.is_some() { 0x00 } else { 0x02 });
     out.put_u16(keep_alive_secs);
     if v5 {
-        out.put_u8(0);
+        match keep_session {
+            Some(expiry) => {
+                out.put_u8(5);
+                out.put_u8(0x11); // Session Expiry Interval
+                out.put_u32(expiry);
+            }
+            None => out.put_u8(0),
+        }
     }
     put_str(out, client_id.as_bytes());
 }
@@ -242,6 +256,11 @@ mod tests {
             connect(&mut out, v, "bench-1", 30);
             let Some(Packet::Connect(c)) = codec::decode(&mut out, None, u32::MAX).expect("connect") else { panic!("not CONNECT") };
             assert_eq!((c.protocol, c.client_id.as_str(), c.keep_alive, c.clean_start), (v, "bench-1", 30, true));
+            connect_session(&mut out, v, "bench-2", 30, Some(60));
+            let Some(Packet::Connect(c)) = codec::decode(&mut out, None, u32::MAX).expect("connect") else { panic!("not CONNECT") };
+            assert!(!c.clean_start);
+            let expiry = if v == ProtocolVersion::V5 { Some(60) } else { None };
+            assert_eq!(c.properties.session_expiry_interval, expiry);
             subscribe(&mut out, v, 7, "a/#", 2);
             let Some(Packet::Subscribe(s)) = codec::decode(&mut out, Some(v), u32::MAX).expect("subscribe") else {
                 panic!("not SUBSCRIBE")

@@ -183,6 +183,8 @@ pub struct SessionData {
     pub peer: Option<std::net::SocketAddr>,
     /// User name of the attached (or last) connection, for the ACL's checks of deliveries.
     pub username: Option<Arc<str>>,
+    /// The session is journaled ([`super::store`]): persistence is on and it outlives its connection.
+    pub persist: bool,
 }
 
 impl SessionData {
@@ -334,6 +336,7 @@ impl SessionCell {
                 dropped: 0,
                 peer: None,
                 username: None,
+                persist: false,
             }),
             notify: Notify::new(),
             drained: Notify::new(),
@@ -354,6 +357,11 @@ impl SessionCell {
     /// offline. Returns whether the session is online with more than `high_water` messages queued:
     /// the publisher should then pause (back-pressure) until [`SessionCell::drained`] fires.
     pub fn enqueue(&self, delivery: Delivery, limits: &QueueLimits) -> bool {
+        self.try_enqueue(delivery, limits).1
+    }
+
+    /// [`SessionCell::enqueue`], also saying whether the delivery was queued: (queued, congested).
+    pub fn try_enqueue(&self, delivery: Delivery, limits: &QueueLimits) -> (bool, bool) {
         let mut data = self.lock();
         let online = data.connection.is_some();
         let cost = delivery.msg.cost();
@@ -363,7 +371,7 @@ impl SessionCell {
         if refuse {
             data.dropped += 1;
             self.dropped_total.fetch_add(1, Relaxed);
-            return online;
+            return (false, online);
         }
         data.queued_bytes += cost;
         data.queue.push_back(delivery);
@@ -372,7 +380,7 @@ impl SessionCell {
         if online {
             self.notify.notify_one();
         }
-        congested
+        (true, congested)
     }
 
     /// Owe a new subscription of `filter` its retained messages, after what is queued now (call with

@@ -99,6 +99,8 @@ pub struct Connection {
     pub input_since: Option<u64>,
     /// Where this connection's packets go while the explorer traces its client; set at CONNECT.
     pub tracer: Option<Tracer>,
+    /// [`Connection::io`] writes nothing while set: what is buffered waits for the journal ([`super::store`]).
+    pub hold_writes: bool,
 }
 
 /// An [`InputGate`] and the waker that read readiness is polled with.
@@ -121,6 +123,7 @@ impl Connection {
             gate: None,
             input_since: None,
             tracer: None,
+            hold_writes: false,
         }
     }
 
@@ -187,7 +190,9 @@ impl Connection {
             self.buf.reserve(READ_BUFFER);
         }
         let buffered_before = !self.buf.is_empty();
-        let Self { stream, buf, out, gate, .. } = self;
+        let Self { stream, buf, out, gate, hold_writes, .. } = self;
+        let mut none = BytesMut::new();
+        let out = if *hold_writes { &mut none } else { out };
         let io = match stream {
             Transport::Tcp(tcp) => std::future::poll_fn(|cx| poll_tcp(tcp, cx, buf, out, read, gate.as_ref())).await?,
             Transport::Ws(ws) if !out.is_empty() => {

@@ -24,6 +24,9 @@ pub enum LaunchError {
     /// The configuration is wrong (a file, a certificate, a key): exit code 2.
     #[error("{0}")]
     Config(String),
+    /// The data directory cannot be used (persistence).
+    #[error("{0}")]
+    Store(String),
     /// A listener could not be bound (the port is in use, the address is not ours).
     #[error("cannot listen on {addr} ({what}): {source}")]
     Bind {
@@ -121,7 +124,15 @@ pub async fn prepare(options: BrokerOptions) -> Result<Prepared, LaunchError> {
             secure.wss = Some(TlsListener { listener: bind(addr, "wss").await?, config: Arc::clone(config) });
         }
     }
-    let broker = Broker::new(options.broker_config(), None);
+    let config = options.broker_config();
+    let broker = match config.persistence.clone() {
+        // State restored before the port serves anyone; reading the journal blocks: off the workers.
+        Some(persist) => tokio::task::spawn_blocking(move || Broker::open(config, None))
+            .await
+            .map_err(|e| LaunchError::Store(format!("restoring the broker's state: {e}")))?
+            .map_err(|e| LaunchError::Store(format!("cannot use the data directory {}: {e}", persist.dir.display())))?,
+        None => Broker::new(config, None),
+    };
     broker.set_security(policy);
     Ok(Prepared { options, security, certs, listeners: Listeners { tcp, ws }, secure, broker })
 }

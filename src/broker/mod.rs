@@ -46,6 +46,7 @@ pub mod secure;
 pub mod security;
 pub mod session;
 pub mod stats;
+pub mod store;
 pub mod tap;
 pub mod tls;
 pub mod trace;
@@ -116,6 +117,8 @@ pub struct BrokerConfig {
     pub shutdown_timeout: Duration,
     /// Interval of the `$SYS/broker/...` topics; `None` disables them.
     pub sys_interval: Option<Duration>,
+    /// Keep retained messages and persistent sessions across restarts ([`store`]); `None`: in memory only.
+    pub persistence: Option<store::PersistConfig>,
 }
 
 impl Default for BrokerConfig {
@@ -141,6 +144,7 @@ impl Default for BrokerConfig {
             close_timeout: Duration::from_secs(2),
             shutdown_timeout: Duration::from_secs(5),
             sys_interval: Some(Duration::from_secs(10)),
+            persistence: None,
         }
     }
 }
@@ -200,6 +204,8 @@ pub struct Shared {
     security_gen: std::sync::atomic::AtomicU64,
     /// Whether the policy has an ACL: without one, deliveries skip the check without a lock.
     acl_on: std::sync::atomic::AtomicBool,
+    /// The journal, when persistence is on.
+    pub store: Option<Arc<store::Store>>,
 }
 
 impl Shared {
@@ -233,14 +239,62 @@ pub struct Broker {
 }
 
 impl Broker {
-    /// A broker with these limits; `tap` receives every routed message for the explorer.
+    /// A broker with these limits; `tap` receives every routed message for the explorer. With
+    /// `config.persistence`, see [`Broker::open`]; if the data directory cannot be used, the
+    /// broker runs without persistence and says so in the log.
     #[must_use]
     pub fn new(config: BrokerConfig, tap: Option<Arc<tap::Tap>>) -> Self {
+        let fallback = BrokerConfig { persistence: None, ..config.clone() };
+        Self::open(config, tap.clone()).unwrap_or_else(|err| {
+            tracing::error!(error = %err, "persistence is off: the data directory cannot be used");
+            Self::open(fallback, tap).unwrap_or_else(|_| unreachable!("a broker without persistence opens no file"))
+        })
+    }
+
+    /// A broker with these limits, its state restored from `config.persistence`'s data directory
+    /// when persistence is on (reading the journal: blocking, call it where blocking is allowed).
+    ///
+    /// # Errors
+    /// When the data directory cannot be created, read or written, or another broker uses it.
+    pub fn open(config: BrokerConfig, tap: Option<Arc<tap::Tap>>) -> std::io::Result<Self> {
         let (shutdown_tx, shutdown) = watch::channel(false);
+        let stats = Stats::default();
+        let mut router_state = router::State::default();
+        let (store, restored) = match &config.persistence {
+            Some(persist) => {
+                let started = std::time::Instant::now();
+                let loaded = store::load(persist)?;
+                let (counts, wills, were_online) = store::restore::fill(&mut router_state, &loaded.image, &stats.dropped);
+                let (damage, unreadable, records) = (loaded.damage, loaded.unreadable, loaded.records);
+                let store = loaded.start()?;
+                if damage.any() || unreadable > 0 {
+                    tracing::warn!(
+                        dir = %persist.dir.display(),
+                        skipped_bytes = damage.skipped_bytes,
+                        damaged_spans = damage.gaps,
+                        torn_tail_bytes = damage.torn_tail,
+                        unreadable_records = unreadable,
+                        "journal damaged: the changes in these bytes are lost; everything intact was loaded"
+                    );
+                }
+                tracing::info!(
+                    dir = %persist.dir.display(),
+                    records,
+                    retained = counts.retained,
+                    sessions = counts.sessions,
+                    messages = counts.messages,
+                    took_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+                    "state restored from the journal"
+                );
+                router_state.store = Some(Arc::clone(&store));
+                (Some(store), Some((wills, were_online)))
+            }
+            None => (None, None),
+        };
         let shared = Arc::new(Shared {
             config,
-            state: std::sync::Mutex::new(router::State::default()),
-            stats: Stats::default(),
+            state: std::sync::Mutex::new(router_state),
+            stats,
             tap,
             trace: Arc::default(),
             faults: faults::Faults::default(),
@@ -249,8 +303,12 @@ impl Broker {
             security: std::sync::RwLock::new(Arc::new(security::Security::default())),
             security_gen: std::sync::atomic::AtomicU64::new(0),
             acl_on: std::sync::atomic::AtomicBool::new(false),
+            store,
         });
-        Self { shared, shutdown_tx: Arc::new(shutdown_tx) }
+        if let Some((wills, were_online)) = restored {
+            store::restore::finish(&shared, wills, &were_online);
+        }
+        Ok(Self { shared, shutdown_tx: Arc::new(shutdown_tx) })
     }
 
     /// The shared state, for views from inside.
@@ -269,7 +327,13 @@ impl Broker {
     /// Returns how many were there.
     pub fn delete_retained(&self, topics: &[Arc<str>]) -> usize {
         let Ok(mut state) = self.shared.state.lock() else { return 0 };
-        topics.iter().filter(|t| state.retained.remove(t).is_some()).count()
+        let removed: Vec<&Arc<str>> = topics.iter().filter(|t| state.retained.remove(t).is_some()).collect();
+        if let Some(store) = &self.shared.store {
+            for topic in &removed {
+                store.append(store::Op::Rec(store::record::Rec::RetainClear(Arc::clone(topic))));
+            }
+        }
+        removed.len()
     }
 
     /// Put `policy` in force: new CONNECTs are checked against it at once, and every session's
@@ -402,6 +466,10 @@ pub async fn run_all(listeners: Listeners, secure: SecureListeners, broker: Brok
         sys.abort();
     }
     expiry.abort();
+    if let Some(store) = &shared.store {
+        // Everything the connections journaled on their way out, synced; the data directory is free after this.
+        store.close().await;
+    }
     result
 }
 

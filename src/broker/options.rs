@@ -104,6 +104,10 @@ pub struct BrokerOptions {
     /// Seconds a client may take none of our output (it does not read) before it is disconnected.
     #[arg(long, default_value_t = BrokerConfig::default().write_timeout.as_secs())]
     pub write_timeout: u64,
+    /// Persistence: `--data-dir`, `--persist-interval-ms`.
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub persist: crate::broker::store::PersistOptions,
 }
 
 /// The TLS listener's port when only `--tls-generate` was given.
@@ -124,6 +128,7 @@ impl BrokerOptions {
             max_topic_levels: self.max_topic_levels,
             connect_timeout: Duration::from_secs(self.connect_timeout.max(1)),
             write_timeout: Duration::from_secs(self.write_timeout.max(1)),
+            persistence: self.persist.config(),
             ..BrokerConfig::default()
         }
     }

@@ -113,6 +113,12 @@ impl Retained {
         &self.0.header.header.publisher
     }
 
+    /// The MQTT 5 properties passed through, if any.
+    #[must_use]
+    pub fn properties(&self) -> Option<&Properties> {
+        self.0.header.header.properties.as_deref()
+    }
+
     /// When it was stored (to the second, rounded down).
     #[must_use]
     pub fn stored_at(&self) -> Instant {

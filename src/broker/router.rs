@@ -16,6 +16,7 @@ use super::client_state::{Delivery, QueueLimits, Routed, SessionCell, SubEntry};
 use super::codec::{Properties, ProtocolVersion, QoS, RetainHandling, SubscriptionOptions, reason};
 use super::order::Recent;
 use super::retained::Retained;
+use super::store::{Op, Store, record::Rec};
 use super::topic::{self, FilterTrie, TopicError, TopicTrie};
 use crate::protocol::PublishRequest;
 
@@ -53,6 +54,9 @@ pub struct State {
     pub last_connection: u64,
     /// The last messages routed, numbered: what a late SUBSCRIBE catches up on ([`super::order`]).
     pub recent: Recent,
+    /// The journal, when persistence is on: changes are appended with the state locked, so that
+    /// the journal's order is the state's.
+    pub store: Option<Arc<Store>>,
 }
 
 impl State {
@@ -74,6 +78,11 @@ impl State {
         let Some(cell) = self.sessions.get(client_id).map(Arc::clone) else { return };
         shared::redistribute(self, limits, &cell);
         self.sessions.remove(client_id);
+        if let Some(store) = &self.store
+            && cell.lock().persist
+        {
+            store.append(Op::Rec(Rec::SessionRemove(Arc::clone(client_id))));
+        }
         let filters: Vec<String> = cell.lock().subscriptions.keys().cloned().collect();
         for filter in filters {
             self.remove_subscription(client_id, &filter);
@@ -114,32 +123,73 @@ struct Target {
 /// Route one message: store or clear it if retained, queue it to every matching session, show it in the tap.
 /// Returns the online sessions whose queue is now over the back-pressure high-water mark.
 pub fn route(shared: &Shared, msg: &Arc<Routed>) -> Vec<Arc<SessionCell>> {
+    route_journaled(shared, msg).0
+}
+
+/// [`route`], also returning the number of the journal operation that persists the message
+/// (retained, or queued to a persistent session), if it was journaled: its acknowledgement waits
+/// until that operation is synced ([`super::store`]).
+pub fn route_journaled(shared: &Shared, msg: &Arc<Routed>) -> (Vec<Arc<SessionCell>>, Option<u64>) {
     let limits = shared.config.queue_limits();
     let mut congested = Vec::new();
-    let Ok(mut state) = shared.state.lock() else { return congested };
+    let mut journaled = None;
+    let Ok(mut state) = shared.state.lock() else { return (congested, journaled) };
+    // `$SYS` values are published again by the broker that restarts: not worth a disk write each.
+    let store = state.store.clone().filter(|_| !msg.topic.starts_with("$SYS"));
     if msg.retain {
         if msg.payload.is_empty() {
             // MQTT-3.3.1-10/-11 (3.1.1), MQTT-3.3.1-6/-7 (5.0): an empty retained payload clears the topic.
-            state.retained.remove(&msg.topic);
+            if state.retained.remove(&msg.topic).is_some()
+                && let Some(store) = &store
+            {
+                journaled = Some(store.append(Op::Rec(Rec::RetainClear(Arc::clone(&msg.topic)))));
+            }
         } else {
-            state.retained.insert(&msg.topic, Retained::new(msg));
+            let retained = Retained::new(msg);
+            if let Some(store) = &store {
+                journaled = Some(store.append(Op::Rec(Rec::RetainSet(retained.clone()))));
+            }
+            state.retained.insert(&msg.topic, retained);
         }
     }
     let seq = state.recent.push(msg);
     // Relaxed: a reader that sees an older number only catches up on a few messages more.
     shared.route_seq.store(seq, std::sync::atomic::Ordering::Relaxed);
-    let targets = targets(&mut state, msg);
-    let acl = shared.acl_policy();
-    for t in targets {
-        if let Some(policy) = &acl
-            && !may_read(policy, &t.cell, &msg.topic)
-        {
-            // A `deny` below a granted wildcard, or a grant withdrawn by a reload.
-            shared.stats.security.delivery_denied.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            continue;
-        }
+    let mut targets = targets(&mut state, msg);
+    if let Some(policy) = shared.acl_policy() {
+        targets.retain(|t| {
+            let allowed = may_read(&policy, &t.cell, &msg.topic);
+            if !allowed {
+                // A `deny` below a granted wildcard, or a grant withdrawn by a reload.
+                shared.stats.security.delivery_denied.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+            allowed
+        });
+    }
+    // Journaled before it is queued: a session that sends it at once journals that after this.
+    let persisted: Vec<bool> = targets.iter().map(|t| store.is_some() && t.qos != QoS::AtMostOnce && t.cell.lock().persist).collect();
+    if let Some(store) = &store
+        && persisted.contains(&true)
+    {
+        let to = targets
+            .iter()
+            .zip(&persisted)
+            .filter(|(_, p)| **p)
+            .map(|(t, _)| (Arc::clone(&t.cell.lock().client_id), t.qos, t.retain, t.sub_ids.clone()))
+            .collect();
+        journaled = Some(store.append(Op::Msg { msg: Arc::clone(msg), targets: to }));
+    }
+    for (t, persisted) in targets.into_iter().zip(persisted) {
         let delivery = Delivery { msg: Arc::clone(msg), qos: t.qos, retain: t.retain, sub_ids: t.sub_ids, share: t.share };
-        if t.cell.enqueue(delivery, &limits) && *t.cell.lock().client_id != *msg.publisher {
+        let (queued, over) = t.cell.try_enqueue(delivery, &limits);
+        if persisted
+            && !queued
+            && let Some(store) = &store
+        {
+            let client_id = Arc::clone(&t.cell.lock().client_id);
+            store.append(Op::Dropped { client_id, msg: Arc::clone(msg) });
+        }
+        if over && *t.cell.lock().client_id != *msg.publisher {
             congested.push(t.cell);
         }
     }
@@ -147,7 +197,7 @@ pub fn route(shared: &Shared, msg: &Arc<Routed>) -> Vec<Arc<SessionCell>> {
     if let Some(tap) = &shared.tap {
         tap.record(msg);
     }
-    congested
+    (congested, journaled)
 }
 
 /// Whether the ACL lets the session's client read `topic` (lock order: state, then session).
@@ -285,7 +335,14 @@ pub fn subscribe(
         Some((group, inner)) => state.shared_subs.insert(inner, (Arc::from(group), Arc::clone(&client_id)), sub).is_some(),
         None => state.subs.insert(filter, Arc::clone(&client_id), sub).is_some(),
     };
-    cell.lock().subscriptions.insert(filter.to_owned(), entry);
+    let persist = {
+        let mut data = cell.lock();
+        data.subscriptions.insert(filter.to_owned(), entry.clone());
+        data.persist
+    };
+    if persist && let Some(store) = &state.store {
+        store.append(Op::Rec(Rec::Subscribe { client_id: Arc::clone(&client_id), filter: filter.to_owned(), entry }));
+    }
     let send_retained = match options.retain_handling {
         RetainHandling::SendAtSubscribe => true,
         RetainHandling::SendIfNew => !existed,
@@ -364,6 +421,13 @@ pub fn unsubscribe(shared: &Shared, cell: &Arc<SessionCell>, filter: &str) -> u8
     data.subscriptions.remove(filter);
     // What was still owed to the subscription goes with it.
     data.replay.retain(|r| r.filter != filter);
+    let persist = data.persist;
     drop(data);
+    if existed
+        && persist
+        && let Some(store) = &state.store
+    {
+        store.append(Op::Rec(Rec::Unsubscribe { client_id: Arc::clone(&client_id), filter: filter.to_owned() }));
+    }
     if existed { reason::SUCCESS } else { reason::NO_SUBSCRIPTION_EXISTED }
 }

@@ -21,6 +21,7 @@ use super::connection::{Connection, Io, WRITE_HIGH_WATER};
 use super::router;
 use super::security::Security;
 use super::stats::Limit;
+use super::store::{self, Op, Store, record::Rec};
 
 mod connect;
 mod inbound;
@@ -77,6 +78,10 @@ pub struct Session {
     /// Encoded deliveries held back by an injected delay ([`super::faults`]), each with when it is
     /// due, in order; empty unless the explorer delays this client.
     delayed: VecDeque<(Instant, BytesMut)>,
+    /// Number of the last journal operation our output depends on: nothing is written to the
+    /// socket until it is synced ([`super::store`]), so an acknowledgement never promises more
+    /// than the disk holds.
+    need_sync: u64,
 }
 
 impl Session {
@@ -107,7 +112,9 @@ impl Session {
             if self.conn.out.len() < WRITE_HIGH_WATER {
                 self.drain();
             }
-            let writing = !self.conn.out.is_empty();
+            let store = self.shared.store.as_ref().filter(|s| self.need_sync > s.synced_now()).map(Arc::clone);
+            self.conn.hold_writes = store.is_some();
+            let writing = !self.conn.out.is_empty() && store.is_none();
             let reading = !self.parse_pending && self.conn.out.len() < WRITE_HIGH_WATER;
             writing_since = if writing { Some(writing_since.unwrap_or_else(Instant::now)) } else { None };
             let stuck_at = writing_since.map(|since| since + write_timeout);
@@ -155,6 +162,7 @@ impl Session {
                     }
                 },
                 () = self.cell.notify.notified(), if !writing => {}
+                () = until_synced(store.as_deref(), self.need_sync), if store.is_some() => {}
                 () = &mut timer, if wake_at.is_some() => {
                     let now = Instant::now();
                     if keep_alive_on && now >= deadline {
@@ -208,6 +216,28 @@ impl Session {
     /// Who this client is, for the ACL.
     fn who(&self) -> super::security::Who<'_> {
         super::security::Who { client_id: &self.client_id, username: self.username.as_deref() }
+    }
+
+    /// Wait until the journal operations our output depends on are synced (at once without persistence).
+    async fn output_synced(&self) {
+        until_synced(self.shared.store.as_deref(), self.need_sync).await;
+    }
+
+    /// Journal `op` if persistence is on, without waiting for it.
+    fn record(&self, op: Op) {
+        if let Some(store) = &self.shared.store {
+            store.append(op);
+        }
+    }
+
+    /// Journal `op` if persistence is on; with `gate`, our output waits until it is synced.
+    fn journal(&mut self, op: Op, gate: bool) {
+        if let Some(store) = &self.shared.store {
+            let n = store.append(op);
+            if gate {
+                self.need_sync = n;
+            }
+        }
     }
 
     fn next_deadline(&self) -> Instant {
@@ -299,6 +329,7 @@ impl Session {
         let will = data.will.take().filter(|_| matches!(exit, Exit::WithWill | Exit::Dropped));
         data.last_will_fired = Some(will.is_some());
         let expiry = data.expiry_secs;
+        let journaled = data.persist;
         if !limits.queue_qos0_offline {
             let lost = data.drop_qos0();
             self.cell.count_dropped(&mut data, lost);
@@ -310,6 +341,17 @@ impl Session {
             state.remove_session(&self.client_id, &limits);
         } else {
             router::redistribute_shared_locked(&mut state, &limits, &self.cell);
+            if journaled && let Some(store) = &state.store {
+                let at_ms = store::record::wall_now_ms();
+                let delay = will.as_ref().map_or(0, |w| w.properties.will_delay_interval.unwrap_or(0).min(expiry));
+                let pending_will = will.clone().filter(|_| delay > 0).map(|w| (Box::new(w), at_ms + u64::from(delay) * 1000));
+                store.append(Op::Rec(Rec::SessionClose {
+                    client_id: Arc::clone(&self.client_id),
+                    expiry_secs: expiry,
+                    at_ms,
+                    pending_will,
+                }));
+            }
         }
         drop(state);
         if let Some(will) = will {
@@ -318,5 +360,12 @@ impl Session {
             router::schedule_will(&self.shared, Arc::clone(&self.client_id), will, delay);
         }
         self.conn
+    }
+}
+
+/// Wait until journal operation `n` is synced; at once without a store.
+async fn until_synced(store: Option<&Store>, n: u64) {
+    if let Some(store) = store {
+        store.wait_synced(n).await;
     }
 }

@@ -219,6 +219,21 @@ pub fn sys_entries(shared: &Shared) -> Vec<(&'static str, String)> {
     let mut entries = counter_entries(shared);
     entries.extend(Limit::ALL.map(|limit| (limit.sys_name(), shared.stats.limits.count(limit).to_string())));
     entries.extend(shared.stats.security.sys_entries());
+    if let Some(store) = &shared.store {
+        let c = store.counters();
+        entries.extend(
+            [
+                ("store/records", c.records.load(Relaxed)),
+                ("store/syncs", c.batches.load(Relaxed)),
+                ("store/bytes", c.bytes.load(Relaxed)),
+                ("store/compactions", c.compactions.load(Relaxed)),
+                ("store/write errors", c.write_errors.load(Relaxed)),
+                ("store/lost at load/records", c.lost_records.load(Relaxed)),
+                ("store/lost at load/bytes", c.lost_bytes.load(Relaxed)),
+            ]
+            .map(|(name, n)| (name, n.to_string())),
+        );
+    }
     entries
 }
 

@@ -51,6 +51,9 @@ pub struct Settings {
     pub chart_points: usize,
     /// The embedded broker's TLS listener and access settings (applied at start and on Apply).
     pub broker: crate::model::broker_security::BrokerSecuritySettings,
+    /// The embedded broker keeps retained messages and persistent sessions in the config folder
+    /// ([`BROKER_DATA_DIR`]) across restarts; read at start, so a change applies at the next start.
+    pub keep_broker_state: bool,
 }
 
 impl Default for Settings {
@@ -63,12 +66,25 @@ impl Default for Settings {
             payload_view: PayloadView::Auto,
             chart_points: DEFAULT_POINTS_PER_SERIES,
             broker: crate::model::broker_security::BrokerSecuritySettings::default(),
+            keep_broker_state: false,
         }
+    }
+}
+
+impl Settings {
+    /// The embedded broker's persistence for these settings, in `config_dir` (`None`: off, or no config folder).
+    #[must_use]
+    pub fn broker_persistence(&self, config_dir: Option<&std::path::Path>) -> Option<crate::broker::store::PersistConfig> {
+        let dir = config_dir.filter(|_| self.keep_broker_state)?;
+        Some(crate::broker::store::PersistConfig::new(dir.join(BROKER_DATA_DIR)))
     }
 }
 
 /// Key of the settings in eframe's storage.
 pub const STORAGE_KEY: &str = "mqscope-settings";
+
+/// The embedded broker's data directory, inside the config folder, when [`Settings::keep_broker_state`] is on.
+pub const BROKER_DATA_DIR: &str = "broker-data";
 
 /// Largest history budget offered, MiB.
 const MAX_BUDGET_MIB: usize = 64 * 1024;
@@ -133,8 +149,12 @@ fn contents(ui: &mut egui::Ui, settings: &mut Settings, used_bytes: usize, evict
     });
     if ui.button("Reset to defaults").on_hover_text("History, charts and display; the broker's TLS and access settings are kept").clicked()
     {
-        *settings = Settings { broker: settings.broker.clone(), ..Settings::default() };
+        *settings = Settings { broker: settings.broker.clone(), keep_broker_state: settings.keep_broker_state, ..Settings::default() };
     }
+    ui.separator();
+    ui.label(RichText::new("Embedded broker").strong());
+    ui.checkbox(&mut settings.keep_broker_state, "Keep retained messages and sessions across restarts");
+    ui.weak(format!("Kept in the config folder's {BROKER_DATA_DIR} directory. Applies at the next start of mqscope."));
     ui.separator();
     broker(ui);
 }

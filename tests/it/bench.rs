@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use clap::Parser;
 use mqscope::bench::{self, BenchError, BenchOptions, Report};
 
-use crate::common::{guard, start_broker};
+use crate::common::{guard, start_broker, start_broker_with};
 
 /// `mqscope bench`'s options; a later option overrides an earlier one (test defaults first).
 #[derive(Parser)]
@@ -144,4 +144,20 @@ async fn nonsense_options_are_refused_before_connecting() {
     assert!(matches!(bench::run(&opts).await, Err(BenchError::Options(_))));
     let opts = options(unreachable, &["--count", "10"]);
     assert!(matches!(bench::run(&opts).await, Err(BenchError::Connect { .. })));
+}
+
+#[tokio::test]
+async fn persistent_subscribers_on_a_persisting_broker_lose_nothing_and_every_message_is_journaled() {
+    use mqscope::broker::BrokerConfig;
+    use mqscope::broker::store::PersistConfig;
+    let dir = std::env::temp_dir().join(format!("mqscope-bench-persist-{}", std::process::id()));
+    std::fs::remove_dir_all(&dir).ok();
+    let config = BrokerConfig { sys_interval: None, persistence: Some(PersistConfig::new(&dir)), ..BrokerConfig::default() };
+    let (addr, broker) = start_broker_with(config).await;
+    let r = bench(addr, &["fan-in", "--mqtt", "5", "--qos", "1", "--pubs", "4", "--count", "2000", "--persistent"]).await;
+    assert_adds_up(&r);
+    assert_eq!(r.delivered, 2000);
+    let store = broker.shared().store.as_ref().expect("persistence on");
+    let records = store.counters().records.load(std::sync::atomic::Ordering::Relaxed);
+    assert!(records >= 2000, "each message was queued to a kept session, so journaled before its PUBACK: {records}");
 }

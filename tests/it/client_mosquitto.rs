@@ -12,6 +12,7 @@ use mqscope::client::ClientSessions;
 use mqscope::model::profile::{MqttVersion, Profile, SubscriptionDef, TlsOptions, Transport};
 use mqscope::model::{ConnId, ConnStatus, Message, MessageMeta, QoS};
 use mqscope::protocol::{Event, EventSink, PublishRequest};
+use tokio::io::AsyncBufReadExt as _;
 use tokio::process::{Child, Command};
 
 use crate::common::guard;
@@ -309,13 +310,42 @@ async fn mqtt5_user_properties_round_trip() {
     let m = c.message("plant/speed").await;
     assert_eq!(m.meta.expect("properties").user_properties, vec![("unit".to_owned(), "rpm".to_owned())]);
     // Our client → mosquitto_sub.
-    let sub = Command::new("mosquitto_sub")
-        .args(["-h", "127.0.0.1", "-p", &mosq.port.to_string(), "-V", "5", "-t", "plant/cmd", "-C", "1", "-W", "20", "-F", "%p %P"])
+    // -d: it says when its SUBSCRIBE is acknowledged; we publish after that, not after a guessed sleep
+    // (stdbuf: line by line, not in a block at exit).
+    let mut sub = Command::new("stdbuf")
+        .args([
+            "-oL",
+            "mosquitto_sub",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &mosq.port.to_string(),
+            "-V",
+            "5",
+            "-t",
+            "plant/cmd",
+            "-C",
+            "1",
+            "-W",
+            "20",
+            "-F",
+            "%p %P",
+            "-d",
+        ])
         .stdout(Stdio::piped())
         .kill_on_drop(true)
         .spawn()
         .expect("mosquitto_sub");
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut lines = tokio::io::BufReader::new(sub.stdout.take().expect("stdout")).lines();
+    guard("mosquitto_sub's SUBACK", async {
+        while let Some(line) = lines.next_line().await.expect("read") {
+            if line.contains("received SUBACK") {
+                return;
+            }
+        }
+        panic!("mosquitto_sub ended before its SUBACK");
+    })
+    .await;
     let meta = MessageMeta { user_properties: vec![("by".into(), "mqscope".into())], ..MessageMeta::default() };
     let req = PublishRequest {
         id: 0,
@@ -327,8 +357,18 @@ async fn mqtt5_user_properties_round_trip() {
         meta,
     };
     c.sessions.publish(req).await;
-    let out = guard("mosquitto_sub", sub.wait_with_output()).await.expect("output");
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "stop by:mqscope\n");
+    let mut printed = Vec::new();
+    guard("mosquitto_sub's output", async {
+        while let Some(line) = lines.next_line().await.expect("read") {
+            // The debug lines name the client or the subscription; the rest is the message as formatted.
+            if !line.starts_with("Client ") && !line.starts_with("Subscribed ") {
+                printed.push(line);
+            }
+        }
+    })
+    .await;
+    assert!(guard("mosquitto_sub", sub.wait()).await.expect("exit").success());
+    assert_eq!(printed, ["stop by:mqscope"]);
 }
 
 /// mosquitto 2.0.11's `acl_file` grants every SUBSCRIBE (and filters deliveries by ACL instead), so a

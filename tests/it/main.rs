@@ -37,6 +37,8 @@ mod broker_limits;
 mod broker_mosquitto;
 /// Order across connections: a SUBSCRIBE on the wire before another client's PUBLISH sees it.
 mod broker_order;
+/// Persistence (`--data-dir`): retained messages and sessions across restarts and `kill -9`, damaged journals.
+mod broker_persist;
 /// QoS 0/1/2 flows, Receive Maximum both ways, acknowledgement codes, ordering.
 mod broker_qos;
 /// Raw bytes: malformed packets end only their own connection.

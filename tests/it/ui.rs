@@ -3,7 +3,6 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 
 use egui::accesskit::Role;
 use egui_kittest::Harness;
@@ -113,10 +112,10 @@ fn a_new_connection_is_saved_connects_and_shows_its_own_tree() {
     step_until(&mut h, "the connection", |app| app.store.conns.iter().any(|c| c.name == "local twin" && c.status.is_connected()));
     // It subscribed to # like any client: publish on the embedded broker and see it in the twin's tree.
     rt.block_on(async {
-        let (c, el) = crate::common::client_v4(([127, 0, 0, 1], port).into(), "twin-feeder", true).await;
-        let _driver = crate::common::drive_v4(el);
+        let (c, mut el) = crate::common::client_v4(([127, 0, 0, 1], port).into(), "twin-feeder", true).await;
         c.publish("twin/value", rumqttc::QoS::AtLeastOnce, false, "42").await.expect("publish");
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        // The broker has it once it acknowledged it (not after a guessed sleep).
+        crate::common::wait_v4(&mut el, "PUBACK", |p| matches!(p, rumqttc::Packet::PubAck(_))).await;
     });
     step_until(&mut h, "the message on the twin", |app| {
         app.store.conns.iter().any(|c| c.name == "local twin" && c.tree.find("twin/value").is_some())
@@ -147,4 +146,16 @@ fn a_new_connection_is_saved_connects_and_shows_its_own_tree() {
     step_until(&mut h2, "the saved profiles", |app| app.connections.loaded);
     assert_eq!(h2.state().connections.profiles.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(), ["local twin"]);
     std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn settings_have_the_switch_that_keeps_the_brokers_state_and_say_when_it_applies() {
+    let (_rt, mut h) = explorer();
+    h.get_by_label("Settings").click();
+    h.run();
+    h.get_by_label_contains("Applies at the next start");
+    assert!(!h.state().settings.keep_broker_state, "off by default");
+    h.get_by_role_and_label(Role::CheckBox, "Keep retained messages and sessions across restarts").click();
+    h.run();
+    assert!(h.state().settings.keep_broker_state, "saved with the settings, read at the next start");
 }

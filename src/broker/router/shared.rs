@@ -11,6 +11,7 @@ use std::sync::Arc;
 use super::{State, Sub};
 use crate::broker::client_state::{Delivery, Outgoing, QueueLimits, SessionCell};
 use crate::broker::codec::QoS;
+use crate::broker::store::{Op, record::Rec};
 use crate::broker::topic;
 
 /// A group: (share name, filter inside `$share/{name}/`).
@@ -96,13 +97,23 @@ pub(super) fn redistribute(state: &mut State, limits: &QueueLimits, cell: &Arc<S
         (queued, unacked)
     };
     // Decide in queue order, so that what stays keeps its order (MQTT-4.6.0-6).
-    let flags: Vec<bool> = queued.iter().map(|d| !forward(state, limits, cell, d)).collect();
+    let flags: Vec<bool> = queued
+        .iter()
+        .map(|d| {
+            let moved = forward(state, limits, cell, d);
+            if moved {
+                journal_left(state, cell, |client_id| Op::Dropped { client_id, msg: Arc::clone(&d.msg) });
+            }
+            !moved
+        })
+        .collect();
     let kept: Vec<Delivery> = queued.into_iter().zip(&flags).filter_map(|(d, keep)| keep.then_some(d)).collect();
     let mut back_inflight = Vec::new();
     for (pkid, out) in unacked {
         if let Outgoing::Publish(d, _) = &out
             && forward(state, limits, cell, d)
         {
+            journal_left(state, cell, |client_id| Op::Rec(Rec::Acked { client_id, pkid }));
             continue;
         }
         back_inflight.push((pkid, out));
@@ -129,6 +140,28 @@ fn forward(state: &mut State, limits: &QueueLimits, leaving: &Arc<SessionCell>, 
         sub_ids: sub.entry.id.into_iter().collect(),
         share: Some(Arc::clone(share)),
     };
+    if let Some(store) = &state.store
+        && copy.qos != QoS::AtMostOnce
+    {
+        let data = sub.cell.lock();
+        if data.persist {
+            let target = (Arc::clone(&data.client_id), copy.qos, copy.retain, copy.sub_ids.clone());
+            drop(data);
+            store.append(Op::Msg { msg: Arc::clone(&copy.msg), targets: vec![target] });
+        }
+    }
     sub.cell.enqueue(copy, limits);
     true
+}
+
+/// Journal that a message left a kept session for another member of its group.
+fn journal_left(state: &State, leaving: &Arc<SessionCell>, op: impl FnOnce(Arc<str>) -> Op) {
+    if let Some(store) = &state.store {
+        let data = leaving.lock();
+        if data.persist {
+            let client_id = Arc::clone(&data.client_id);
+            drop(data);
+            store.append(op(client_id));
+        }
+    }
 }

@@ -11,6 +11,7 @@ use tokio::time::Instant;
 use super::{route, routed};
 use crate::broker::Shared;
 use crate::broker::codec::LastWill;
+use crate::broker::store::{Op, record::Rec};
 
 /// How often due wills and expired sessions are looked for.
 const TICK: Duration = Duration::from_millis(250);
@@ -84,6 +85,11 @@ fn expire_now(shared: &Shared) {
         }
     }
     fire.sort_by_key(|w| w.due);
+    if let Some(store) = &shared.store {
+        for w in &fire {
+            store.append(Op::Rec(Rec::WillDone(Arc::clone(&w.client_id))));
+        }
+    }
     for w in fire {
         publish_will(shared, &w.client_id, &w.will);
     }

@@ -19,6 +19,7 @@ use crate::broker::connection::{Connection, ConnectionError, Transport};
 use crate::broker::router;
 use crate::broker::security::{Security, Verdict, Who};
 use crate::broker::stats::Limit;
+use crate::broker::store::{Op, record::Rec};
 use crate::broker::trace::Tracer;
 use crate::model::packet_trace::Direction;
 
@@ -66,6 +67,8 @@ pub async fn serve(stream: Transport, peer: SocketAddr, shared: Arc<Shared>) {
         Err(mut conn) => return conn.close_gracefully(close_within).await,
     };
     let exit = session.run(kick_rx).await;
+    // The acknowledgements still buffered go out once what they promise is on disk (bounded, in case the disk hangs).
+    tokio::time::timeout(session.shared.config.shutdown_timeout, session.output_synced()).await.ok();
     let mut conn = session.finish(exit, peer);
     if exit != super::Exit::Dropped {
         conn.close_gracefully(close_within).await;
@@ -234,6 +237,7 @@ fn accept(mut conn: Connection, connect: &Connect, peer: SocketAddr, shared: Arc
         policy_gen: shared_generation,
         policy,
         delayed: std::collections::VecDeque::new(),
+        need_sync: 0,
     };
     session.conn.queue(&Packet::ConnAck(ConnAck { session_present, code: reason::SUCCESS, properties: ack }));
     session.shared.stats.client_connected();
@@ -342,6 +346,17 @@ fn attach(
         data.send_quota = connect.properties.receive_maximum.unwrap_or(shared.config.default_inflight);
         data.client_max_packet = connect.properties.maximum_packet_size.unwrap_or(u32::MAX);
         data.peer = Some(peer);
+        let was_journaled = data.persist;
+        data.persist = state.store.is_some() && expiry > 0;
+        if let Some(store) = &state.store {
+            if data.persist {
+                let (client_id, version, will) = (Arc::clone(client_id), connect.protocol, connect.will.clone().map(Box::new));
+                store.append(Op::Rec(Rec::SessionOpen { client_id, clean: !resume, version, expiry_secs: expiry, will }));
+            } else if was_journaled {
+                // Resumed with Session Expiry 0: it ends with this connection, and is no longer kept.
+                store.append(Op::Rec(Rec::SessionRemove(Arc::clone(client_id))));
+            }
+        }
     }
     // Lock order: state, then the trace's targets (as when the explorer switches tracing).
     cell.tracing.store(shared.trace.covers(client_id), Relaxed);

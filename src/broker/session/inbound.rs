@@ -8,6 +8,7 @@ use super::{Exit, Session};
 use crate::broker::client_state::Outgoing;
 use crate::broker::codec::{Packet, Properties, ProtocolVersion, PubResp, Publish, QoS, SubAck, SubscriptionOptions, UnsubAck, reason};
 use crate::broker::stats::Limit;
+use crate::broker::store::{Op, record::Rec};
 use crate::broker::{router, topic};
 
 impl Session {
@@ -21,6 +22,10 @@ impl Session {
                 // (a code ≥ 0x80 is not retried, nor sent to another shared member, MQTT-4.8.2-6).
                 if matches!(data.inflight.get(&ack.pkid), Some(Outgoing::Publish(d, _)) if d.qos == QoS::AtLeastOnce) {
                     data.inflight.remove(&ack.pkid);
+                    if data.persist {
+                        // Not waited for: if lost, the message goes out once more after a restart (QoS 1 allows it).
+                        self.record(Op::Rec(Rec::Acked { client_id: Arc::clone(&self.client_id), pkid: ack.pkid }));
+                    }
                 }
             }
             Packet::PubRec(rec) => {
@@ -35,10 +40,17 @@ impl Session {
                     // 5.0 §4.3.3: a PUBREC with a reason code ≥ 0x80 ends the flow; the packet id is free again
                     // and the message is not sent again (nor to another shared member, MQTT-4.8.2-6).
                     data.inflight.remove(&rec.pkid);
+                    if data.persist {
+                        self.record(Op::Rec(Rec::Acked { client_id: Arc::clone(&self.client_id), pkid: rec.pkid }));
+                    }
                 } else {
                     if let Some(seq) = seq {
                         // MQTT-4.3.3-3 (5.0) / MQTT-4.3.3-1 (3.1.1): discard the message, keep the packet id, send PUBREL.
                         data.inflight.insert(rec.pkid, Outgoing::Released(seq));
+                        if data.persist {
+                            // Not waited for: if lost, the PUBLISH is resent with its packet id and the client answers PUBREC again.
+                            self.record(Op::Rec(Rec::Released { client_id: Arc::clone(&self.client_id), pkid: rec.pkid, seq }));
+                        }
                     }
                     drop(data);
                     let code = if known { reason::SUCCESS } else { reason::PACKET_IDENTIFIER_NOT_FOUND };
@@ -46,7 +58,15 @@ impl Session {
                 }
             }
             Packet::PubRel(rel) => {
-                let found = self.cell.lock().incoming_qos2.remove(&rel.pkid);
+                let (found, persist) = {
+                    let mut data = self.cell.lock();
+                    (data.incoming_qos2.remove(&rel.pkid), data.persist)
+                };
+                if found && persist {
+                    // PUBCOMP waits for this: a packet id still on disk after a restart would make the
+                    // client's next message under it look like a duplicate, and it would be lost.
+                    self.journal(Op::Rec(Rec::Qos2Done { client_id: Arc::clone(&self.client_id), pkid: rel.pkid }), true);
+                }
                 let code = if found { reason::SUCCESS } else { reason::PACKET_IDENTIFIER_NOT_FOUND };
                 self.conn.queue(&Packet::PubComp(PubResp { pkid: rel.pkid, code, properties: Properties::default() }));
             }
@@ -54,6 +74,9 @@ impl Session {
                 let mut data = self.cell.lock();
                 if matches!(data.inflight.get(&comp.pkid), Some(Outgoing::Released(_))) {
                     data.inflight.remove(&comp.pkid);
+                    if data.persist {
+                        self.record(Op::Rec(Rec::Acked { client_id: Arc::clone(&self.client_id), pkid: comp.pkid }));
+                    }
                 }
             }
             Packet::Subscribe(sub) => {
@@ -65,12 +88,14 @@ impl Session {
                 self.refresh_policy();
                 let id = sub.properties.subscription_identifiers.first().copied();
                 let codes = sub.filters.iter().map(|(filter, options)| self.subscribe_within_limits(filter, *options, id)).collect();
+                self.gate_on_journal();
                 // MQTT-3.8.4-1: SUBACK first; the retained messages the subscriptions are owed follow it
                 // (this task drains them only after this packet is handled).
                 self.conn.queue(&Packet::SubAck(SubAck { pkid: sub.pkid, codes, properties: Properties::default() }));
             }
             Packet::Unsubscribe(unsub) => {
                 let codes: Vec<u8> = unsub.filters.iter().map(|f| router::unsubscribe(&self.shared, &self.cell, f)).collect();
+                self.gate_on_journal();
                 let codes = if self.version == ProtocolVersion::V5 { codes } else { Vec::new() };
                 self.conn.queue(&Packet::UnsubAck(UnsubAck { pkid: unsub.pkid, codes, properties: Properties::default() }));
             }
@@ -177,7 +202,15 @@ impl Session {
                 let code = if bad_format { reason::PAYLOAD_FORMAT_INVALID } else { reason::SUCCESS };
                 if !duplicate && !bad_format {
                     // MQTT-4.3.3-10 (5.0) / MQTT-4.3.3-2 (3.1.1): route once; a retransmission with the same packet id before PUBREL is not routed again.
-                    self.cell.lock().incoming_qos2.insert(pkid);
+                    let persist = {
+                        let mut data = self.cell.lock();
+                        data.incoming_qos2.insert(pkid);
+                        data.persist
+                    };
+                    if persist {
+                        // PUBREC waits for this: after a restart a resent PUBLISH is still known as a duplicate (MQTT-4.3.3-10).
+                        self.journal(Op::Rec(Rec::Qos2In { client_id: Arc::clone(&self.client_id), pkid }), true);
+                    }
                     self.route(topic, publish);
                 }
                 if !self.withhold_ack() {
@@ -260,7 +293,21 @@ impl Session {
 
     fn route(&mut self, topic: Arc<str>, publish: Publish) {
         let msg = router::routed(topic, publish.payload, publish.qos, publish.retain, &publish.properties, Arc::clone(&self.client_id));
-        let congested = router::route(&self.shared, &msg);
+        let (congested, journaled) = router::route_journaled(&self.shared, &msg);
         self.congested.extend(congested);
+        if let Some(n) = journaled {
+            // The PUBACK / PUBREC queued after this goes out once the message is on disk.
+            self.need_sync = self.need_sync.max(n);
+        }
+    }
+
+    /// Our output waits for everything journaled so far if this session is journaled (its SUBACK
+    /// or UNSUBACK then promises a subscription that survives a restart).
+    fn gate_on_journal(&mut self) {
+        if let Some(store) = &self.shared.store
+            && self.cell.lock().persist
+        {
+            self.need_sync = store.appended();
+        }
     }
 }

@@ -7,9 +7,10 @@ use std::sync::atomic::Ordering::Relaxed;
 use tokio::time::Instant;
 
 use super::Session;
-use crate::broker::client_state::{Delivery, Outgoing};
+use crate::broker::client_state::{Delivery, Outgoing, SessionData};
 use crate::broker::codec::{self, Packet, Properties, ProtocolVersion, PubResp, Publish, QoS};
 use crate::broker::connection::WRITE_HIGH_WATER;
+use crate::broker::store::{Op, record::Queued};
 
 impl Session {
     /// MQTT-4.4.0-1: on resumption, resend unacknowledged PUBLISH (DUP=1, MQTT-3.3.1-1) and PUBREL
@@ -38,6 +39,7 @@ impl Session {
     pub(super) async fn drain_and_flush(&mut self) -> std::io::Result<()> {
         loop {
             let more = self.drain();
+            self.output_synced().await;
             let n = self.conn.flush().await?;
             self.shared.stats.bytes_sent.fetch_add(n as u64, Relaxed);
             self.cell.counters.wrote(n);
@@ -72,6 +74,7 @@ impl Session {
             if d.msg.expired(now) {
                 // MQTT-3.3.2-5: expired before onward delivery started: this copy is deleted.
                 dropped += 1;
+                self.journal_dropped(&data, &d);
                 continue;
             }
             let pkid = if d.qos == QoS::AtMostOnce { 0 } else { data.next_pkid().unwrap_or(0) };
@@ -82,6 +85,7 @@ impl Session {
                 // MQTT-3.1.2-24 / -25: never send a packet over the client's Maximum Packet Size; the
                 // message is discarded as if sent (counted as dropped).
                 dropped += 1;
+                self.journal_dropped(&data, &d);
                 continue;
             }
             if let Some((topic, alias)) = new_alias {
@@ -92,6 +96,12 @@ impl Session {
             if d.qos != QoS::AtMostOnce {
                 data.last_seq += 1;
                 let seq = data.last_seq;
+                if data.persist {
+                    let queued = Queued { msg: Arc::clone(&d.msg), qos: d.qos, retain: d.retain, sub_ids: d.sub_ids.clone() };
+                    // A QoS 2 PUBLISH goes out only once its packet id is on disk: a resend after a
+                    // restart must use the same one (MQTT-4.3.3-1), or the client would take it as new.
+                    self.journal(Op::Sent { client_id: Arc::clone(&data.client_id), pkid, seq, queued }, d.qos == QoS::ExactlyOnce);
+                }
                 data.inflight.insert(pkid, Outgoing::Publish(d, seq));
             }
         };
@@ -135,6 +145,16 @@ impl Session {
             if let Some((_, bytes)) = self.delayed.pop_front() {
                 self.conn.out.extend_from_slice(&bytes);
             }
+        }
+    }
+
+    /// Journal that a QoS 1/2 message left a persistent session's queue unsent.
+    fn journal_dropped(&self, data: &SessionData, d: &Delivery) {
+        if data.persist
+            && d.qos != QoS::AtMostOnce
+            && let Some(store) = &self.shared.store
+        {
+            store.append(Op::Dropped { client_id: Arc::clone(&data.client_id), msg: Arc::clone(&d.msg) });
         }
     }
 
