@@ -457,6 +457,17 @@ mod tests {
     }
 
     #[test]
+    fn persistence_keys_are_read_from_the_file_and_a_misspelt_one_is_refused() {
+        let o = resolve_with(&[], "data_dir = \"/var/lib/mqscope\"\npersist_interval_ms = 2\n").expect("valid");
+        let p = o.broker_config().persistence.expect("persistence on");
+        assert_eq!((p.dir.to_str(), p.interval.as_millis()), (Some("/var/lib/mqscope"), 2));
+        let flag = resolve_with(&["--persist-interval-ms", "9"], "data_dir = \"d\"\npersist_interval_ms = 2\n").expect("valid");
+        assert_eq!(flag.persist.persist_interval_ms, 9, "a flag overrides the file");
+        let err = resolve_with(&[], "data_dri = \"x\"\n").expect_err("a misspelt key");
+        assert!(err.to_string().contains("data_dri"), "{err}");
+    }
+
+    #[test]
     fn anonymous_defaults_to_allowed_on_loopback_only() {
         let loopback = resolve_with(&[], "").expect("valid");
         assert!(loopback.anonymous_allowed());

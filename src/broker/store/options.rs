@@ -61,11 +61,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn reads_from_toml_with_defaults_and_refuses_unknown_keys() {
+    fn reads_from_toml_with_defaults() {
         let o: PersistOptions = toml::from_str("data_dir = \"/var/lib/mqscope\"").expect("valid");
         assert_eq!(o.config(), Some(PersistConfig { dir: "/var/lib/mqscope".into(), interval: Duration::from_millis(5) }));
         let o: PersistOptions = toml::from_str("").expect("valid");
         assert_eq!(o, PersistOptions::default());
-        assert!(toml::from_str::<PersistOptions>("data_dri = \"x\"").is_err(), "a misspelt key is an error");
     }
 }
