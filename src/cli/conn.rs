@@ -102,23 +102,7 @@ pub fn start(p: &Profile, capacity: usize) -> Result<(Handle, mpsc::Receiver<Inc
             }
             let (client, mut el) = rumqttc::AsyncClient::new(opts, capacity.max(16));
             el.network_options.set_connection_timeout(u64::from(p.connect_timeout_secs));
-            tokio::spawn(async move {
-                loop {
-                    let ev = match el.poll().await {
-                        Ok(ev) => v4_event(ev),
-                        Err(e) => Some(Incoming::Closed(v4::describe(&e))),
-                    };
-                    let closed = matches!(ev, Some(Incoming::Closed(_)));
-                    if let Some(ev) = ev
-                        && tx.send(ev).await.is_err()
-                    {
-                        break;
-                    }
-                    if closed {
-                        break;
-                    }
-                }
-            });
+            spawn_pump(el, tx);
             Handle::V4(client)
         }
         MqttVersion::V5 => {
@@ -126,28 +110,49 @@ pub fn start(p: &Profile, capacity: usize) -> Result<(Handle, mpsc::Receiver<Inc
             if let Some(t) = transport {
                 opts.set_transport(t);
             }
-            let (client, mut el) = rumqttc::v5::AsyncClient::new(opts, capacity.max(16));
-            tokio::spawn(async move {
-                loop {
-                    let ev = match el.poll().await {
-                        Ok(ev) => v5_event(ev),
-                        Err(e) => Some(Incoming::Closed(v5::describe(&e))),
-                    };
-                    let closed = matches!(ev, Some(Incoming::Closed(_)));
-                    if let Some(ev) = ev
-                        && tx.send(ev).await.is_err()
-                    {
-                        break;
-                    }
-                    if closed {
-                        break;
-                    }
-                }
-            });
+            let (client, el) = rumqttc::v5::AsyncClient::new(opts, capacity.max(16));
+            spawn_pump(el, tx);
             Handle::V5(client)
         }
     };
     Ok((handle, rx))
+}
+
+/// Either version's event loop, as the tools see it.
+trait Pump: Send + 'static {
+    /// The next event worth reporting (`None`: one that is not); [`Incoming::Closed`] ends it.
+    fn next(&mut self) -> impl std::future::Future<Output = Option<Incoming>> + Send;
+}
+
+impl Pump for rumqttc::EventLoop {
+    async fn next(&mut self) -> Option<Incoming> {
+        match self.poll().await {
+            Ok(ev) => v4_event(ev),
+            Err(e) => Some(Incoming::Closed(v4::describe(&e))),
+        }
+    }
+}
+
+impl Pump for rumqttc::v5::EventLoop {
+    async fn next(&mut self) -> Option<Incoming> {
+        match self.poll().await {
+            Ok(ev) => v5_event(ev),
+            Err(e) => Some(Incoming::Closed(v5::describe(&e))),
+        }
+    }
+}
+
+/// Drive the event loop in a task of its own, reporting on `tx` until it closes or fails.
+fn spawn_pump(mut el: impl Pump, tx: mpsc::Sender<Incoming>) {
+    tokio::spawn(async move {
+        loop {
+            let Some(ev) = el.next().await else { continue };
+            let closed = matches!(ev, Incoming::Closed(_));
+            if tx.send(ev).await.is_err() || closed {
+                break;
+            }
+        }
+    });
 }
 
 fn v4_event(ev: rumqttc::Event) -> Option<Incoming> {

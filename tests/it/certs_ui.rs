@@ -21,20 +21,7 @@ use crate::raw::{Raw, qos};
 
 /// At the smallest size the window supports: the Settings window scrolls to its broker sections.
 fn explorer(config_dir: &std::path::Path) -> (tokio::runtime::Runtime, Harness<'static, ExplorerApp>) {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("tokio");
-    let (cmd_tx, cmd_rx) = mpsc::channel(COMMAND_CAPACITY);
-    let (sink, ev_rx) = EventSink::channel(Arc::new(|_| {}));
-    let config = RuntimeConfig {
-        bind: "127.0.0.1:0".parse().expect("addr"),
-        ws_bind: None,
-        broker: BrokerConfig { sys_interval: None, ..BrokerConfig::default() },
-        config_dir: Some(config_dir.to_path_buf()),
-        stats_file: None,
-    };
-    rt.spawn(runtime::run(config, cmd_rx, sink));
-    let app = ExplorerApp::new(cmd_tx, ev_rx);
-    let harness = Harness::builder().with_size([800.0, 600.0]).build_ui_state(|ui, app: &mut ExplorerApp| app.ui(ui), app);
-    (rt, harness)
+    crate::ui::explorer_sized(config_dir, [800.0, 600.0])
 }
 
 /// Scroll the Settings window to a button, then click it.

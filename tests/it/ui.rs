@@ -29,6 +29,11 @@ fn fresh_dir() -> PathBuf {
 }
 
 fn explorer_in(config_dir: &Path) -> (tokio::runtime::Runtime, Harness<'static, ExplorerApp>) {
+    explorer_sized(config_dir, [1280.0, 800.0])
+}
+
+/// An explorer of this size, wired to a real runtime on a free port, with its files in `config_dir`.
+pub(crate) fn explorer_sized(config_dir: &Path, size: [f32; 2]) -> (tokio::runtime::Runtime, Harness<'static, ExplorerApp>) {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("tokio");
     let (cmd_tx, cmd_rx) = mpsc::channel(COMMAND_CAPACITY);
     let (sink, ev_rx) = EventSink::channel(Arc::new(|_| {}));
@@ -41,7 +46,7 @@ fn explorer_in(config_dir: &Path) -> (tokio::runtime::Runtime, Harness<'static, 
     };
     rt.spawn(runtime::run(config, cmd_rx, sink));
     let app = ExplorerApp::new(cmd_tx, ev_rx);
-    let harness = Harness::builder().with_size([1280.0, 800.0]).build_ui_state(|ui, app: &mut ExplorerApp| app.ui(ui), app);
+    let harness = Harness::builder().with_size(size).build_ui_state(|ui, app: &mut ExplorerApp| app.ui(ui), app);
     (rt, harness)
 }
 
