@@ -5,15 +5,17 @@
 # which goes first; the result is the medians per binary and after/before.
 #
 # Usage: BEFORE=path/to/old/mqscope AFTER=target/release/mqscope scripts/bench-inside.sh
-#        REPS=3 (repetitions)  SCALE=1 (message counts)  PORT=18840  OUT=<dir for raw results>
+#        REPS=3 (repetitions)  SCALE=1 (message counts)  ONLY="fanin-q0 ..." (cases)  PORT=18840  OUT=<dir>
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BEFORE=${BEFORE:?set BEFORE to the binary without the change}
 AFTER=${AFTER:-target/release/mqscope}
 REPS=${REPS:-3}
 SCALE=${SCALE:-1}
+ONLY=${ONLY:-}
 PORT=${PORT:-18840}
 OUT=${OUT:-$(mktemp -d "${TMPDIR:-/tmp}/bench-inside.XXXXXX")}
+mkdir -p "$OUT"
 RESULTS="$OUT/results.jsonl"
 : >"$RESULTS"
 for tool in "$BEFORE" "$AFTER" jq; do
@@ -51,6 +53,7 @@ for rep in $(seq "$REPS"); do
   for case in "${CASES[@]}"; do
     name=${case%%|*}
     args=${case#*|}
+    if [ -n "$ONLY" ] && [[ " $ONLY " != *" $name "* ]]; then continue; fi
     for which in $order; do
       bin=$BEFORE
       if [ "$which" = after ]; then bin=$AFTER; fi
