@@ -130,7 +130,7 @@ pub async fn run(opts: &BenchOptions, ctx: &Ctx) -> Result<Report, BenchError> {
     let routed = ctx.broker.and_then(Target::read);
 
     // Count deliveries (they sit in the subscribers' socket buffers).
-    let delivered = count_deliveries(&mut held, opts.count).await?;
+    let (held, delivered) = count_deliveries(held).await?;
     for link in held {
         link.close().await;
     }
@@ -163,20 +163,29 @@ pub async fn run(opts: &BenchOptions, ctx: &Ctx) -> Result<Report, BenchError> {
     Ok(report)
 }
 
-/// Read what the subscribers were sent, until `want` PUBLISHes or a quiet moment.
-async fn count_deliveries(held: &mut [Link], want: u64) -> Result<u64, BenchError> {
-    let mut delivered = 0u64;
-    let deadline = Instant::now() + Duration::from_secs(5);
-    for link in held {
-        while delivered < want && Instant::now() < deadline {
-            match tokio::time::timeout(Duration::from_millis(20), link.read()).await {
-                Ok(Ok(n)) if n > 0 => link.drain(|frame, _| {
-                    delivered += u64::from(matches!(frame, Frame::Publish(_)));
+/// Read what the subscribers were sent, all at once, each until it has been quiet a moment.
+async fn count_deliveries(held: Vec<Link>) -> Result<(Vec<Link>, u64), BenchError> {
+    let mut readers = JoinSet::new();
+    for mut link in held {
+        readers.spawn(async move {
+            let mut n = 0u64;
+            while let Ok(read) = tokio::time::timeout(Duration::from_millis(500), link.read()).await {
+                if read? == 0 {
+                    break;
+                }
+                link.drain(|frame, _| {
+                    n += u64::from(matches!(frame, Frame::Publish(_)));
                     Ok(())
-                })?,
-                _ => break,
+                })?;
             }
-        }
+            Ok::<_, BenchError>((link, n))
+        });
     }
-    Ok(delivered)
+    let (mut links, mut delivered) = (Vec::new(), 0);
+    while let Some(done) = readers.join_next().await {
+        let (link, n) = done.map_err(|_| BenchError::Closed)??;
+        links.push(link);
+        delivered += n;
+    }
+    Ok((links, delivered))
 }
