@@ -22,6 +22,7 @@ mod dialog;
 mod inside;
 mod profiles;
 mod record;
+mod replay;
 mod security;
 mod timers;
 
@@ -194,6 +195,13 @@ pub async fn run(config: RuntimeConfig, mut commands: mpsc::Receiver<Command>, s
                     clients.recording(conn_id).map(RecordTarget::Link)
                 };
                 start_recording(slot, &path, filter, record::Bounds { max_bytes, max_duration }, stats, &sink).await;
+            }
+            Command::Replay { plan, progress } => {
+                let (out, sink) = (timer_tx.clone(), sink.clone());
+                tokio::spawn(async move {
+                    let event = replay::run(*plan, progress, out).await;
+                    sink.control(event).await;
+                });
             }
             Command::StartTimer { spec, stats } => {
                 tokio::spawn(timers::run(*spec, stats, timer_tx.clone()));

@@ -55,6 +55,14 @@ impl ExplorerApp {
     pub(super) fn capture_act(&mut self, action: CaptureAction) {
         match action {
             CaptureAction::Browse(field) => self.send(Command::PickFile { field }),
+            CaptureAction::Replay { path, speed, repeat, remap } => {
+                let progress = Progress::default();
+                if let Some(form) = &mut self.capture.replay {
+                    form.job = Some(progress.clone());
+                }
+                let plan = crate::model::export::ReplayPlan { conn_id: self.current, path, speed, repeat, remap };
+                self.send(Command::Replay { plan: Box::new(plan), progress });
+            }
             CaptureAction::Record { path, filter, max_bytes, max_duration } => {
                 let stats = Arc::new(RecordStats::default());
                 let conn_id = self.current;

@@ -132,6 +132,14 @@ impl ExplorerApp {
                 self.record_window();
                 ui.close();
             }
+            if ui
+                .button(format!("Replay a capture into {name}…"))
+                .on_hover_text("Publish a capture's messages, at their recorded pace or faster")
+                .clicked()
+            {
+                self.capture.replay.get_or_insert_with(Default::default);
+                ui.close();
+            }
             if ui.button("Open capture…").on_hover_text("Browse a capture file (NDJSON) offline, as a tab of its own").clicked() {
                 self.open_capture_window();
                 ui.close();

@@ -95,7 +95,10 @@ impl ExplorerApp {
                 Event::PayloadFile { name, bytes } => self.publish.file_payload = Some((name, bytes)),
                 Event::Profiles { file, origin } => self.profiles_event(file, origin),
                 Event::ProfileRejected { field, message } => self.connections.rejected(field, message),
-                Event::FilePicked { field: field @ (FileField::ExportFile | FileField::CaptureFile | FileField::RecordFile), path } => {
+                Event::FilePicked {
+                    field: field @ (FileField::ExportFile | FileField::CaptureFile | FileField::RecordFile | FileField::ReplayFile),
+                    path,
+                } => {
                     self.capture.file_picked(field, path);
                 }
                 Event::FilePicked { field, path } => self.connections.file_picked(field, path),

@@ -44,6 +44,8 @@ pub struct Progress {
     pub cancel: Arc<AtomicBool>,
     /// Set by the worker when it has stopped (finished, failed or cancelled).
     pub finished: Arc<AtomicBool>,
+    /// Set by the window to hold a replay where it is.
+    pub paused: Arc<AtomicBool>,
 }
 
 impl Progress {
@@ -60,6 +62,21 @@ impl Progress {
     pub fn cancelled(&self) -> bool {
         self.cancel.load(Relaxed)
     }
+}
+
+/// How to replay.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReplayPlan {
+    /// Into which connection.
+    pub conn_id: super::ConnId,
+    /// The capture file.
+    pub path: std::path::PathBuf,
+    /// Recorded gaps divided by this; `None`: as fast as possible.
+    pub speed: Option<f64>,
+    /// Start again at the end, until stopped.
+    pub repeat: bool,
+    /// Replace this topic prefix with that one.
+    pub remap: Option<(String, String)>,
 }
 
 /// How an export or load ended.

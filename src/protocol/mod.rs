@@ -148,6 +148,13 @@ pub enum Command {
         /// Shared with the window: messages sent, ended, stop.
         stats: Arc<timers::TimerStats>,
     },
+    /// Replay a capture file into a connection (progress, pause and stop through `progress`).
+    Replay {
+        /// What, where, how fast.
+        plan: Box<crate::model::export::ReplayPlan>,
+        /// Shared with the window.
+        progress: Progress,
+    },
     /// Stop connection `conn_id`'s recording.
     StopRecording {
         /// Which connection.
@@ -461,6 +468,8 @@ pub enum FileField {
     CaptureFile,
     /// The file a recording writes.
     RecordFile,
+    /// A capture file to replay.
+    ReplayFile,
 }
 
 /// Where a [`Event::Profiles`] came from.

@@ -47,6 +47,7 @@ pub async fn pick_file(field: FileField, sink: EventSink) {
         FileField::ExportFile => "Export messages to",
         FileField::CaptureFile => "Open a capture (NDJSON)",
         FileField::RecordFile => "Record to",
+        FileField::ReplayFile => "Replay a capture (NDJSON)",
     };
     if let Some(reason) = super::dialog::unavailable() {
         sink.control(Event::Error(format!("No file dialog can open here ({reason}); type the path in the field."))).await;
@@ -55,7 +56,9 @@ pub async fn pick_file(field: FileField, sink: EventSink) {
     let dialog = rfd::AsyncFileDialog::new().set_title(title);
     let picked = match field {
         FileField::ExportFile | FileField::RecordFile => dialog.set_file_name("messages.ndjson").save_file().await,
-        FileField::CaptureFile => dialog.add_filter("Capture (NDJSON)", &["ndjson", "jsonl", "json"]).pick_file().await,
+        FileField::CaptureFile | FileField::ReplayFile => {
+            dialog.add_filter("Capture (NDJSON)", &["ndjson", "jsonl", "json"]).pick_file().await
+        }
         _ => dialog.pick_file().await,
     };
     if let Some(handle) = picked {

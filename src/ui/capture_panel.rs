@@ -36,8 +36,82 @@ pub enum CaptureAction {
         /// Stop after this long.
         max_duration: Option<std::time::Duration>,
     },
+    /// Replay a capture into the current connection.
+    Replay {
+        /// The capture file.
+        path: std::path::PathBuf,
+        /// Recorded gaps divided by this; `None`: as fast as possible.
+        speed: Option<f64>,
+        /// In a loop, until stopped.
+        repeat: bool,
+        /// Replace this topic prefix with that one.
+        remap: Option<(String, String)>,
+    },
     /// Open a file dialog for this field.
     Browse(FileField),
+}
+
+/// The replay form.
+#[derive(Debug)]
+pub struct ReplayForm {
+    /// Path, as typed.
+    pub path: String,
+    /// Speed, as typed (1 keeps the recorded gaps).
+    pub speed: String,
+    /// As fast as the connection takes them.
+    pub max: bool,
+    /// In a loop.
+    pub repeat: bool,
+    /// Topic prefix to replace (empty: none) …
+    pub from: String,
+    /// … and its replacement.
+    pub to: String,
+    /// What is wrong with the form.
+    pub error: Option<String>,
+    /// The running replay.
+    pub job: Option<Progress>,
+}
+
+impl Default for ReplayForm {
+    fn default() -> Self {
+        Self {
+            path: crate::storage::in_home("recording.ndjson").display().to_string(),
+            speed: "1".into(),
+            max: false,
+            repeat: false,
+            from: String::new(),
+            to: String::new(),
+            error: None,
+            job: None,
+        }
+    }
+}
+
+impl ReplayForm {
+    /// The action the form describes, or what is wrong with it.
+    ///
+    /// # Errors
+    /// A missing path or a speed that is not a positive number.
+    pub fn action(&self) -> Result<CaptureAction, String> {
+        let path = self.path.trim();
+        if path.is_empty() {
+            return Err("A file name is needed.".into());
+        }
+        let speed = if self.max {
+            None
+        } else {
+            Some(
+                self.speed
+                    .trim()
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|s| *s > 0.0 && s.is_finite())
+                    .ok_or("Speed: a number above 0 (1 keeps the recorded pace)")?,
+            )
+        };
+        let remap = (!self.from.is_empty()).then(|| (self.from.clone(), self.to.clone()));
+        Ok(CaptureAction::Replay { path: std::path::PathBuf::from(path), speed, repeat: self.repeat, remap })
+    }
 }
 
 /// The record form.
@@ -135,6 +209,8 @@ pub struct CapturePanel {
     pub open: Option<OpenForm>,
     /// The record window, when open.
     pub record: Option<RecordForm>,
+    /// The replay window, when open.
+    pub replay: Option<ReplayForm>,
 }
 
 /// A path field with Browse…; the error under it, when there is one.
@@ -197,6 +273,11 @@ impl CapturePanel {
                     form.path = path;
                 }
             }
+            FileField::ReplayFile => {
+                if let Some(form) = &mut self.replay {
+                    form.path = path;
+                }
+            }
             _ => {}
         }
     }
@@ -206,7 +287,69 @@ impl CapturePanel {
         let export = self.export_ui(ctx);
         let record = self.record_ui(ctx);
         let open = self.open_ui(ctx);
-        export.or(record).or(open)
+        let replay = self.replay_ui(ctx);
+        export.or(record).or(open).or(replay)
+    }
+
+    /// The replay window: the form, then progress with Pause and Stop while it runs.
+    fn replay_ui(&mut self, ctx: &egui::Context) -> Option<CaptureAction> {
+        let mut action = None;
+        let Some(form) = &mut self.replay else { return None };
+        let (mut open, mut done) = (true, false);
+        egui::Window::new("Replay").open(&mut open).collapsible(false).resizable(false).show(ctx, |ui| {
+            ui.weak("Publish a capture's messages into this connection, keeping their recorded gaps (or faster).");
+            if let Some(job) = &form.job {
+                if job.finished.load(Relaxed) {
+                    done = true;
+                    return;
+                }
+                ui.add(egui::ProgressBar::new(job.fraction()).show_percentage());
+                ui.horizontal(|ui| {
+                    ui.label(format!("Replayed {} of {}", format::count(job.done.load(Relaxed)), format::count(job.total.load(Relaxed))));
+                    let paused = job.paused.load(Relaxed);
+                    if ui.button(if paused { "Resume" } else { "Pause" }).clicked() {
+                        job.paused.store(!paused, Relaxed);
+                    }
+                    if ui.button("Stop").clicked() {
+                        job.cancel.store(true, Relaxed);
+                    }
+                });
+                ui.ctx().request_repaint_after(std::time::Duration::from_millis(100));
+                return;
+            }
+            action = path_row(ui, "File", &mut form.path, None, FileField::ReplayFile).or(action.take());
+            ui.horizontal(|ui| {
+                let l = ui.label("Speed ×");
+                ui.add_enabled(!form.max, egui::TextEdit::singleline(&mut form.speed).desired_width(50.0)).labelled_by(l.id);
+                ui.checkbox(&mut form.max, "as fast as possible");
+                ui.checkbox(&mut form.repeat, "loop");
+            });
+            ui.horizontal(|ui| {
+                let l = ui.label("Replace prefix");
+                ui.add(egui::TextEdit::singleline(&mut form.from).desired_width(110.0)).labelled_by(l.id);
+                let l = ui.label("with");
+                ui.add(egui::TextEdit::singleline(&mut form.to).desired_width(110.0)).labelled_by(l.id);
+            });
+            if let Some(error) = &form.error {
+                ui.label(RichText::new(error).color(ui.visuals().error_fg_color));
+            }
+            if ui.button("Start replay").clicked() {
+                match form.action() {
+                    Ok(start) => {
+                        form.error = None;
+                        action = Some(start);
+                    }
+                    Err(e) => form.error = Some(e),
+                }
+            }
+        });
+        if !open || done {
+            if let Some(job) = &form.job {
+                job.cancel.store(true, Relaxed);
+            }
+            self.replay = None;
+        }
+        action
     }
 
     /// The export window.

@@ -166,3 +166,45 @@ fn a_recording_of_the_embedded_broker_keeps_every_message_while_the_window_is_be
     assert!(lines.iter().all(|l| l.publisher.as_deref() == Some("flooder")));
     std::fs::remove_file(&path).ok();
 }
+
+/// Tools → Replay: a capture's messages published into the embedded broker (as fast as possible,
+/// a prefix remapped), seen in the tree with their payloads, QoS and retain flags.
+#[test]
+fn replaying_a_capture_into_the_embedded_broker_fills_the_tree() {
+    let (_rt, mut h) = crate::ui::explorer();
+    step_until(&mut h, "the embedded broker", |app| app.store.broker.running);
+    let path = std::env::temp_dir().join(format!("mqscope-replay-{}.ndjson", std::process::id()));
+    let lines = [
+        r#"{"ts":"2026-12-03T07:40:01.000Z","topic":"site1/temp","qos":1,"retain":true,"payload":"21.5"}"#,
+        r#"{"ts":"2026-12-03T07:40:02.000Z","topic":"site1/cam","qos":0,"retain":false,"payload_base64":"/9gA"}"#,
+        r#"{"ts":"2026-12-03T07:40:03.000Z","topic":"site1/temp","qos":1,"retain":true,"payload":"22.0","content_type":"text/plain"}"#,
+    ];
+    std::fs::write(&path, lines.join("\n") + "\n").expect("write");
+    h.get_by_label("Tools").click();
+    h.run();
+    h.get_by_label("Replay a capture into Local…").click();
+    h.run();
+    let form = h.state_mut().capture.replay.as_mut().expect("the replay window");
+    form.path = path.display().to_string();
+    form.from = "site1/".into();
+    form.to = "copy/".into();
+    h.get_by_label("as fast as possible").click();
+    h.run();
+    h.get_by_role_and_label(Role::Button, "Start replay").click();
+    h.step();
+    step_until(&mut h, "the replayed messages", |app| {
+        let tree = &app.store.conn(ConnId::LOCAL).expect("local").tree;
+        tree.find("copy/temp").and_then(|id| tree.node(id).latest()).is_some_and(|m| &m.payload[..] == b"22.0")
+            && tree.find("copy/cam").is_some()
+    });
+    step_until(&mut h, "the replay window to close", |app| app.capture.replay.is_none());
+    let app = h.state();
+    let tree = &app.store.conn(ConnId::LOCAL).expect("local").tree;
+    let temp = tree.node(tree.find("copy/temp").expect("topic"));
+    assert!(temp.is_retained());
+    assert_eq!(temp.latest().map(|m| m.qos), Some(QoS::AtLeastOnce));
+    let cam = tree.node(tree.find("copy/cam").expect("topic"));
+    assert_eq!(cam.latest().map(|m| m.payload.to_vec()), Some(vec![0xFF, 0xD8, 0x00]));
+    assert!(tree.find("site1/temp").is_none(), "the prefix was remapped");
+    std::fs::remove_file(&path).ok();
+}
