@@ -12,6 +12,7 @@ pub mod chart_csv;
 pub mod charts;
 pub mod coalesce;
 pub mod decimate;
+pub mod decode;
 pub mod diff;
 pub mod export;
 pub mod filter;
