@@ -102,4 +102,4 @@ pub(super) fn decode(bytes: &[u8], aliases: Option<&Aliases>) -> Result<Value, D
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
