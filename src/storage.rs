@@ -54,6 +54,14 @@ pub fn templates_path(dir: Option<&Path>) -> Result<PathBuf, StorageError> {
     Ok(dir.ok_or(StorageError::NoConfigDir)?.join("templates.toml"))
 }
 
+/// The decoder bindings file in a config directory.
+///
+/// # Errors
+/// Without a config directory.
+pub fn decoders_path(dir: Option<&Path>) -> Result<PathBuf, StorageError> {
+    Ok(dir.ok_or(StorageError::NoConfigDir)?.join("decoders.toml"))
+}
+
 /// The connection profiles file in a config directory.
 ///
 /// # Errors

@@ -45,6 +45,13 @@ pub enum TreeAction {
         /// The node's path.
         under: String,
     },
+    /// Decode payloads at and below a topic with this decoder (a binding of `filter`).
+    BindDecoder {
+        /// The filter bound: `path/#`.
+        filter: String,
+        /// The decoder.
+        decoder: crate::model::decode::Decoder,
+    },
     /// Chart this topic's values (the whole payload, or a JSON field).
     Plot {
         /// Topic.
@@ -459,6 +466,15 @@ fn context_menu(ui: &mut egui::Ui, tree: &TopicTree, id: NodeId) -> Option<TreeA
         action = Some(TreeAction::Export { under: path.clone() });
         ui.close();
     }
+    ui.menu_button("Decode below here as …", |ui| {
+        let filter = format!("{path}/#");
+        for decoder in crate::model::decode::Decoder::ALL {
+            if ui.button(decoder.label()).on_hover_text(format!("Show payloads of {filter} decoded as {}", decoder.label())).clicked() {
+                action = Some(TreeAction::BindDecoder { filter: filter.clone(), decoder });
+                ui.close();
+            }
+        }
+    });
     let below = node.retained_below();
     if node.is_retained() || (node.has_children() && below > 0) {
         ui.separator();

@@ -80,6 +80,18 @@ pub fn birth_topics(topic: &str) -> Vec<String> {
     }
 }
 
+/// The aliases named by the latest BIRTHs kept in `tree` for `topic`'s edge node (and device).
+#[must_use]
+pub fn aliases_in(tree: &crate::model::TopicTree, topic: &str) -> Aliases {
+    let mut aliases = Aliases::default();
+    for birth in birth_topics(topic) {
+        if let Some(msg) = tree.find(&birth).and_then(|id| tree.node(id).latest()) {
+            aliases.learn(&msg.payload);
+        }
+    }
+    aliases
+}
+
 /// Decode a Sparkplug B payload; names of alias-only metrics come from `aliases`.
 pub(super) fn decode(bytes: &[u8], aliases: Option<&Aliases>) -> Result<Value, DecodeError> {
     let payload =
