@@ -9,6 +9,7 @@ use tokio::sync::mpsc;
 use super::conn::{self, Incoming};
 use super::{ConnArgs, Exit, connected, parse_qos};
 use crate::model::capture::CaptureLine;
+use crate::model::decode::{self, Decoder, sparkplug};
 use crate::model::{Message, QoS};
 
 /// mosquitto_sub's exit code when `-W` ends it (MOSQ_ERR_TIMEOUT).
@@ -51,6 +52,10 @@ pub struct SubArgs {
     /// One JSON object per message (the capture format: topic, payload, QoS, retain, time, MQTT 5 properties).
     #[arg(long)]
     pub json: bool,
+    /// Decode each payload (sparkplug, cbor, msgpack) and print it as one JSON object per line
+    /// (with -v, the topic first); a payload that does not decode is reported on stderr.
+    #[arg(long, value_name = "DECODER", conflicts_with = "json")]
+    pub decode: Option<crate::model::decode::Decoder>,
 }
 
 /// `mqscope record`.
@@ -98,6 +103,32 @@ struct Printer<W: Write> {
     json: bool,
     no_eol: bool,
     filter_out: Vec<String>,
+    decode: Option<Decoder>,
+    /// Sparkplug metric names by alias, per edge node, from the BIRTHs seen so far.
+    aliases: sparkplug::EdgeAliases,
+}
+
+impl<W: Write> Printer<W> {
+    /// One line: the decoded payload as JSON (after the topic with -v); errors go to stderr.
+    fn write_decoded(&mut self, decoder: Decoder, msg: &Message) -> std::io::Result<()> {
+        if decoder == Decoder::Sparkplug {
+            self.aliases.observe(&msg.topic, &msg.payload);
+        }
+        match decode::decode_with(decoder, &msg.payload, self.aliases.for_topic(&msg.topic)) {
+            Ok(value) => {
+                if self.verbose {
+                    self.out.write_all(msg.topic.as_bytes())?;
+                    self.out.write_all(b" ")?;
+                }
+                self.out.write_all(value.to_string().as_bytes())?;
+                self.out.write_all(b"\n")
+            }
+            Err(err) => {
+                eprintln!("{}: cannot decode as {}: {err}", msg.topic, decoder.label());
+                Ok(())
+            }
+        }
+    }
 }
 
 impl<W: Write> Sink for Printer<W> {
@@ -105,7 +136,9 @@ impl<W: Write> Sink for Printer<W> {
         if self.filter_out.iter().any(|f| crate::topic::matches(f, &msg.topic)) {
             return Ok(true);
         }
-        if self.json {
+        if let Some(decoder) = self.decode {
+            self.write_decoded(decoder, msg)?;
+        } else if self.json {
             self.out.write_all(CaptureLine::from_message(msg).to_json().as_bytes())?;
             self.out.write_all(b"\n")?;
         } else {
@@ -177,6 +210,8 @@ pub async fn run_sub(args: SubArgs) -> Exit {
         json: args.json,
         no_eol: args.no_eol,
         filter_out: args.filter_out.clone(),
+        decode: args.decode,
+        aliases: sparkplug::EdgeAliases::default(),
     };
     let bounds = Bounds {
         count: args.count,

@@ -57,6 +57,35 @@ impl Aliases {
     }
 }
 
+/// Alias state of every edge node seen in a stream (`mqscope sub --decode sparkplug`): each
+/// NBIRTH starts its node afresh, each DBIRTH adds its device's metrics.
+#[derive(Clone, Debug, Default)]
+pub struct EdgeAliases(HashMap<String, Aliases>);
+
+impl EdgeAliases {
+    /// Learn from `payload` if `topic` is a BIRTH.
+    pub fn observe(&mut self, topic: &str, payload: &[u8]) {
+        let levels: Vec<&str> = topic.split('/').collect();
+        if let [NAMESPACE, group, kind @ ("NBIRTH" | "DBIRTH"), edge, ..] = levels[..] {
+            let node = self.0.entry(format!("{group}/{edge}")).or_default();
+            if kind == "NBIRTH" {
+                *node = Aliases::default();
+            }
+            node.learn(payload);
+        }
+    }
+
+    /// The aliases of `topic`'s edge node, if a BIRTH was seen.
+    #[must_use]
+    pub fn for_topic(&self, topic: &str) -> Option<&Aliases> {
+        let levels: Vec<&str> = topic.split('/').collect();
+        match levels[..] {
+            [NAMESPACE, group, _, edge, ..] => self.0.get(&format!("{group}/{edge}")),
+            _ => None,
+        }
+    }
+}
+
 /// True for topics whose payload is a Sparkplug B protobuf: under `spBv1.0/`, except the host
 /// application's `STATE` messages (JSON or text).
 #[must_use]
