@@ -1,5 +1,5 @@
 //! Files in the user's config directory (`~/.config/mqscope` on Linux): connection profiles and saved
-//! publish templates. Only the runtime calls this, never the UI thread.
+//! publish templates and decoder bindings. Only the runtime calls this, never the UI thread.
 //!
 //! Owns: where files live and how they are written: TOML, replaced atomically (write a temporary
 //! file, then rename), readable only by the user (0600 on Unix).
