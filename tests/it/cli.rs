@@ -287,3 +287,55 @@ async fn sub_decode_prints_one_json_object_per_message_with_sparkplug_aliases_re
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(String::from_utf8_lossy(&out.stdout), "{\"$map\":[[1,{\"$bytes\":\"AQ==\"}]]}\n");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sub_decode_protobuf_compiles_the_proto_and_prints_json() {
+    let dir = temp_file("proto");
+    std::fs::create_dir_all(dir.join("inc")).unwrap();
+    std::fs::write(dir.join("inc/meta.proto"), "syntax = \"proto3\";\npackage meta;\nmessage Tag { string key = 1; }\n").unwrap();
+    std::fs::write(
+        dir.join("t.proto"),
+        "syntax = \"proto3\";\npackage plant;\nimport \"inc/meta.proto\";\nmessage T { string name = 1; double v = 2; meta.Tag tag = 3; }\n",
+    )
+    .unwrap();
+    let (addr, broker) = start_broker().await;
+    let port = addr.port().to_string();
+    let spec = format!("protobuf:{}:plant.T", dir.join("t.proto").display());
+    let mut c = mqscope();
+    c.args(["sub", "-h", "127.0.0.1", "-p", &port, "-t", "pb/#", "--decode", &spec, "-C", "1"]);
+    c.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let child = c.spawn().expect("spawn mqscope sub");
+    crate::common::until_subscriptions(&broker, 1).await;
+    let (client, el) = crate::common::client_v4(addr, "pb-device", true).await;
+    let _driver = crate::common::drive_v4(el);
+    // name = "ab", v = 1.5, tag = { key = "k" }
+    let mut payload = vec![0x0a, 2, b'a', b'b', 0x11];
+    payload.extend_from_slice(&1.5f64.to_le_bytes());
+    payload.extend_from_slice(&[0x1a, 3, 0x0a, 1, b'k']);
+    client.publish("pb/1", rumqttc::QoS::AtLeastOnce, false, payload).await.unwrap();
+    let out = guard("mqscope sub to print 1 message", child.wait_with_output()).await.expect("runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let value: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    assert_eq!(value, serde_json::json!({"name": "ab", "v": 1.5, "tag": {"key": "k"}}));
+
+    // A type that is not in the file: exit 1 with the known types named.
+    let out = output({
+        let mut c = mqscope();
+        c.args([
+            "sub",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &port,
+            "-t",
+            "pb/#",
+            "--decode",
+            &format!("protobuf:{}:plant.Nope", dir.join("t.proto").display()),
+        ]);
+        c
+    })
+    .await;
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("plant.T"), "{}", String::from_utf8_lossy(&out.stderr));
+    std::fs::remove_dir_all(dir).ok();
+}

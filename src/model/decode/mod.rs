@@ -14,7 +14,9 @@
 pub mod binding;
 mod cbor;
 mod msgpack;
+pub mod protobuf;
 pub mod sparkplug;
+mod wire;
 
 use std::fmt;
 

@@ -8,7 +8,6 @@
 
 pub mod proto;
 mod value;
-mod wire;
 
 use std::collections::HashMap;
 
@@ -123,8 +122,8 @@ pub fn aliases_in(tree: &crate::model::TopicTree, topic: &str) -> Aliases {
 
 /// Decode a Sparkplug B payload; names of alias-only metrics come from `aliases`.
 pub(super) fn decode(bytes: &[u8], aliases: Option<&Aliases>) -> Result<Value, DecodeError> {
-    let payload =
-        Payload::decode(bytes).map_err(|e| DecodeError::new(wire::error_offset(bytes), format!("invalid Sparkplug B payload: {e}")))?;
+    let payload = Payload::decode(bytes)
+        .map_err(|e| DecodeError::new(super::wire::sparkplug_error_offset(bytes), format!("invalid Sparkplug B payload: {e}")))?;
     let mut out = Map::new();
     if let Some(t) = payload.timestamp {
         out.insert("timestamp".into(), t.into());

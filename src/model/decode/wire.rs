@@ -4,12 +4,18 @@
 
 use prost::Message as _;
 
-use super::proto::Metric;
+use super::sparkplug::proto::Metric;
 
 /// Byte offset of the first problem in a Sparkplug payload that prost rejected (0 when the
 /// framing is sound and the problem is in a value, e.g. invalid UTF-8 in a top-level string).
-pub(super) fn error_offset(bytes: &[u8]) -> usize {
+pub(super) fn sparkplug_error_offset(bytes: &[u8]) -> usize {
     walk(bytes, true).unwrap_or(0)
+}
+
+/// Byte offset of the first top-level field of any protobuf message that does not frame (0 when
+/// the framing is sound and the problem is inside a field).
+pub(super) fn error_offset(bytes: &[u8]) -> usize {
+    walk(bytes, false).unwrap_or(0)
 }
 
 /// The offset of the first framing error in `bytes`; at the top level, inside the failing metric.
