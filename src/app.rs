@@ -341,10 +341,16 @@ impl ExplorerApp {
         }
     }
 
-    /// Decode topics matching `filter` with `decoder` from now on, and save the bindings.
-    pub fn bind_decoder(&mut self, filter: String, decoder: crate::model::decode::Decoder) {
-        self.toast = Some((format!("Decoding {filter} as {}", decoder.label()), Instant::now()));
-        self.decoders.bind(filter, decoder);
+    /// Decode topics matching `filter` with `decoder` from now on (`None`: remove that binding),
+    /// and save the bindings.
+    pub fn bind_decoder(&mut self, filter: String, decoder: Option<crate::model::decode::Decoder>) {
+        if let Some(decoder) = decoder {
+            self.toast = Some((format!("Decoding {filter} as {}", decoder.label()), Instant::now()));
+            self.decoders.bind(filter, decoder);
+        } else {
+            self.toast = Some((format!("No decoder bound to {filter}"), Instant::now()));
+            self.decoders.unbind(&filter);
+        }
         self.send(Command::SaveDecoders(self.decoders.clone()));
     }
 

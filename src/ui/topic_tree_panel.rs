@@ -45,12 +45,13 @@ pub enum TreeAction {
         /// The node's path.
         under: String,
     },
-    /// Decode payloads at and below a topic with this decoder (a binding of `filter`).
+    /// Decode payloads at and below a topic with this decoder (a binding of `filter`), or remove
+    /// that binding (`None`).
     BindDecoder {
         /// The filter bound: `path/#`.
         filter: String,
-        /// The decoder.
-        decoder: crate::model::decode::Decoder,
+        /// The decoder; `None` removes the binding.
+        decoder: Option<crate::model::decode::Decoder>,
     },
     /// Chart this topic's values (the whole payload, or a JSON field).
     Plot {
@@ -470,9 +471,14 @@ fn context_menu(ui: &mut egui::Ui, tree: &TopicTree, id: NodeId) -> Option<TreeA
         let filter = format!("{path}/#");
         for decoder in crate::model::decode::Decoder::ALL {
             if ui.button(decoder.label()).on_hover_text(format!("Show payloads of {filter} decoded as {}", decoder.label())).clicked() {
-                action = Some(TreeAction::BindDecoder { filter: filter.clone(), decoder });
+                action = Some(TreeAction::BindDecoder { filter: filter.clone(), decoder: Some(decoder) });
                 ui.close();
             }
+        }
+        ui.separator();
+        if ui.button("No binding").on_hover_text(format!("Remove the binding of {filter}, if there is one")).clicked() {
+            action = Some(TreeAction::BindDecoder { filter: filter.clone(), decoder: None });
+            ui.close();
         }
     });
     let below = node.retained_below();

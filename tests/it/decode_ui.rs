@@ -102,6 +102,21 @@ fn bind_a_decoder_from_the_tree_see_the_decoded_value_plot_a_field_and_switch_to
     h.get_by_label("Decode as MessagePack").click();
     h.run();
     h.get_by_label("decoded as MessagePack (binding factory/#)");
+
+    // Unbind from the same menu: the raw views are back, the bindings saved again.
+    h.get_by_label("factory").click_secondary();
+    h.run();
+    h.get_by_label("Decode below here as …").click();
+    h.run();
+    h.get_by_label("No binding").click();
+    h.run();
+    assert!(h.query_by_label("decoded as MessagePack (binding factory/#)").is_none());
+    assert_eq!(h.state().decoders, BindingFile::default());
+    let saved = std::iter::from_fn(|| f.commands.try_recv().ok()).find_map(|c| match c {
+        Command::SaveDecoders(file) => Some(file),
+        _ => None,
+    });
+    assert_eq!(saved, Some(BindingFile::default()));
 }
 
 #[test]
