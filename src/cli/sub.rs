@@ -165,7 +165,14 @@ impl<W: Write> Printer<W> {
             None => return Ok(()),
         };
         match decoded {
-            Ok(value) => {
+            Ok(mut value) => {
+                if matches!(self.decode, Some(Decoding::Format(Decoder::Sparkplug)))
+                    && let Some(expected) = self.aliases.check_seq(&msg.topic, value.get("seq").and_then(serde_json::Value::as_u64))
+                    && let Some(object) = value.as_object_mut()
+                {
+                    // A lost or reordered message of this edge node, flagged where scripts look.
+                    object.insert("seq_gap".to_owned(), serde_json::json!({ "expected": expected }));
+                }
                 if self.verbose {
                     self.out.write_all(msg.topic.as_bytes())?;
                     self.out.write_all(b" ")?;

@@ -240,7 +240,7 @@ async fn sub_decode_prints_one_json_object_per_message_with_sparkplug_aliases_re
     let (addr, broker) = start_broker().await;
     let port = addr.port().to_string();
     let mut c = mqscope();
-    c.args(["sub", "-h", "127.0.0.1", "-p", &port, "-t", "spBv1.0/#", "--decode", "sparkplug", "-v", "-C", "3"]);
+    c.args(["sub", "-h", "127.0.0.1", "-p", &port, "-t", "spBv1.0/#", "--decode", "sparkplug", "-v", "-C", "4"]);
     c.stdout(Stdio::piped()).stderr(Stdio::piped());
     let child = c.spawn().expect("spawn mqscope sub");
     crate::common::until_subscriptions(&broker, 1).await;
@@ -252,7 +252,8 @@ async fn sub_decode_prints_one_json_object_per_message_with_sparkplug_aliases_re
         .unwrap();
     client.publish("spBv1.0/plant/NDATA/edge1", rumqttc::QoS::AtLeastOnce, false, vec![0x12, 0x40]).await.unwrap();
     client.publish("spBv1.0/plant/NDATA/edge1", rumqttc::QoS::AtLeastOnce, false, sparkplug_payload(1, None, 21.5)).await.unwrap();
-    let out = guard("mqscope sub to print 3 messages", child.wait_with_output()).await.expect("runs");
+    client.publish("spBv1.0/plant/NDATA/edge1", rumqttc::QoS::AtLeastOnce, false, sparkplug_payload(3, None, 22.5)).await.unwrap();
+    let out = guard("mqscope sub to print 4 messages", child.wait_with_output()).await.expect("runs");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let stdout = String::from_utf8_lossy(&out.stdout);
     let lines: Vec<(&str, serde_json::Value)> = stdout
@@ -262,10 +263,12 @@ async fn sub_decode_prints_one_json_object_per_message_with_sparkplug_aliases_re
             (topic, serde_json::from_str(json).expect("one JSON object"))
         })
         .collect();
-    assert_eq!(lines.len(), 2, "the undecodable payload is not printed: {stdout}");
+    assert_eq!(lines.len(), 3, "the undecodable payload is not printed: {stdout}");
     assert_eq!(lines[0].0, "spBv1.0/plant/NBIRTH/edge1");
     assert_eq!(lines[1].1["metrics"]["Temperature"]["value"], 21.5, "the alias is named from the BIRTH: {stdout}");
     assert_eq!(lines[1].1["seq"], 1);
+    assert!(lines[1].1.get("seq_gap").is_none(), "{stdout}");
+    assert_eq!(lines[2].1["seq_gap"], serde_json::json!({"expected": 2}), "seq 2 never came: {stdout}");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("spBv1.0/plant/NDATA/edge1: cannot decode as Sparkplug B") && stderr.contains("(at byte 0)"), "{stderr}");
 

@@ -56,32 +56,62 @@ impl Aliases {
     }
 }
 
-/// Alias state of every edge node seen in a stream (`mqscope sub --decode sparkplug`): each
-/// NBIRTH starts its node afresh, each DBIRTH adds its device's metrics.
+/// State of every edge node seen in a stream (`mqscope sub --decode sparkplug`): the aliases
+/// (each NBIRTH starts its node afresh, each DBIRTH adds its device's metrics) and the last
+/// sequence number, to flag gaps.
 #[derive(Clone, Debug, Default)]
-pub struct EdgeAliases(HashMap<String, Aliases>);
+pub struct EdgeAliases(HashMap<String, EdgeNode>);
+
+#[derive(Clone, Debug, Default)]
+struct EdgeNode {
+    aliases: Aliases,
+    /// `seq` of the node's last message that carried one (0..=255, wrapping).
+    last_seq: Option<u64>,
+}
+
+/// `(group/edge, message type)` of a Sparkplug topic.
+fn edge_of(topic: &str) -> Option<(String, &str)> {
+    let mut levels = topic.split('/');
+    let (Some(NAMESPACE), Some(group), Some(kind), Some(edge)) = (levels.next(), levels.next(), levels.next(), levels.next()) else {
+        return None;
+    };
+    Some((format!("{group}/{edge}"), kind))
+}
 
 impl EdgeAliases {
     /// Learn from `payload` if `topic` is a BIRTH.
     pub fn observe(&mut self, topic: &str, payload: &[u8]) {
-        let levels: Vec<&str> = topic.split('/').collect();
-        if let [NAMESPACE, group, kind @ ("NBIRTH" | "DBIRTH"), edge, ..] = levels[..] {
-            let node = self.0.entry(format!("{group}/{edge}")).or_default();
+        if let Some((key, kind @ ("NBIRTH" | "DBIRTH"))) = edge_of(topic) {
+            let node = self.0.entry(key).or_default();
             if kind == "NBIRTH" {
-                *node = Aliases::default();
+                node.aliases = Aliases::default();
             }
-            node.learn(payload);
+            node.aliases.learn(payload);
         }
     }
 
     /// The aliases of `topic`'s edge node, if a BIRTH was seen.
     #[must_use]
     pub fn for_topic(&self, topic: &str) -> Option<&Aliases> {
-        let levels: Vec<&str> = topic.split('/').collect();
-        match levels[..] {
-            [NAMESPACE, group, _, edge, ..] => self.0.get(&format!("{group}/{edge}")),
-            _ => None,
+        edge_of(topic).and_then(|(key, _)| self.0.get(&key)).map(|n| &n.aliases)
+    }
+
+    /// Note the `seq` of a message of `topic`'s edge node; returns the number that was expected
+    /// when it is not the one after the node's previous message (an NBIRTH starts afresh; NDEATH,
+    /// commands and STATE carry no node sequence).
+    pub fn check_seq(&mut self, topic: &str, seq: Option<u64>) -> Option<u64> {
+        let (key, kind) = edge_of(topic)?;
+        if !matches!(kind, "NBIRTH" | "NDATA" | "DBIRTH" | "DDATA" | "DDEATH") {
+            return None;
         }
+        let seq = seq?;
+        let node = self.0.entry(key).or_default();
+        let expected = node.last_seq.map(|last| (last + 1) % 256);
+        node.last_seq = Some(seq);
+        if kind == "NBIRTH" {
+            return None;
+        }
+        expected.filter(|&e| e != seq)
     }
 }
 

@@ -129,6 +129,22 @@ fn a_truncated_payload_is_an_error_at_the_metric_that_breaks() {
 }
 
 #[test]
+fn a_stream_names_aliases_per_edge_node_and_flags_sequence_gaps() {
+    let mut nodes = EdgeAliases::default();
+    nodes.observe("spBv1.0/g/NBIRTH/e1", &birth());
+    assert_eq!(nodes.for_topic("spBv1.0/g/DDATA/e1/dev").and_then(|a| a.name(1)), Some("Temperature"));
+    assert!(nodes.for_topic("spBv1.0/g/NDATA/e2").is_none(), "another edge node");
+    assert_eq!(nodes.check_seq("spBv1.0/g/NBIRTH/e1", Some(0)), None);
+    assert_eq!(nodes.check_seq("spBv1.0/g/NDATA/e1", Some(1)), None);
+    assert_eq!(nodes.check_seq("spBv1.0/g/DDATA/e1/dev", Some(3)), Some(2), "2 was lost");
+    assert_eq!(nodes.check_seq("spBv1.0/g/NDATA/e1", Some(4)), None);
+    assert_eq!(nodes.check_seq("spBv1.0/g/NCMD/e1", Some(9)), None, "commands are not the node's sequence");
+    nodes.check_seq("spBv1.0/g/NDATA/e1", Some(255));
+    assert_eq!(nodes.check_seq("spBv1.0/g/NDATA/e1", Some(0)), None, "255 wraps to 0");
+    assert_eq!(nodes.check_seq("spBv1.0/g/NBIRTH/e1", Some(0)), None, "a rebirth starts afresh");
+}
+
+#[test]
 fn topics_are_told_apart() {
     assert!(is_sparkplug_topic("spBv1.0/plant/NBIRTH/edge1"));
     assert!(is_sparkplug_topic("spBv1.0/plant/DDATA/edge1/dev"));
