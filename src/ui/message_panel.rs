@@ -165,7 +165,7 @@ impl MessagePanel {
                 action = Some(InspectorAction::Plot { topic: path.clone(), path: None, decoder: None });
             }
         });
-        let applied = decoders.applied(&path);
+        let applied = decoders.applied_to(&path, shown.meta.as_ref().and_then(|m| m.content_type.as_deref()));
         let decoded_tree = applied.as_ref().filter(|_| !self.raw && !shown.payload.is_empty());
         if let Some(applied) = decoded_tree
             && let Some(field) = self.decoded_ui(ui, shown, applied, || aliases_for(tree, &path, applied.decoder))
@@ -207,7 +207,11 @@ impl MessagePanel {
             self.decoded = Some((k, applied.decoder, result));
         }
         ui.horizontal_wrapped(|ui| {
-            let why = if applied.auto { format!("detected under {}", applied.filter) } else { format!("binding {}", applied.filter) };
+            let why = match applied.filter.strip_prefix("content type ") {
+                Some(ct) if applied.auto => format!("declared content type {ct}"),
+                _ if applied.auto => format!("detected under {}", applied.filter),
+                _ => format!("binding {}", applied.filter),
+            };
             ui.label(RichText::new(format!("decoded as {} ({why})", applied.decoder.label())).color(super::RETAINED_COLOR));
             if ui.small_button("Show raw").on_hover_text("Show the payload's bytes in the raw views").clicked() {
                 self.raw = true;

@@ -145,3 +145,25 @@ fn sparkplug_is_detected_named_from_the_birth_and_plotted_by_metric_name() {
     let text = format!("{error:?}");
     assert!(text.contains("at byte 0"), "{text}");
 }
+
+#[test]
+fn a_declared_cbor_content_type_is_decoded_without_a_binding() {
+    let mut value = Vec::new();
+    ciborium::ser::into_writer(
+        &ciborium::Value::Map(vec![(ciborium::Value::Text("level".into()), ciborium::Value::Float(0.75))]),
+        &mut value,
+    )
+    .expect("encode");
+    let mut m = msg("tank/1", value, 10);
+    m.meta = Some(Arc::new(mqscope::model::MessageMeta { content_type: Some("application/cbor".into()), ..Default::default() }));
+    let mut f = fixture(vec![m, msg("tank/2", vec![0xa1, 0x61], 10)]);
+    let h = &mut f.harness;
+    h.state_mut().pending_select = Some("tank/1".into());
+    h.run();
+    h.get_by_label("decoded as CBOR (declared content type application/cbor)");
+    h.get_by_label("0.75");
+    // The same bytes without a declaration are never guessed: raw views.
+    h.state_mut().pending_select = Some("tank/2".into());
+    h.run();
+    assert!(h.query_by_label_contains("decoded as").is_none());
+}

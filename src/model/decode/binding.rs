@@ -43,6 +43,27 @@ fn specificity(filter: &str) -> (usize, bool, usize) {
 }
 
 impl BindingFile {
+    /// [`Self::applied`], also detecting CBOR and MessagePack by the MQTT 5 content type the
+    /// publisher declared (`application/cbor`, `application/msgpack`, `application/x-msgpack`,
+    /// `application/vnd.msgpack`; parameters after `;` ignored). A user binding still wins.
+    #[must_use]
+    pub fn applied_to(&self, topic: &str, content_type: Option<&str>) -> Option<Applied> {
+        let applied = self.applied(topic);
+        if applied.as_ref().is_some_and(|a| !a.auto) {
+            return applied;
+        }
+        let declared = content_type.map(|ct| ct.split(';').next().unwrap_or_default().trim().to_ascii_lowercase());
+        let by_type = match declared.as_deref() {
+            Some("application/cbor") => Some(Decoder::Cbor),
+            Some("application/msgpack" | "application/x-msgpack" | "application/vnd.msgpack") => Some(Decoder::MsgPack),
+            _ => None,
+        };
+        match (by_type, content_type) {
+            (Some(decoder), Some(ct)) => Some(Applied { decoder, filter: format!("content type {ct}"), auto: true }),
+            _ => applied,
+        }
+    }
+
     /// The most specific binding matching `topic`, else Sparkplug B auto-detection.
     #[must_use]
     pub fn applied(&self, topic: &str) -> Option<Applied> {
@@ -92,6 +113,21 @@ mod tests {
         assert_eq!(file.bindings.iter().filter(|b| b.filter == "factory/#").count(), 1, "rebinding replaces");
         file.unbind("factory/#");
         assert_eq!(applied(&file, "factory/line2/other"), None);
+    }
+
+    #[test]
+    fn a_declared_content_type_is_detected_but_a_binding_wins() {
+        let mut file = BindingFile::default();
+        let applied = |file: &BindingFile, t: &str, ct: Option<&str>| file.applied_to(t, ct).map(|a| (a.decoder, a.filter));
+        assert_eq!(applied(&file, "a/b", Some("application/cbor")), Some((Decoder::Cbor, "content type application/cbor".into())));
+        assert_eq!(
+            applied(&file, "a/b", Some("Application/MsgPack; v=1")),
+            Some((Decoder::MsgPack, "content type Application/MsgPack; v=1".into()))
+        );
+        assert_eq!(applied(&file, "a/b", Some("text/plain")), None, "never guessed");
+        assert_eq!(applied(&file, "a/b", None), None);
+        file.bind("a/#", Decoder::Sparkplug);
+        assert_eq!(applied(&file, "a/b", Some("application/cbor")), Some((Decoder::Sparkplug, "a/#".into())));
     }
 
     #[test]
