@@ -139,6 +139,14 @@ fn sparkplug_is_detected_named_from_the_birth_and_plotted_by_metric_name() {
     assert_eq!(series.def.decoder, Some(Decoder::Sparkplug));
     assert_eq!(series.points().iter().map(|p| p[1]).collect::<Vec<_>>(), [21.5, 22.5]);
 
+    // Two history entries compare by their decoded values.
+    for label in ["Compare message 1", "Compare message 2"] {
+        h.get_by_label(label).click();
+        h.run();
+    }
+    h.get_by_label("~ metrics.Temperature.value: 21.5 → 22.5");
+    h.get_by_label("~ seq: 1 → 2");
+
     h.state_mut().pending_select = Some("spBv1.0/plant/NDATA/edge2".into());
     h.run();
     let error = h.get_by_label_contains("Cannot decode as Sparkplug B");
