@@ -56,7 +56,7 @@ pub struct MessagePanel {
     /// Messages ticked for comparison (at most two).
     compare: Vec<MsgKey>,
     /// The diff of the two ticked messages, computed once (a text diff of large payloads is not free).
-    diff: Option<((MsgKey, MsgKey), Diff)>,
+    diff: Option<((MsgKey, MsgKey, Option<Decoder>), Diff)>,
     /// The raw views were asked for although a decoder applies.
     raw: bool,
     /// The shown message decoded, computed once per message and decoder (only this message is decoded).
@@ -250,7 +250,7 @@ impl MessagePanel {
             && let (Some(old), Some(new)) = (messages.iter().find(|m| key(m) == a), messages.iter().find(|m| key(m) == b))
         {
             let (old, new) = if old.received_at <= new.received_at { (old, new) } else { (new, old) };
-            let pair = (key(old), key(new));
+            let pair = (key(old), key(new), decoder.as_ref().map(|(d, _)| *d));
             if self.diff.as_ref().is_none_or(|(k, _)| *k != pair) {
                 let decoder = decoder.map(|(d, aliases)| (d, aliases()));
                 self.diff = Some((pair, Diff::of(old, new, decoder.as_ref().map(|(d, a)| (*d, a)))));
