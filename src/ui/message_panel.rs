@@ -56,12 +56,15 @@ pub struct MessagePanel {
     /// Messages ticked for comparison (at most two).
     compare: Vec<MsgKey>,
     /// The diff of the two ticked messages, computed once (a text diff of large payloads is not free).
-    diff: Option<((MsgKey, MsgKey, Option<Decoder>), Diff)>,
+    diff: Option<(DiffKey, Diff)>,
     /// The raw views were asked for although a decoder applies.
     raw: bool,
     /// The shown message decoded, computed once per message and decoder (only this message is decoded).
     decoded: Option<(MsgKey, Decoder, Result<Arc<serde_json::Value>, DecodeError>)>,
 }
+
+/// The two messages compared (older first) and the decoder they were compared through.
+type DiffKey = (MsgKey, MsgKey, Option<Decoder>);
 
 /// What two messages differ in.
 #[derive(Debug)]
