@@ -3,8 +3,10 @@
 //! `scripts/screenshots.sh` runs it after taking the real window's shot under Xvfb.
 //!
 //! Shots: the tree with the inspector (light theme), a JSON diff of two history entries, charts
-//! with two series, the top talkers, the connections dialog, the settings, and the broker's packet
-//! trace and fault injection (fed with packets as the broker decodes them).
+//! with two series, the top talkers, the connections dialog, the settings, the broker's packet
+//! trace and fault injection (fed with packets as the broker decodes them), and a Sparkplug B
+//! edge node decoded with one metric charted across two edge nodes. Names given as arguments
+//! (`cargo run --example screenshots -- sparkplug`) take only those shots.
 
 use std::time::SystemTime;
 
@@ -55,8 +57,60 @@ fn save(h: &mut Harness<'static, ExplorerApp>, name: &str) {
     }
 }
 
+/// A Sparkplug B payload of the plant's metrics: named (a BIRTH) or by alias only (DATA).
+fn sparkplug(seq: u64, birth: bool, temperature: f64, pressure: f64) -> Vec<u8> {
+    use mqscope::model::decode::sparkplug::proto::{Metric, MetricValue, Payload};
+    use prost::Message as _;
+    let metric = |name: &str, alias: u64, value: f64| Metric {
+        name: birth.then(|| name.to_owned()),
+        alias: Some(alias),
+        datatype: Some(10),
+        timestamp: Some(1_764_700_000_000 + seq * 5_000),
+        value: Some(MetricValue::DoubleValue(value)),
+        ..Metric::default()
+    };
+    let metrics = vec![metric("Process/Temperature", 1, temperature), metric("Process/Pressure", 2, pressure)];
+    Payload { timestamp: Some(1_764_700_000_000 + seq * 5_000), seq: Some(seq), metrics, ..Payload::default() }.encode_to_vec()
+}
+
+/// Two edge nodes: an NBIRTH, then a minute of NDATA every 5 s.
+fn sparkplug_traffic(now: SystemTime) -> Vec<mqscope::model::Message> {
+    use std::time::Duration;
+    let mut msgs = Vec::new();
+    for (n, edge) in [(0.0, "press-1"), (1.0, "press-2")] {
+        let base = 60.0 + 4.0 * n;
+        let at = |secs: u64| now - Duration::from_secs(secs);
+        let topic = |kind: &str| format!("spBv1.0/plant/{kind}/{edge}");
+        msgs.push(mqscope::model::Message::new(
+            topic("NBIRTH"),
+            sparkplug(0, true, base, 2.0),
+            mqscope::model::QoS::AtMostOnce,
+            false,
+            at(65),
+        ));
+        for i in 1..=12u32 {
+            let x = f64::from(i);
+            let t = base + (x / 2.0 + n).sin() * 3.0;
+            let payload = sparkplug(u64::from(i), false, t, 2.0 + x / 40.0);
+            msgs.push(mqscope::model::Message::new(
+                topic("NDATA"),
+                payload,
+                mqscope::model::QoS::AtMostOnce,
+                false,
+                at(65 - u64::from(i) * 5),
+            ));
+        }
+    }
+    msgs
+}
+
 fn main() {
     std::fs::create_dir_all("screenshots").ok();
+    let only: Vec<String> = std::env::args().skip(1).collect();
+    if !only.is_empty() {
+        shots_named(&only);
+        return;
+    }
 
     let (a, _sink, _cmds) = app();
     let mut h = harness(a, Some("zigbee2mqtt/0x00158d0004a1b27"));
@@ -113,6 +167,7 @@ fn main() {
     ];
     a.faults.client_id = "esp32-garage".into();
     save(&mut harness(a, None), "faults");
+    shots_named(&["sparkplug".to_owned()]);
 }
 
 /// A traced session as the broker decodes it: CONNECT (password redacted), a QoS 2 handshake, a
@@ -172,4 +227,19 @@ fn sample_trace() -> mqscope::model::packet_trace::TraceUpdate {
         .collect();
     let targets = TraceTargets { all: false, clients: [client].into_iter().collect() };
     TraceUpdate { last_seq: rows.len() as u64, packets: rows, targets }
+}
+
+/// The shots that can be taken alone.
+fn shots_named(names: &[String]) {
+    if names.iter().any(|n| n == "sparkplug") {
+        use mqscope::model::decode::Decoder;
+        use mqscope::model::payload::JsonPath;
+        let (mut a, _sink, _cmds) = app();
+        a.store.insert_messages(ConnId::LOCAL, sparkplug_traffic(SystemTime::now()));
+        let field = JsonPath::parse(r#"metrics["Process/Temperature"].value"#).ok();
+        for edge in ["press-1", "press-2"] {
+            a.plot_decoded(format!("spBv1.0/plant/NDATA/{edge}"), field.clone(), Some(Decoder::Sparkplug));
+        }
+        save(&mut harness(a, Some("spBv1.0/plant/NDATA/press-1")), "sparkplug");
+    }
 }

@@ -150,6 +150,8 @@ pub struct ExplorerApp {
     pub capture: CapturePanel,
     /// Timed publishing and the simulator.
     pub timers: TimerPanel,
+    /// Which decoder applies to which topics (saved as `decoders.toml`).
+    pub decoders: crate::model::decode::BindingFile,
     /// Recordings running, per connection.
     pub recordings: std::collections::HashMap<ConnId, capture::Recording>,
     /// Persisted settings.
@@ -215,6 +217,7 @@ impl ExplorerApp {
             capture: CapturePanel::default(),
             recordings: std::collections::HashMap::new(),
             timers: TimerPanel::default(),
+            decoders: crate::model::decode::BindingFile::default(),
             settings: Settings::default(),
             certs: CertsPanel::default(),
             broker_security: BrokerSecurityPanel::default(),
@@ -316,9 +319,14 @@ impl ExplorerApp {
 
     /// Plot `topic` (at `path`) on the chart shown in the dock (a new chart if there is none).
     pub fn plot(&mut self, topic: String, path: Option<JsonPath>) {
+        self.plot_decoded(topic, path, None);
+    }
+
+    /// [`Self::plot`] reading payloads through `decoder` (a field of the decoded value).
+    pub fn plot_decoded(&mut self, topic: String, path: Option<JsonPath>, decoder: Option<crate::model::decode::Decoder>) {
         let target = self.plots.current;
         let color = self.store.charts.charts().get(target).map_or(PALETTE[0], crate::model::Chart::next_color);
-        let def = SeriesDef::new(self.current, topic, path, color);
+        let def = SeriesDef::new(self.current, topic, path, color).with_decoder(decoder);
         let label = def.label();
         let (chart, _) = self.store.plot(Some(target), def);
         self.plots.show_chart(&self.store.charts, chart);
@@ -357,10 +365,24 @@ impl ExplorerApp {
         }
     }
 
+    /// Decode topics matching `filter` with `decoder` from now on (`None`: remove that binding),
+    /// and save the bindings.
+    pub fn bind_decoder(&mut self, filter: String, decoder: Option<crate::model::decode::Decoder>) {
+        if let Some(decoder) = decoder {
+            self.toast = Some((format!("Decoding {filter} as {}", decoder.label()), Instant::now()));
+            self.decoders.bind(filter, decoder);
+        } else {
+            self.toast = Some((format!("No decoder bound to {filter}"), Instant::now()));
+            self.decoders.unbind(&filter);
+        }
+        self.send(Command::SaveDecoders(self.decoders.clone()));
+    }
+
     /// Carry out (or ask to confirm) what a panel asked for.
     fn act(&mut self, action: TreeAction) {
         match action {
             TreeAction::Plot { topic, path } => self.plot(topic, path),
+            TreeAction::BindDecoder { filter, decoder } => self.bind_decoder(filter, decoder),
             TreeAction::PublishTo { topic, payload } => self.publish.prefill(topic, payload),
             TreeAction::Export { under } => self.export_below(Some(under)),
             TreeAction::DeleteRetained { topics, under } => {
@@ -433,7 +455,7 @@ impl ExplorerApp {
         let Some((action, inspector_action)) = self.panels_ui(ui, now) else { return };
         match inspector_action {
             Some(InspectorAction::SavePayload { bytes, suggested_name }) => self.send(Command::SavePayload { bytes, suggested_name }),
-            Some(InspectorAction::Plot { topic, path }) => self.plot(topic, path),
+            Some(InspectorAction::Plot { topic, path, decoder }) => self.plot_decoded(topic, path, decoder),
             None => {}
         }
         if let Some(action) = action {

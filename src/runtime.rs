@@ -18,6 +18,7 @@ use crate::storage;
 
 mod capture;
 mod certs;
+mod decoders;
 mod dialog;
 mod inside;
 mod profiles;
@@ -120,6 +121,7 @@ pub async fn run(config: RuntimeConfig, mut commands: mpsc::Receiver<Command>, s
     let mut clients = ClientSessions::new(sink.clone());
     let mut applied = security::Applied::default();
     tokio::spawn(load_templates(dir.clone(), sink.clone()));
+    tokio::spawn(decoders::load(dir.clone(), sink.clone()));
     tokio::spawn(profiles::load(dir.clone(), sink.clone()));
     // Timers publish through the same path as the window's Publish button.
     let (timer_tx, mut timer_rx) = mpsc::channel::<PublishRequest>(1024);
@@ -250,6 +252,7 @@ pub async fn run(config: RuntimeConfig, mut commands: mpsc::Receiver<Command>, s
                     }
                 });
             }
+            Command::SaveDecoders(file) => decoders::save(dir.clone(), sink.clone(), file),
             Command::AppendStats(line) => {
                 if let Some(path) = &config.stats_file {
                     append_line(path, &line).await;

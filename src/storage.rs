@@ -1,5 +1,5 @@
 //! Files in the user's config directory (`~/.config/mqscope` on Linux): connection profiles and saved
-//! publish templates. Only the runtime calls this, never the UI thread.
+//! publish templates and decoder bindings. Only the runtime calls this, never the UI thread.
 //!
 //! Owns: where files live and how they are written: TOML, replaced atomically (write a temporary
 //! file, then rename), readable only by the user (0600 on Unix).
@@ -52,6 +52,14 @@ pub fn config_dir() -> Result<PathBuf, StorageError> {
 /// Without a config directory.
 pub fn templates_path(dir: Option<&Path>) -> Result<PathBuf, StorageError> {
     Ok(dir.ok_or(StorageError::NoConfigDir)?.join("templates.toml"))
+}
+
+/// The decoder bindings file in a config directory.
+///
+/// # Errors
+/// Without a config directory.
+pub fn decoders_path(dir: Option<&Path>) -> Result<PathBuf, StorageError> {
+    Ok(dir.ok_or(StorageError::NoConfigDir)?.join("decoders.toml"))
 }
 
 /// The connection profiles file in a config directory.

@@ -84,6 +84,7 @@ impl ExplorerApp {
                     // A shown Retained tab asks again now, not at its next turn.
                     self.inside_polled = None;
                 }
+                Event::DecodersLoaded(file) => self.decoders = file,
                 Event::TemplatesLoaded(file) => {
                     self.publish.templates = file.templates;
                     self.publish.history = file.history;

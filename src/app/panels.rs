@@ -20,7 +20,7 @@ impl ExplorerApp {
             _ => "Waiting for messages…".to_owned(),
         };
         let conn = self.store.conn(self.current)?;
-        let Self { tree, message, publish, commands, publish_open, sparkline, paused_at, .. } = self;
+        let Self { tree, message, publish, commands, publish_open, sparkline, paused_at, decoders, .. } = self;
         // Side panels never squeeze the inspector below its minimum; the publish panel folds to a
         // strip (by hand, or when the window is too narrow for all three).
         let width = ui.available_width();
@@ -74,7 +74,7 @@ impl ExplorerApp {
         egui::CentralPanel::default().show(ui, |ui| {
             // Wide content scrolls or is cut here; it never paints over the publish panel.
             ui.set_clip_rect(ui.max_rect().intersect(ui.clip_rect()));
-            inspector_action = message.ui(ui, &conn.tree, tree.selected, now);
+            inspector_action = message.ui(ui, &conn.tree, tree.selected, now, decoders);
         });
         Some((action, inspector_action))
     }

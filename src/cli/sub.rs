@@ -9,6 +9,8 @@ use tokio::sync::mpsc;
 use super::conn::{self, Incoming};
 use super::{ConnArgs, Exit, connected, parse_qos};
 use crate::model::capture::CaptureLine;
+use crate::model::decode::protobuf::ProtoSchema;
+use crate::model::decode::{self, Decoder, sparkplug};
 use crate::model::{Message, QoS};
 
 /// mosquitto_sub's exit code when `-W` ends it (MOSQ_ERR_TIMEOUT).
@@ -51,6 +53,52 @@ pub struct SubArgs {
     /// One JSON object per message (the capture format: topic, payload, QoS, retain, time, MQTT 5 properties).
     #[arg(long)]
     pub json: bool,
+    /// Decode each payload (sparkplug, cbor, msgpack, or protobuf:FILE.proto:package.Message) and
+    /// print it as one JSON object per line (with -v, the topic first); a payload that does not
+    /// decode is reported on stderr.
+    #[arg(long, value_name = "DECODER", conflicts_with = "json", value_parser = parse_decode)]
+    pub decode: Option<DecodeSpec>,
+}
+
+/// What `--decode` asked for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DecodeSpec {
+    /// A built-in format.
+    Format(Decoder),
+    /// A message type of a .proto file (compiled at start).
+    Protobuf {
+        /// The .proto file; imports are resolved relative to its directory.
+        file: std::path::PathBuf,
+        /// `package.Message`.
+        message: String,
+    },
+}
+
+fn parse_decode(s: &str) -> Result<DecodeSpec, String> {
+    match s.strip_prefix("protobuf:") {
+        Some(rest) => match rest.rsplit_once(':') {
+            Some((file, message)) if !file.is_empty() && !message.is_empty() => {
+                Ok(DecodeSpec::Protobuf { file: file.into(), message: message.to_owned() })
+            }
+            _ => Err("expected protobuf:FILE.proto:package.Message".to_owned()),
+        },
+        None => s.parse().map(DecodeSpec::Format),
+    }
+}
+
+/// A decoder ready to use: a format, or a compiled .proto message type.
+enum Decoding {
+    Format(Decoder),
+    Protobuf(ProtoSchema),
+}
+
+impl Decoding {
+    fn label(&self) -> String {
+        match self {
+            Self::Format(d) => d.label().to_owned(),
+            Self::Protobuf(schema) => schema.message_name().to_owned(),
+        }
+    }
 }
 
 /// `mqscope record`.
@@ -98,6 +146,47 @@ struct Printer<W: Write> {
     json: bool,
     no_eol: bool,
     filter_out: Vec<String>,
+    decode: Option<Decoding>,
+    /// Sparkplug metric names by alias, per edge node, from the BIRTHs seen so far.
+    aliases: sparkplug::EdgeAliases,
+}
+
+impl<W: Write> Printer<W> {
+    /// One line: the decoded payload as JSON (after the topic with -v); errors go to stderr.
+    fn write_decoded(&mut self, msg: &Message) -> std::io::Result<()> {
+        let decoded = match &self.decode {
+            Some(Decoding::Format(decoder)) => {
+                if *decoder == Decoder::Sparkplug {
+                    self.aliases.observe(&msg.topic, &msg.payload);
+                }
+                decode::decode_with(*decoder, &msg.payload, self.aliases.for_topic(&msg.topic))
+            }
+            Some(Decoding::Protobuf(schema)) => schema.decode(&msg.payload),
+            None => return Ok(()),
+        };
+        match decoded {
+            Ok(mut value) => {
+                if matches!(self.decode, Some(Decoding::Format(Decoder::Sparkplug)))
+                    && let Some(expected) = self.aliases.check_seq(&msg.topic, value.get("seq").and_then(serde_json::Value::as_u64))
+                    && let Some(object) = value.as_object_mut()
+                {
+                    // A lost or reordered message of this edge node, flagged where scripts look.
+                    object.insert("seq_gap".to_owned(), serde_json::json!({ "expected": expected }));
+                }
+                if self.verbose {
+                    self.out.write_all(msg.topic.as_bytes())?;
+                    self.out.write_all(b" ")?;
+                }
+                self.out.write_all(value.to_string().as_bytes())?;
+                self.out.write_all(b"\n")
+            }
+            Err(err) => {
+                let label = self.decode.as_ref().map(Decoding::label).unwrap_or_default();
+                eprintln!("{}: cannot decode as {label}: {err}", msg.topic);
+                Ok(())
+            }
+        }
+    }
 }
 
 impl<W: Write> Sink for Printer<W> {
@@ -105,7 +194,9 @@ impl<W: Write> Sink for Printer<W> {
         if self.filter_out.iter().any(|f| crate::topic::matches(f, &msg.topic)) {
             return Ok(true);
         }
-        if self.json {
+        if self.decode.is_some() {
+            self.write_decoded(msg)?;
+        } else if self.json {
             self.out.write_all(CaptureLine::from_message(msg).to_json().as_bytes())?;
             self.out.write_all(b"\n")?;
         } else {
@@ -171,12 +262,22 @@ struct Bounds {
 
 /// Run `mqscope sub`.
 pub async fn run_sub(args: SubArgs) -> Exit {
+    let decode = match args.decode.clone() {
+        None => None,
+        Some(DecodeSpec::Format(d)) => Some(Decoding::Format(d)),
+        Some(DecodeSpec::Protobuf { file, message }) => match ProtoSchema::compile(&file, &message) {
+            Ok(schema) => Some(Decoding::Protobuf(schema)),
+            Err(e) => return Exit::fail(format!("--decode: {e}")),
+        },
+    };
     let printer = Printer {
         out: std::io::stdout().lock(),
         verbose: args.verbose,
         json: args.json,
         no_eol: args.no_eol,
         filter_out: args.filter_out.clone(),
+        decode,
+        aliases: sparkplug::EdgeAliases::default(),
     };
     let bounds = Bounds {
         count: args.count,

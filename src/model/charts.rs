@@ -171,6 +171,15 @@ impl Charts {
             return (chart, existing);
         }
         let mut series = Series::new(def, self.cap);
+        if let Some(tree) = tree {
+            // Sparkplug names from the latest BIRTHs, before the history that uses their aliases.
+            let births: Vec<String> = series.def.birth_topics().into_iter().filter(|b| *b != series.def.topic).collect();
+            for birth in births {
+                if let Some(msg) = tree.find(&birth).and_then(|id| tree.node(id).latest()) {
+                    series.push_message(msg);
+                }
+            }
+        }
         if let Some(node) = tree.and_then(|t| t.find(&series.def.topic).map(|id| t.node(id))) {
             let kept: Vec<&Message> = node.messages().collect();
             for msg in kept.into_iter().rev() {
@@ -229,6 +238,9 @@ impl Charts {
             for (s, series) in chart.series.iter().enumerate() {
                 let topics = self.index.entry(series.def.conn_id).or_default();
                 topics.entry(Arc::from(series.def.topic.as_str())).or_default().push((c, s));
+                for birth in series.def.birth_topics().into_iter().filter(|b| *b != series.def.topic) {
+                    topics.entry(Arc::from(birth.as_str())).or_default().push((c, s));
+                }
             }
         }
     }
@@ -248,6 +260,28 @@ mod tests {
 
     fn def(topic: &str, path: Option<&str>) -> SeriesDef {
         SeriesDef::new(ConnId::LOCAL, topic, path.map(|p| JsonPath::parse(p).expect("path")), [0; 3])
+    }
+
+    #[test]
+    fn a_sparkplug_series_names_aliases_from_the_birth_in_history_and_live() {
+        use crate::model::decode::{Decoder, sparkplug::tests as sp};
+        let bin = |topic: &str, payload: Vec<u8>, secs: u64| {
+            Message::new(topic, bytes::Bytes::from(payload), QoS::AtMostOnce, false, UNIX_EPOCH + Duration::from_secs(secs))
+        };
+        let mut tree = TopicTree::default();
+        tree.insert(bin("spBv1.0/g/NBIRTH/e", sp::birth(), 1));
+        tree.insert(bin("spBv1.0/g/NDATA/e", sp::data(1, 22.0), 2));
+        let mut charts = Charts::default();
+        let def = def("spBv1.0/g/NDATA/e", Some("metrics.Temperature.value")).with_decoder(Some(Decoder::Sparkplug));
+        let (c, s) = charts.add_series(None, def, Some(&tree));
+        charts.offer(ConnId::LOCAL, &bin("spBv1.0/g/NDATA/e", sp::data(2, 23.5), 3));
+        // A rebirth is seen live too (it names the same alias), and is not itself a point.
+        charts.offer(ConnId::LOCAL, &bin("spBv1.0/g/NBIRTH/e", sp::birth(), 4));
+        charts.offer(ConnId::LOCAL, &bin("spBv1.0/g/NDATA/e", sp::data(3, 24.0), 5));
+        let series = &charts.charts()[c].series[s];
+        assert_eq!(series.points().iter().map(|p| p[1]).collect::<Vec<_>>(), [22.0, 23.5, 24.0]);
+        assert_eq!(series.not_numeric(), 0);
+        assert_eq!(series.def.label(), "spBv1.0/g/NDATA/e[metrics.Temperature.value]");
     }
 
     #[test]

@@ -14,6 +14,7 @@ pub mod charts;
 pub mod coalesce;
 pub mod coverage;
 pub mod decimate;
+pub mod decode;
 pub mod diff;
 pub mod export;
 pub mod faults;

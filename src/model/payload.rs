@@ -18,7 +18,7 @@ mod path;
 #[cfg(test)]
 mod tests;
 
-pub use numeric::{numeric_paths, numeric_value};
+pub use numeric::{numeric_at, numeric_paths, numeric_value};
 pub use path::{JsonPath, PathSegment};
 
 /// At most this many leading bytes decide whether a payload is text or binary.

@@ -10,6 +10,7 @@ use std::collections::VecDeque;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::ConnId;
+use super::decode::{self, Decoder, sparkplug};
 use super::message::Message;
 use super::payload::{self, JsonPath};
 
@@ -36,6 +37,9 @@ pub struct SeriesDef {
     /// Drawn (hidden series keep collecting points).
     #[serde(default = "yes")]
     pub visible: bool,
+    /// Decoder of a binary payload (Sparkplug B, CBOR, MessagePack); `path` then reads the decoded value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decoder: Option<Decoder>,
 }
 
 fn local() -> ConnId {
@@ -50,7 +54,21 @@ impl SeriesDef {
     /// A visible series of `topic` (at `path`) on `conn_id`, in `color`.
     #[must_use]
     pub fn new(conn_id: ConnId, topic: impl Into<String>, path: Option<JsonPath>, color: [u8; 3]) -> Self {
-        Self { conn_id, topic: topic.into(), path: path.filter(|p| !p.is_root()), color, visible: true }
+        Self { conn_id, topic: topic.into(), path: path.filter(|p| !p.is_root()), color, visible: true, decoder: None }
+    }
+
+    /// The same series read through `decoder`.
+    #[must_use]
+    pub fn with_decoder(mut self, decoder: Option<Decoder>) -> Self {
+        self.decoder = decoder;
+        self
+    }
+
+    /// Topics besides its own whose messages this series must see: the Sparkplug BIRTHs that
+    /// name the aliases its topic's DATA messages use.
+    #[must_use]
+    pub fn birth_topics(&self) -> Vec<String> {
+        if self.decoder == Some(Decoder::Sparkplug) { sparkplug::birth_topics(&self.topic) } else { Vec::new() }
     }
 
     /// `topic`, or `topic[path]` for a JSON field.
@@ -65,7 +83,7 @@ impl SeriesDef {
     /// True if both plot the same thing (colour and visibility aside).
     #[must_use]
     pub fn same_source(&self, other: &Self) -> bool {
-        self.conn_id == other.conn_id && self.topic == other.topic && self.path == other.path
+        self.conn_id == other.conn_id && self.topic == other.topic && self.path == other.path && self.decoder == other.decoder
     }
 }
 
@@ -93,13 +111,27 @@ pub struct Series {
     not_numeric: u64,
     /// Lone spikes left out.
     spikes: u64,
+    /// Sparkplug metric names by alias, learned from the BIRTHs of the series' edge node.
+    aliases: sparkplug::Aliases,
+    /// Those BIRTH topics ([`SeriesDef::birth_topics`]).
+    births: Vec<String>,
 }
 
 impl Series {
     /// An empty series keeping at most `cap` points (at least 2).
     #[must_use]
     pub fn new(def: SeriesDef, cap: usize) -> Self {
-        Self { def, points: VecDeque::new(), cap: cap.max(2), pending: None, not_numeric: 0, spikes: 0 }
+        let births = def.birth_topics();
+        Self {
+            def,
+            points: VecDeque::new(),
+            cap: cap.max(2),
+            pending: None,
+            not_numeric: 0,
+            spikes: 0,
+            aliases: sparkplug::Aliases::default(),
+            births,
+        }
     }
 
     /// The points, oldest first: `[unix secs, value]`, x never decreasing.
@@ -145,9 +177,22 @@ impl Series {
         self.points.drain(..excess);
     }
 
-    /// Read `msg` as this series reads payloads and add its value (or count why not).
+    /// Read `msg` as this series reads payloads and add its value (or count why not). A Sparkplug
+    /// BIRTH of the series' edge node (on another topic) only teaches metric names.
     pub fn push_message(&mut self, msg: &Message) {
-        match payload::numeric_value(&msg.payload, self.def.path.as_ref()) {
+        if self.births.iter().any(|t| *t == *msg.topic) {
+            self.aliases.learn(&msg.payload);
+        }
+        if *msg.topic != *self.def.topic {
+            return;
+        }
+        let value = match self.def.decoder {
+            Some(decoder) => decode::decode_with(decoder, &msg.payload, Some(&self.aliases))
+                .ok()
+                .and_then(|v| payload::numeric_at(&v, self.def.path.as_ref())),
+            None => payload::numeric_value(&msg.payload, self.def.path.as_ref()),
+        };
+        match value {
             Some(y) => self.push(unix_secs_f64(msg.received_at), y),
             None => self.not_numeric += 1,
         }

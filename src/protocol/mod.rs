@@ -171,6 +171,8 @@ pub enum Command {
     },
     /// Save the publish templates to the config dir.
     SaveTemplates(TemplateFile),
+    /// Save the decoder bindings to the config dir.
+    SaveDecoders(crate::model::decode::BindingFile),
     /// Append a line to the stats file (`mqscope --stats-file`, for scripts measuring the window).
     AppendStats(String),
     /// Ask the embedded broker for a view from inside (sent by the UI only while the view is shown);
@@ -370,6 +372,8 @@ pub enum Event {
     },
     /// Saved publish templates, read at start (handled by the app, not the store).
     TemplatesLoaded(TemplateFile),
+    /// Saved decoder bindings, read at start (handled by the app, not the store).
+    DecodersLoaded(crate::model::decode::BindingFile),
     /// A command failed; shown to the user (handled by the app, not the store).
     Error(String),
     /// An action finished; shown to the user (handled by the app, not the store).
@@ -443,6 +447,7 @@ impl Event {
             | Self::PublishResult { .. }
             | Self::SaveNeedsPath { .. }
             | Self::TemplatesLoaded(_)
+            | Self::DecodersLoaded(_)
             | Self::Profiles { .. }
             | Self::ProfileRejected { .. }
             | Self::FilePicked { .. }

@@ -4,12 +4,15 @@
 //! Owns: which message is shown (the latest unless one is picked from the history), the two picked
 //! for a diff, and the payload viewer. Saving to a file goes to the runtime as a command.
 
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use bytes::Bytes;
 use egui::{RichText, ScrollArea};
 
 use super::payload_view::PayloadViewer;
+use crate::model::decode::binding::Applied;
+use crate::model::decode::{self, BindingFile, DecodeError, Decoder, sparkplug};
 use crate::model::diff::{self, DiffLine, JsonChange};
 use crate::model::payload::JsonPath;
 use crate::model::{Message, NodeId, TopicTree, format, payload};
@@ -37,6 +40,8 @@ pub enum InspectorAction {
         topic: String,
         /// JSON field, if not the whole payload.
         path: Option<JsonPath>,
+        /// The decoder the field is read through, for a decoded payload.
+        decoder: Option<Decoder>,
     },
 }
 
@@ -51,8 +56,15 @@ pub struct MessagePanel {
     /// Messages ticked for comparison (at most two).
     compare: Vec<MsgKey>,
     /// The diff of the two ticked messages, computed once (a text diff of large payloads is not free).
-    diff: Option<((MsgKey, MsgKey), Diff)>,
+    diff: Option<(DiffKey, Diff)>,
+    /// The raw views were asked for although a decoder applies.
+    raw: bool,
+    /// The shown message decoded, computed once per message and decoder (only this message is decoded).
+    decoded: Option<(MsgKey, Decoder, Result<Arc<serde_json::Value>, DecodeError>)>,
 }
+
+/// The two messages compared (older first) and the decoder they were compared through.
+type DiffKey = (MsgKey, MsgKey, Option<Decoder>);
 
 /// What two messages differ in.
 #[derive(Debug)]
@@ -64,8 +76,15 @@ enum Diff {
 }
 
 impl Diff {
-    fn of(old: &Message, new: &Message) -> Self {
-        let json = |m: &Message| serde_json::from_slice::<serde_json::Value>(&m.payload).ok().filter(|v| v.is_object() || v.is_array());
+    /// Compare two messages, through `decoder` when one applies (the same structural diff as JSON).
+    fn of(old: &Message, new: &Message, decoder: Option<(Decoder, &sparkplug::Aliases)>) -> Self {
+        let json = |m: &Message| {
+            match decoder {
+                Some((d, aliases)) => decode::decode_with(d, &m.payload, Some(aliases)).ok(),
+                None => serde_json::from_slice::<serde_json::Value>(&m.payload).ok(),
+            }
+            .filter(|v| v.is_object() || v.is_array())
+        };
         match (json(old), json(new)) {
             (Some(a), Some(b)) => Self::Json(diff::json_diff(&a, &b)),
             _ => Self::Text(diff::text_diff(&String::from_utf8_lossy(&old.payload), &String::from_utf8_lossy(&new.payload))),
@@ -80,7 +99,14 @@ impl MessagePanel {
     }
 
     /// Draw the inspector for `selected` in `tree`.
-    pub fn ui(&mut self, ui: &mut egui::Ui, tree: &TopicTree, selected: Option<NodeId>, now: SystemTime) -> Option<InspectorAction> {
+    pub fn ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        tree: &TopicTree,
+        selected: Option<NodeId>,
+        now: SystemTime,
+        decoders: &BindingFile,
+    ) -> Option<InspectorAction> {
         let Some(id) = selected else {
             ui.weak("Select a topic in the tree to see its value and history.");
             return None;
@@ -89,10 +115,17 @@ impl MessagePanel {
             *self = Self { viewer: std::mem::take(&mut self.viewer), node: Some(id), ..Self::default() };
         }
         // Every scroll position inside belongs to this topic: a newly selected one opens at the top.
-        ui.push_id(("inspector", id), |ui| self.node_ui(ui, tree, id, now)).inner
+        ui.push_id(("inspector", id), |ui| self.node_ui(ui, tree, id, now, decoders)).inner
     }
 
-    fn node_ui(&mut self, ui: &mut egui::Ui, tree: &TopicTree, id: NodeId, now: SystemTime) -> Option<InspectorAction> {
+    fn node_ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        tree: &TopicTree,
+        id: NodeId,
+        now: SystemTime,
+        decoders: &BindingFile,
+    ) -> Option<InspectorAction> {
         let node = tree.node(id);
         let path = tree.path(id);
         ui.horizontal(|ui| {
@@ -132,18 +165,79 @@ impl MessagePanel {
             if payload::numeric_value(&shown.payload, None).is_some()
                 && ui.small_button("Plot").on_hover_text("Chart this topic's values over time").clicked()
             {
-                action = Some(InspectorAction::Plot { topic: path.clone(), path: None });
+                action = Some(InspectorAction::Plot { topic: path.clone(), path: None, decoder: None });
             }
         });
-        if let Some(field) = self.viewer.ui(ui, &shown.payload) {
-            action = Some(InspectorAction::Plot { topic: path.clone(), path: Some(field) });
+        let applied = decoders.applied_to(&path, shown.meta.as_ref().and_then(|m| m.content_type.as_deref()));
+        let decoded_tree = applied.as_ref().filter(|_| !self.raw && !shown.payload.is_empty());
+        if let Some(applied) = decoded_tree
+            && let Some(field) = self.decoded_ui(ui, shown, applied, || aliases_for(tree, &path, applied.decoder))
+        {
+            action = Some(InspectorAction::Plot { topic: path.clone(), path: Some(field), decoder: Some(applied.decoder) });
+        }
+        let decode_failed = matches!(&self.decoded, Some((k, _, Err(_))) if *k == key(shown));
+        if decoded_tree.is_none() || decode_failed {
+            if let Some(applied) = applied.as_ref().filter(|_| self.raw) {
+                ui.horizontal(|ui| {
+                    ui.weak(format!("Raw bytes ({} applies here).", applied.decoder.label()));
+                    if ui.small_button(format!("Decode as {}", applied.decoder.label())).clicked() {
+                        self.raw = false;
+                    }
+                });
+            }
+            if let Some(field) = self.viewer.ui(ui, &shown.payload) {
+                action = Some(InspectorAction::Plot { topic: path.clone(), path: Some(field), decoder: None });
+            }
         }
         ui.separator();
-        self.history_ui(ui, node.msg_count(), node.thinned(), &messages);
+        let diff_decoder = applied.as_ref().filter(|_| !self.raw).map(|a| a.decoder);
+        self.history_ui(ui, node.msg_count(), node.thinned(), &messages, diff_decoder.map(|d| (d, move || aliases_for(tree, &path, d))));
         action
     }
 
-    fn history_ui(&mut self, ui: &mut egui::Ui, received: u64, thinned: u64, messages: &[&Message]) {
+    /// The note saying which decoder applies and why, the switch to the raw views, and the decoded
+    /// tree (or the decode error with its byte offset). Returns the field whose Plot was clicked.
+    fn decoded_ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        shown: &Message,
+        applied: &Applied,
+        aliases: impl FnOnce() -> sparkplug::Aliases,
+    ) -> Option<JsonPath> {
+        let k = key(shown);
+        if self.decoded.as_ref().is_none_or(|(dk, d, _)| *dk != k || *d != applied.decoder) {
+            let result = decode::decode_with(applied.decoder, &shown.payload, Some(&aliases())).map(Arc::new);
+            self.decoded = Some((k, applied.decoder, result));
+        }
+        ui.horizontal_wrapped(|ui| {
+            let why = match applied.filter.strip_prefix("content type ") {
+                Some(ct) if applied.auto => format!("declared content type {ct}"),
+                _ if applied.auto => format!("detected under {}", applied.filter),
+                _ => format!("binding {}", applied.filter),
+            };
+            ui.label(RichText::new(format!("decoded as {} ({why})", applied.decoder.label())).color(super::RETAINED_COLOR));
+            if ui.small_button("Show raw").on_hover_text("Show the payload's bytes in the raw views").clicked() {
+                self.raw = true;
+            }
+        });
+        match &self.decoded {
+            Some((_, _, Ok(value))) => super::payload_view::value_tree(ui, &Arc::clone(value)),
+            Some((_, _, Err(err))) => {
+                ui.colored_label(super::ALERT_COLOR, format!("Cannot decode as {}: {err}", applied.decoder.label()));
+                None
+            }
+            None => None,
+        }
+    }
+
+    fn history_ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        received: u64,
+        thinned: u64,
+        messages: &[&Message],
+        decoder: Option<(Decoder, impl FnOnce() -> sparkplug::Aliases)>,
+    ) {
         self.compare.retain(|k| messages.iter().any(|m| key(m) == *k));
         ui.horizontal(|ui| {
             ui.strong(format!("History ({} kept of {} received)", messages.len(), format::count(received)));
@@ -159,9 +253,10 @@ impl MessagePanel {
             && let (Some(old), Some(new)) = (messages.iter().find(|m| key(m) == a), messages.iter().find(|m| key(m) == b))
         {
             let (old, new) = if old.received_at <= new.received_at { (old, new) } else { (new, old) };
-            let pair = (key(old), key(new));
+            let pair = (key(old), key(new), decoder.as_ref().map(|(d, _)| *d));
             if self.diff.as_ref().is_none_or(|(k, _)| *k != pair) {
-                self.diff = Some((pair, Diff::of(old, new)));
+                let decoder = decoder.map(|(d, aliases)| (d, aliases()));
+                self.diff = Some((pair, Diff::of(old, new, decoder.as_ref().map(|(d, a)| (*d, a)))));
             }
             if let Some((_, d)) = &self.diff {
                 diff_ui(ui, old, new, d);
@@ -204,6 +299,12 @@ impl MessagePanel {
             }
         });
     }
+}
+
+/// The Sparkplug aliases for `path` from the BIRTHs kept in `tree` (none for other decoders);
+/// called only when a message is (re)decoded, never every frame.
+fn aliases_for(tree: &TopicTree, path: &str, decoder: Decoder) -> sparkplug::Aliases {
+    if decoder == Decoder::Sparkplug { sparkplug::aliases_in(tree, path) } else { sparkplug::Aliases::default() }
 }
 
 /// QoS, flags, size, time, provenance and MQTT 5 properties.

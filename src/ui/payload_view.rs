@@ -13,6 +13,8 @@ use crate::model::payload::{self, JsonPath, PayloadKind};
 
 /// Longest line laid out as one row; longer lines are wrapped at this many bytes.
 const WRAP_BYTES: usize = 240;
+/// Levels of a decoded value open at first: a Sparkplug payload's metrics and each metric's fields.
+const DECODED_OPEN_DEPTH: usize = 2;
 /// Most children of one JSON object or array listed in the tree.
 const JSON_CHILDREN_SHOWN: usize = 500;
 
@@ -131,7 +133,7 @@ impl PayloadViewer {
                 let json = self.cache.json.clone();
                 ScrollArea::both().id_salt("json-tree").max_height(height).auto_shrink([false, true]).show(ui, |ui| {
                     if let Some(json) = json {
-                        json_tree(ui, &json, &JsonPath::default(), &mut plot);
+                        json_tree(ui, &json, &JsonPath::default(), 1, &mut plot);
                     }
                 });
             }
@@ -178,6 +180,17 @@ impl PayloadViewer {
     }
 }
 
+/// A decoded value (Sparkplug, CBOR, MessagePack) in the same collapsible tree as JSON payloads.
+/// Returns the field whose Plot button was clicked.
+pub fn value_tree(ui: &mut egui::Ui, value: &serde_json::Value) -> Option<JsonPath> {
+    let mut plot = None;
+    let height = (ui.available_height() * 0.55).max(120.0);
+    ScrollArea::both().id_salt("decoded-tree").max_height(height).auto_shrink([false, true]).show(ui, |ui| {
+        json_tree(ui, value, &JsonPath::default(), DECODED_OPEN_DEPTH, &mut plot);
+    });
+    plot
+}
+
 /// A hex dump, only the rows on screen, with as many bytes a row (16, 8 or 4) as fit the width, so
 /// that the ASCII column stays in view.
 fn hex_rows(ui: &mut egui::Ui, bytes: &[u8], height: f32) {
@@ -210,7 +223,8 @@ fn scrollbar_room(ui: &egui::Ui) -> f32 {
 }
 
 /// A collapsible JSON tree; every leaf can copy its path, numeric leaves can be plotted (`plot`).
-fn json_tree(ui: &mut egui::Ui, value: &serde_json::Value, path: &JsonPath, plot: &mut Option<JsonPath>) {
+/// Objects and arrays less than `open_depth` levels deep start open.
+fn json_tree(ui: &mut egui::Ui, value: &serde_json::Value, path: &JsonPath, open_depth: usize, plot: &mut Option<JsonPath>) {
     use serde_json::Value;
     let children: Vec<(JsonPath, &Value, String)> = match value {
         Value::Object(map) => map.iter().map(|(k, v)| (path.child(payload::PathSegment::Key(k.clone())), v, k.clone())).collect(),
@@ -228,14 +242,14 @@ fn json_tree(ui: &mut egui::Ui, value: &serde_json::Value, path: &JsonPath, plot
             Value::Object(m) => {
                 egui::CollapsingHeader::new(RichText::new(format!("{name} {{{}}}", m.len())).monospace())
                     .id_salt(child_path.to_string())
-                    .default_open(path.is_root())
-                    .show(ui, |ui| json_tree(ui, child, &child_path, plot));
+                    .default_open(path.0.len() < open_depth)
+                    .show(ui, |ui| json_tree(ui, child, &child_path, open_depth, plot));
             }
             Value::Array(a) => {
                 egui::CollapsingHeader::new(RichText::new(format!("{name} [{}]", a.len())).monospace())
                     .id_salt(child_path.to_string())
-                    .default_open(path.is_root() && a.len() <= 20)
-                    .show(ui, |ui| json_tree(ui, child, &child_path, plot));
+                    .default_open(path.0.len() < open_depth && a.len() <= 20)
+                    .show(ui, |ui| json_tree(ui, child, &child_path, open_depth, plot));
             }
             leaf => leaf_ui(ui, &name, leaf, &child_path, plot),
         }

@@ -45,6 +45,14 @@ pub enum TreeAction {
         /// The node's path.
         under: String,
     },
+    /// Decode payloads at and below a topic with this decoder (a binding of `filter`), or remove
+    /// that binding (`None`).
+    BindDecoder {
+        /// The filter bound: `path/#`.
+        filter: String,
+        /// The decoder; `None` removes the binding.
+        decoder: Option<crate::model::decode::Decoder>,
+    },
     /// Chart this topic's values (the whole payload, or a JSON field).
     Plot {
         /// Topic.
@@ -474,6 +482,20 @@ fn context_menu(ui: &mut egui::Ui, tree: &TopicTree, id: NodeId) -> Option<TreeA
         action = Some(TreeAction::Export { under: path.clone() });
         ui.close();
     }
+    ui.menu_button("Decode below here as …", |ui| {
+        let filter = format!("{path}/#");
+        for decoder in crate::model::decode::Decoder::ALL {
+            if ui.button(decoder.label()).on_hover_text(format!("Show payloads of {filter} decoded as {}", decoder.label())).clicked() {
+                action = Some(TreeAction::BindDecoder { filter: filter.clone(), decoder: Some(decoder) });
+                ui.close();
+            }
+        }
+        ui.separator();
+        if ui.button("No binding").on_hover_text(format!("Remove the binding of {filter}, if there is one")).clicked() {
+            action = Some(TreeAction::BindDecoder { filter: filter.clone(), decoder: None });
+            ui.close();
+        }
+    });
     let below = node.retained_below();
     if node.is_retained() || (node.has_children() && below > 0) {
         ui.separator();

@@ -220,3 +220,125 @@ async fn timeouts_and_refusals_end_with_mosquittos_exit_codes() {
     assert_eq!(timed_out.status.code(), Some(27));
     assert!(String::from_utf8_lossy(&timed_out.stderr).contains("Timed out"));
 }
+
+/// A Sparkplug B payload with one Double metric, named or by alias only.
+fn sparkplug_payload(seq: u64, name: Option<&str>, value: f64) -> Vec<u8> {
+    use mqscope::model::decode::sparkplug::proto::{Metric, MetricValue, Payload};
+    use prost::Message as _;
+    let metric = Metric {
+        name: name.map(str::to_owned),
+        alias: Some(7),
+        datatype: Some(10),
+        value: Some(MetricValue::DoubleValue(value)),
+        ..Metric::default()
+    };
+    Payload { timestamp: Some(1_700_000_000_000), seq: Some(seq), metrics: vec![metric], ..Payload::default() }.encode_to_vec()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sub_decode_prints_one_json_object_per_message_with_sparkplug_aliases_resolved() {
+    let (addr, broker) = start_broker().await;
+    let port = addr.port().to_string();
+    let mut c = mqscope();
+    c.args(["sub", "-h", "127.0.0.1", "-p", &port, "-t", "spBv1.0/#", "--decode", "sparkplug", "-v", "-C", "4"]);
+    c.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let child = c.spawn().expect("spawn mqscope sub");
+    crate::common::until_subscriptions(&broker, 1).await;
+    let (client, el) = crate::common::client_v4(addr, "edge-node", true).await;
+    let _driver = crate::common::drive_v4(el);
+    client
+        .publish("spBv1.0/plant/NBIRTH/edge1", rumqttc::QoS::AtLeastOnce, false, sparkplug_payload(0, Some("Temperature"), 20.0))
+        .await
+        .unwrap();
+    client.publish("spBv1.0/plant/NDATA/edge1", rumqttc::QoS::AtLeastOnce, false, vec![0x12, 0x40]).await.unwrap();
+    client.publish("spBv1.0/plant/NDATA/edge1", rumqttc::QoS::AtLeastOnce, false, sparkplug_payload(1, None, 21.5)).await.unwrap();
+    client.publish("spBv1.0/plant/NDATA/edge1", rumqttc::QoS::AtLeastOnce, false, sparkplug_payload(3, None, 22.5)).await.unwrap();
+    let out = guard("mqscope sub to print 4 messages", child.wait_with_output()).await.expect("runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<(&str, serde_json::Value)> = stdout
+        .lines()
+        .map(|l| {
+            let (topic, json) = l.split_once(' ').expect("topic first with -v");
+            (topic, serde_json::from_str(json).expect("one JSON object"))
+        })
+        .collect();
+    assert_eq!(lines.len(), 3, "the undecodable payload is not printed: {stdout}");
+    assert_eq!(lines[0].0, "spBv1.0/plant/NBIRTH/edge1");
+    assert_eq!(lines[1].1["metrics"]["Temperature"]["value"], 21.5, "the alias is named from the BIRTH: {stdout}");
+    assert_eq!(lines[1].1["seq"], 1);
+    assert!(lines[1].1.get("seq_gap").is_none(), "{stdout}");
+    assert_eq!(lines[2].1["seq_gap"], serde_json::json!({"expected": 2}), "seq 2 never came: {stdout}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("spBv1.0/plant/NDATA/edge1: cannot decode as Sparkplug B") && stderr.contains("(at byte 0)"), "{stderr}");
+
+    // CBOR of a retained message, without -v: the JSON alone; a non-string key kept as a pair.
+    let mut value = Vec::new();
+    ciborium::ser::into_writer(
+        &ciborium::Value::Map(vec![(ciborium::Value::Integer(1.into()), ciborium::Value::Bytes(vec![1]))]),
+        &mut value,
+    )
+    .unwrap();
+    client.publish("c/x", rumqttc::QoS::AtLeastOnce, true, value).await.unwrap();
+    // Stored before the subscription or routed live after it: either way it arrives.
+    let out = output({
+        let mut c = mqscope();
+        c.args(["sub", "-h", "127.0.0.1", "-p", &port, "-t", "c/x", "--decode", "cbor", "-C", "1"]);
+        c
+    })
+    .await;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "{\"$map\":[[1,{\"$bytes\":\"AQ==\"}]]}\n");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sub_decode_protobuf_compiles_the_proto_and_prints_json() {
+    let dir = temp_file("proto");
+    std::fs::create_dir_all(dir.join("inc")).unwrap();
+    std::fs::write(dir.join("inc/meta.proto"), "syntax = \"proto3\";\npackage meta;\nmessage Tag { string key = 1; }\n").unwrap();
+    std::fs::write(
+        dir.join("t.proto"),
+        "syntax = \"proto3\";\npackage plant;\nimport \"inc/meta.proto\";\nmessage T { string name = 1; double v = 2; meta.Tag tag = 3; }\n",
+    )
+    .unwrap();
+    let (addr, broker) = start_broker().await;
+    let port = addr.port().to_string();
+    let spec = format!("protobuf:{}:plant.T", dir.join("t.proto").display());
+    let mut c = mqscope();
+    c.args(["sub", "-h", "127.0.0.1", "-p", &port, "-t", "pb/#", "--decode", &spec, "-C", "1"]);
+    c.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let child = c.spawn().expect("spawn mqscope sub");
+    crate::common::until_subscriptions(&broker, 1).await;
+    let (client, el) = crate::common::client_v4(addr, "pb-device", true).await;
+    let _driver = crate::common::drive_v4(el);
+    // name = "ab", v = 1.5, tag = { key = "k" }
+    let mut payload = vec![0x0a, 2, b'a', b'b', 0x11];
+    payload.extend_from_slice(&1.5f64.to_le_bytes());
+    payload.extend_from_slice(&[0x1a, 3, 0x0a, 1, b'k']);
+    client.publish("pb/1", rumqttc::QoS::AtLeastOnce, false, payload).await.unwrap();
+    let out = guard("mqscope sub to print 1 message", child.wait_with_output()).await.expect("runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let value: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    assert_eq!(value, serde_json::json!({"name": "ab", "v": 1.5, "tag": {"key": "k"}}));
+
+    // A type that is not in the file: exit 1 with the known types named.
+    let out = output({
+        let mut c = mqscope();
+        c.args([
+            "sub",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &port,
+            "-t",
+            "pb/#",
+            "--decode",
+            &format!("protobuf:{}:plant.Nope", dir.join("t.proto").display()),
+        ]);
+        c
+    })
+    .await;
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("plant.T"), "{}", String::from_utf8_lossy(&out.stderr));
+    std::fs::remove_dir_all(dir).ok();
+}

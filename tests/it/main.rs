@@ -8,6 +8,9 @@ mod common;
 /// `mqscope bench`, every mode against the embedded broker.
 mod bench;
 
+/// Decoded payloads in the window: bindings, the decoded tree, Plot on a decoded field, Sparkplug B.
+mod decode_ui;
+
 /// A byte-level MQTT peer built on our codec, for exact and malformed input.
 mod raw;
 

@@ -133,3 +133,47 @@ async fn save_to_a_typed_path_writes_the_file_and_says_so() {
     assert_eq!(std::fs::read_to_string(&path).expect("written"), "a,b\n");
     std::fs::remove_file(&path).ok();
 }
+
+/// A runtime on a free port keeping its files in `config_dir`.
+fn start_in(config_dir: &std::path::Path) -> (mpsc::Sender<Command>, mqscope::protocol::EventReceiver) {
+    let (commands, cmd_rx) = mpsc::channel(COMMAND_CAPACITY);
+    let (sink, events) = EventSink::channel(Arc::new(|_| {}));
+    let config = RuntimeConfig {
+        bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+        ws_bind: None,
+        broker: BrokerConfig { sys_interval: None, ..BrokerConfig::default() },
+        config_dir: Some(config_dir.to_owned()),
+        stats_file: None,
+    };
+    tokio::spawn(runtime::run(config, cmd_rx, sink));
+    (commands, events)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn decoder_bindings_are_saved_and_read_back_at_the_next_start() {
+    use mqscope::model::decode::{BindingFile, Decoder};
+    let dir = std::env::temp_dir().join(format!("mqscope-runtime-decoders-{}", std::process::id()));
+    std::fs::remove_dir_all(&dir).ok();
+    let mut file = BindingFile::default();
+    file.bind("factory/+/pack/#", Decoder::MsgPack);
+    file.bind("spBv1.0/#", Decoder::Sparkplug);
+
+    let (commands, _events) = start_in(&dir);
+    commands.send(Command::SaveDecoders(file.clone())).await.expect("runtime running");
+    let path = dir.join("decoders.toml");
+    crate::common::until("decoders.toml written", || std::fs::read_to_string(&path).is_ok_and(|t| t.contains("spBv1.0/#"))).await;
+    commands.send(Command::Shutdown).await.ok();
+
+    let (commands, mut events) = start_in(&dir);
+    let loaded = guard("DecodersLoaded", async {
+        loop {
+            if let Some(Event::DecodersLoaded(loaded)) = events.recv().await {
+                return loaded;
+            }
+        }
+    })
+    .await;
+    assert_eq!(loaded, file);
+    commands.send(Command::Shutdown).await.ok();
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -35,6 +35,16 @@ pub fn numeric_value(payload: &[u8], path: Option<&JsonPath>) -> Option<f64> {
     number_in_text(text)
 }
 
+/// The number at `path` (the root if `None`) inside an already decoded value, read like
+/// [`numeric_value`] reads a JSON payload's field.
+#[must_use]
+pub fn numeric_at(value: &Value, path: Option<&JsonPath>) -> Option<f64> {
+    match path {
+        Some(path) => path.get(value).and_then(leaf_number),
+        None => leaf_number(value),
+    }
+}
+
 /// A JSON leaf as a number: numbers, bools (1/0) and numeric strings.
 fn leaf_number(v: &Value) -> Option<f64> {
     match v {

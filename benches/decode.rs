@@ -1,0 +1,72 @@
+//! `cargo bench --bench decode`: what decoding one message costs, per format, for the payloads the
+//! inspector and the charts decode (the selected message, plotted series): a Sparkplug B NDATA of
+//! 10 metrics sent by alias (names resolved from a BIRTH), and the same 10 readings as a CBOR map
+//! and as a MessagePack map. Prints ns per message and MB/s of payload; asserts nothing about time.
+
+use std::hint::black_box;
+use std::time::Instant;
+
+use mqscope::model::decode::sparkplug::proto::{Metric, MetricValue, Payload};
+use mqscope::model::decode::{Decoder, decode_with, sparkplug::Aliases};
+use prost::Message as _;
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+const METRICS: u32 = 10;
+
+fn sparkplug(named: bool) -> Vec<u8> {
+    let metrics = (0..METRICS)
+        .map(|i| Metric {
+            name: named.then(|| format!("line1/machine/sensor{i}")),
+            alias: Some(u64::from(i)),
+            timestamp: Some(1_700_000_000_000),
+            datatype: Some(10),
+            value: Some(MetricValue::DoubleValue(20.0 + f64::from(i))),
+            ..Metric::default()
+        })
+        .collect();
+    Payload { timestamp: Some(1_700_000_000_000), seq: Some(1), metrics, ..Payload::default() }.encode_to_vec()
+}
+
+fn cbor() -> Vec<u8> {
+    use ciborium::Value as C;
+    let map = (0..METRICS).map(|i| (C::Text(format!("line1/machine/sensor{i}")), C::Float(20.0 + f64::from(i)))).collect();
+    let mut out = Vec::new();
+    ciborium::ser::into_writer(&C::Map(map), &mut out).expect("encode");
+    out
+}
+
+fn msgpack() -> Vec<u8> {
+    use rmpv::Value as M;
+    let map = (0..METRICS).map(|i| (M::from(format!("line1/machine/sensor{i}")), M::F64(20.0 + f64::from(i)))).collect();
+    let mut out = Vec::new();
+    rmpv::encode::write_value(&mut out, &M::Map(map)).expect("encode");
+    out
+}
+
+fn main() {
+    let mut aliases = Aliases::default();
+    aliases.learn(&sparkplug(true));
+    let cases = [
+        ("Sparkplug B NDATA, 10 metrics by alias", Decoder::Sparkplug, sparkplug(false)),
+        ("CBOR map of 10 readings", Decoder::Cbor, cbor()),
+        ("MessagePack map of 10 readings", Decoder::MsgPack, msgpack()),
+    ];
+    println!("{:<42} {:>8} {:>12} {:>10}", "payload", "bytes", "ns/message", "MB/s");
+    for (name, decoder, bytes) in cases {
+        decode_with(decoder, &bytes, Some(&aliases)).expect("decodes");
+        let mut best = f64::MAX;
+        for _ in 0..5 {
+            let n = 20_000u32;
+            let start = Instant::now();
+            for _ in 0..n {
+                black_box(decode_with(decoder, black_box(&bytes), Some(&aliases)).ok());
+            }
+            best = best.min(start.elapsed().as_secs_f64() * 1e9 / f64::from(n));
+        }
+        #[expect(clippy::cast_precision_loss, reason = "a payload of a few hundred bytes")]
+        let mb_per_s = bytes.len() as f64 / best * 1e3;
+        println!("{name:<42} {:>8} {best:>12.0} {mb_per_s:>10.1}", bytes.len());
+    }
+}
