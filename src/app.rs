@@ -289,6 +289,34 @@ impl ExplorerApp {
         }
     }
 
+    /// A saved connection to the embedded broker's TLS listener with generated certificates in
+    /// `dir`: the CA to trust and the client certificate, so that mutual TLS works too.
+    fn add_tls_profile(&mut self, dir: &std::path::Path) {
+        use crate::model::profile::{TlsOptions, Transport};
+        let file = |name: &str| dir.join(name).display().to_string();
+        let name = "Local TLS (generated certificates)".to_owned();
+        let profile = Profile {
+            name: name.clone(),
+            host: "localhost".into(),
+            port: self.settings.broker.tls_port.unwrap_or(8883),
+            transport: Transport::Mqtts,
+            client_id: format!("mqscope-tls-{}", crate::ui::clock_seed() % 100_000),
+            tls: TlsOptions {
+                ca_file: file("ca.pem"),
+                client_cert_file: file("client.pem"),
+                client_key_file: file("client-key.pem"),
+                ..TlsOptions::default()
+            },
+            ..Profile::default()
+        };
+        self.connections.profiles.retain(|p| p.name != name);
+        self.connections.profiles.push(profile);
+        let file = ProfileFile { profiles: self.connections.profiles.clone() };
+        self.send(Command::SaveProfiles { file, check: None });
+        self.connections.open = true;
+        self.toast = Some((format!("Added the connection \"{name}\" (Connections…)"), Instant::now()));
+    }
+
     /// Open (or reopen) a connection from a profile and show its tree.
     pub fn connect(&mut self, profile: Profile) {
         let conn_id = self.store.open_conn(&profile.name, &profile.url());
@@ -504,6 +532,7 @@ impl ExplorerApp {
                 }
             }
             Some(CertsAction::Use(dir)) => self.broker_security.use_certificates(&self.settings.broker, &dir),
+            Some(CertsAction::Profile(dir)) => self.add_tls_profile(&dir),
             None => {}
         }
         // Rates shown in the tree decay with time: keep the view fresh while messages flow.

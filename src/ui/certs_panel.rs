@@ -27,6 +27,9 @@ pub enum CertsAction {
     Generate(Command),
     /// Fill the broker's TLS fields with the set in this directory.
     Use(PathBuf),
+    /// Add a saved connection to the embedded broker's TLS listener with the set in this
+    /// directory (the CA, and the client certificate for mutual TLS).
+    Profile(PathBuf),
 }
 
 impl CertsPanel {
@@ -57,6 +60,15 @@ impl CertsPanel {
                 ui.add(egui::TextEdit::multiline(&mut text).code_editor().desired_rows(4).desired_width(f32::INFINITY));
                 if ui.button("Use them for the TLS listener").on_hover_text("Fill the certificate, key and CA files above").clicked() {
                     command = Some(CertsAction::Use(dir.clone()));
+                }
+                if ui
+                    .button("Add a connection that uses them")
+                    .on_hover_text(
+                        "A saved connection to this TLS listener: mqtts://localhost, trusting the CA, with the client certificate",
+                    )
+                    .clicked()
+                {
+                    command = Some(CertsAction::Profile(dir.clone()));
                 }
             }
             Some(Err(err)) => {

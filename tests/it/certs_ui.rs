@@ -60,6 +60,17 @@ fn generate_certificates_in_settings_makes_the_files_and_shows_how_to_use_them()
         app.certs.outcome.as_ref().is_some_and(|o| o.as_ref().is_ok_and(|(_, u)| u.contains("(reused)")))
     });
     assert_eq!(std::fs::read(tls.join("ca.pem")).expect("ca.pem"), ca);
+
+    // A ready connection for the explorer itself, saved with the others.
+    click_in_settings(&mut h, "Add a connection that uses them");
+    h.step();
+    let profile = h.state().connections.profiles.iter().find(|p| p.name.contains("generated")).cloned().expect("the profile");
+    assert_eq!(profile.transport, mqscope::model::profile::Transport::Mqtts);
+    assert_eq!((profile.host.as_str(), profile.port), ("localhost", 8883));
+    assert_eq!(profile.tls.ca_file, tls.join("ca.pem").display().to_string());
+    assert_eq!(profile.tls.client_cert_file, tls.join("client.pem").display().to_string());
+    assert_eq!(profile.tls.client_key_file, tls.join("client-key.pem").display().to_string());
+    step_until(&mut h, "the profiles to be saved", |_| config_dir.join("profiles.toml").is_file());
 }
 
 /// Through the window: an ACL file typed into the broker section and applied; the embedded broker
