@@ -167,7 +167,7 @@ fn main() {
     ];
     a.faults.client_id = "esp32-garage".into();
     save(&mut harness(a, None), "faults");
-    shots_named(&["sparkplug".to_owned()]);
+    shots_named(&["sparkplug".to_owned(), "capture".to_owned(), "timers".to_owned()]);
 }
 
 /// A traced session as the broker decodes it: CONNECT (password redacted), a QoS 2 handshake, a
@@ -231,6 +231,40 @@ fn sample_trace() -> mqscope::model::packet_trace::TraceUpdate {
 
 /// The shots that can be taken alone.
 fn shots_named(names: &[String]) {
+    use std::sync::Arc;
+    use std::sync::atomic::Ordering::Relaxed;
+    if names.iter().any(|n| n == "capture") {
+        // A recording of Local running (the red REC badge) and a replay in progress.
+        let (mut a, _sink, _cmds) = app();
+        let stats = Arc::new(mqscope::protocol::recording::RecordStats::default());
+        stats.messages.store(48_213, Relaxed);
+        stats.bytes.store(7_340_032, Relaxed);
+        a.recordings.insert(ConnId::LOCAL, mqscope::app::Recording { path: "/home/me/plant-morning.ndjson".into(), stats });
+        let progress = mqscope::model::export::Progress::default();
+        progress.total.store(120_000, Relaxed);
+        progress.done.store(51_840, Relaxed);
+        a.capture.replay = Some(mqscope::ui::capture_panel::ReplayForm {
+            path: "/home/me/line2-friday.ndjson".into(),
+            job: Some(progress),
+            ..Default::default()
+        });
+        save(&mut harness(a, Some("factory/line2/robot1/telemetry")), "capture");
+    }
+    if names.iter().any(|n| n == "timers") {
+        // The sensor simulator set up, with two timers running.
+        let (mut a, _sink, _cmds) = app();
+        a.timers.open_simulator();
+        a.timers.devices = "20".into();
+        a.timers.every_ms = "500".into();
+        for (conn, what, sent) in
+            [("Local", "5 devices under sim/, sine + noise, every 1 s, until stopped", 1_240), ("Local", "every 250 ms, 100 times", 37)]
+        {
+            let stats = Arc::new(mqscope::protocol::timers::TimerStats::default());
+            stats.sent.store(sent, Relaxed);
+            a.timers.running.push(mqscope::ui::timer_panel::Running { conn: conn.into(), what: what.into(), stats });
+        }
+        save(&mut harness(a, None), "timers");
+    }
     if names.iter().any(|n| n == "sparkplug") {
         use mqscope::model::decode::Decoder;
         use mqscope::model::payload::JsonPath;

@@ -39,6 +39,7 @@ mod ingest;
 mod inside;
 mod panels;
 
+pub use capture::Recording;
 pub use ingest::{BACKLOGGED_FRAME_INTERVAL, DATA_FRAME_INTERVAL, FramePacing, data_frame_interval, frame_interval};
 
 /// The tabs of the bottom dock.

@@ -146,52 +146,57 @@ impl TimerPanel {
     pub fn ui(&mut self, ctx: &egui::Context, conn_id: ConnId, conn_name: &str) -> Option<Box<TimerSpec>> {
         let mut start = None;
         let mut open = self.open;
-        egui::Window::new("Timed publishing").open(&mut open).resizable(false).show(ctx, |ui| {
-            ui.horizontal(|ui| {
-                ui.selectable_value(&mut self.mode, Mode::Template, "Publish form's message");
-                ui.selectable_value(&mut self.mode, Mode::Simulator, "Simulated sensors");
-            });
-            ui.separator();
-            match self.mode {
-                Mode::Template => {
-                    ui.label(RichText::new(format!("Topic: {}", self.form.topic)).monospace());
-                    ui.weak("Substitutions: {{counter}} {{random(a,b)}} {{now}} {{now_ms}} {{uuid}} {{choice(a,b,c)}}");
+        egui::Window::new("Timed publishing")
+            .pivot(egui::Align2::CENTER_CENTER)
+            .default_pos(ctx.content_rect().center())
+            .open(&mut open)
+            .resizable(false)
+            .show(ctx, |ui| {
+                ui.horizontal(|ui| {
+                    ui.selectable_value(&mut self.mode, Mode::Template, "Publish form's message");
+                    ui.selectable_value(&mut self.mode, Mode::Simulator, "Simulated sensors");
+                });
+                ui.separator();
+                match self.mode {
+                    Mode::Template => {
+                        ui.label(RichText::new(format!("Topic: {}", self.form.topic)).monospace());
+                        ui.weak("Substitutions: {{counter}} {{random(a,b)}} {{now}} {{now_ms}} {{uuid}} {{choice(a,b,c)}}");
+                    }
+                    Mode::Simulator => {
+                        ui.horizontal(|ui| {
+                            field(ui, "Prefix", &mut self.prefix, 120.0);
+                            field(ui, "Devices", &mut self.devices, 60.0);
+                        });
+                        ui.horizontal(|ui| {
+                            ui.label("Series");
+                            for wave in Wave::ALL {
+                                ui.selectable_value(&mut self.wave, wave, wave.label());
+                            }
+                        });
+                        ui.checkbox(&mut self.json, "JSON payloads ({\"value\":…,\"ts\":…})");
+                    }
                 }
-                Mode::Simulator => {
-                    ui.horizontal(|ui| {
-                        field(ui, "Prefix", &mut self.prefix, 120.0);
-                        field(ui, "Devices", &mut self.devices, 60.0);
-                    });
-                    ui.horizontal(|ui| {
-                        ui.label("Series");
-                        for wave in Wave::ALL {
-                            ui.selectable_value(&mut self.wave, wave, wave.label());
+                ui.horizontal(|ui| {
+                    field(ui, "Every (ms)", &mut self.every_ms, 70.0);
+                    field(ui, "Times", &mut self.times, 70.0).on_hover_text("Empty: until stopped");
+                });
+                match self.spec(conn_id) {
+                    Ok(spec) => {
+                        self.error = None;
+                        if let Some((topic, payload)) = spec.preview(SystemTime::now()) {
+                            ui.label(RichText::new(format!("Next: {topic} {}", String::from_utf8_lossy(&payload))).monospace().weak());
                         }
-                    });
-                    ui.checkbox(&mut self.json, "JSON payloads ({\"value\":…,\"ts\":…})");
+                        if ui.button(format!("Start on {conn_name}")).clicked() {
+                            start = Some(Box::new(spec));
+                        }
+                    }
+                    Err(e) => {
+                        ui.label(RichText::new(&e).color(ui.visuals().error_fg_color));
+                        self.error = Some(e);
+                    }
                 }
-            }
-            ui.horizontal(|ui| {
-                field(ui, "Every (ms)", &mut self.every_ms, 70.0);
-                field(ui, "Times", &mut self.times, 70.0).on_hover_text("Empty: until stopped");
+                self.running_ui(ui);
             });
-            match self.spec(conn_id) {
-                Ok(spec) => {
-                    self.error = None;
-                    if let Some((topic, payload)) = spec.preview(SystemTime::now()) {
-                        ui.label(RichText::new(format!("Next: {topic} {}", String::from_utf8_lossy(&payload))).monospace().weak());
-                    }
-                    if ui.button(format!("Start on {conn_name}")).clicked() {
-                        start = Some(Box::new(spec));
-                    }
-                }
-                Err(e) => {
-                    ui.label(RichText::new(&e).color(ui.visuals().error_fg_color));
-                    self.error = Some(e);
-                }
-            }
-            self.running_ui(ui);
-        });
         self.open = open;
         start
     }
