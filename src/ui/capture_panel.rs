@@ -230,6 +230,18 @@ fn path_row(ui: &mut egui::Ui, label: &str, path: &mut String, error: Option<&st
     action
 }
 
+/// A window of these forms: fixed size, opened in the middle of the screen.
+fn centred<'a>(title: &'a str, ctx: &egui::Context) -> egui::Window<'a> {
+    egui::Window::new(title).pivot(egui::Align2::CENTER_CENTER).default_pos(ctx.content_rect().center())
+}
+
+/// A window closed while its job runs stops the job.
+fn cancel(job: Option<&Progress>) {
+    if let Some(job) = job {
+        job.cancel.store(true, Relaxed);
+    }
+}
+
 /// A running job: the bar, the count, Cancel. True while it runs.
 fn job_ui(ui: &mut egui::Ui, job: &Progress, verb: &str) -> bool {
     if job.finished.load(Relaxed) {
@@ -296,67 +308,55 @@ impl CapturePanel {
         let mut action = None;
         let Some(form) = &mut self.replay else { return None };
         let (mut open, mut done) = (true, false);
-        egui::Window::new("Replay")
-            .pivot(egui::Align2::CENTER_CENTER)
-            .default_pos(ctx.content_rect().center())
-            .open(&mut open)
-            .collapsible(false)
-            .resizable(false)
-            .show(ctx, |ui| {
-                ui.weak("Publish a capture's messages into this connection, keeping their recorded gaps (or faster).");
-                if let Some(job) = &form.job {
-                    if job.finished.load(Relaxed) {
-                        done = true;
-                        return;
-                    }
-                    ui.add(egui::ProgressBar::new(job.fraction()).show_percentage());
-                    ui.horizontal(|ui| {
-                        ui.label(format!(
-                            "Replayed {} of {}",
-                            format::count(job.done.load(Relaxed)),
-                            format::count(job.total.load(Relaxed))
-                        ));
-                        let paused = job.paused.load(Relaxed);
-                        if ui.button(if paused { "Resume" } else { "Pause" }).clicked() {
-                            job.paused.store(!paused, Relaxed);
-                        }
-                        if ui.button("Stop").clicked() {
-                            job.cancel.store(true, Relaxed);
-                        }
-                    });
-                    ui.ctx().request_repaint_after(std::time::Duration::from_millis(100));
+        centred("Replay", ctx).open(&mut open).collapsible(false).resizable(false).show(ctx, |ui| {
+            ui.weak("Publish a capture's messages into this connection, keeping their recorded gaps (or faster).");
+            if let Some(job) = &form.job {
+                if job.finished.load(Relaxed) {
+                    done = true;
                     return;
                 }
-                action = path_row(ui, "File", &mut form.path, None, FileField::ReplayFile).or(action.take());
+                ui.add(egui::ProgressBar::new(job.fraction()).show_percentage());
                 ui.horizontal(|ui| {
-                    let l = ui.label("Speed ×");
-                    ui.add_enabled(!form.max, egui::TextEdit::singleline(&mut form.speed).desired_width(50.0)).labelled_by(l.id);
-                    ui.checkbox(&mut form.max, "as fast as possible");
-                    ui.checkbox(&mut form.repeat, "loop");
-                });
-                ui.horizontal(|ui| {
-                    let l = ui.label("Replace prefix");
-                    ui.add(egui::TextEdit::singleline(&mut form.from).desired_width(110.0)).labelled_by(l.id);
-                    let l = ui.label("with");
-                    ui.add(egui::TextEdit::singleline(&mut form.to).desired_width(110.0)).labelled_by(l.id);
-                });
-                if let Some(error) = &form.error {
-                    ui.label(RichText::new(error).color(ui.visuals().error_fg_color));
-                }
-                if ui.button("Start replay").clicked() {
-                    match form.action() {
-                        Ok(start) => {
-                            form.error = None;
-                            action = Some(start);
-                        }
-                        Err(e) => form.error = Some(e),
+                    ui.label(format!("Replayed {} of {}", format::count(job.done.load(Relaxed)), format::count(job.total.load(Relaxed))));
+                    let paused = job.paused.load(Relaxed);
+                    if ui.button(if paused { "Resume" } else { "Pause" }).clicked() {
+                        job.paused.store(!paused, Relaxed);
                     }
-                }
-            });
-        if !open || done {
-            if let Some(job) = &form.job {
-                job.cancel.store(true, Relaxed);
+                    if ui.button("Stop").clicked() {
+                        job.cancel.store(true, Relaxed);
+                    }
+                });
+                ui.ctx().request_repaint_after(std::time::Duration::from_millis(100));
+                return;
             }
+            action = path_row(ui, "File", &mut form.path, None, FileField::ReplayFile).or(action.take());
+            ui.horizontal(|ui| {
+                let l = ui.label("Speed ×");
+                ui.add_enabled(!form.max, egui::TextEdit::singleline(&mut form.speed).desired_width(50.0)).labelled_by(l.id);
+                ui.checkbox(&mut form.max, "as fast as possible");
+                ui.checkbox(&mut form.repeat, "loop");
+            });
+            ui.horizontal(|ui| {
+                let l = ui.label("Replace prefix");
+                ui.add(egui::TextEdit::singleline(&mut form.from).desired_width(110.0)).labelled_by(l.id);
+                let l = ui.label("with");
+                ui.add(egui::TextEdit::singleline(&mut form.to).desired_width(110.0)).labelled_by(l.id);
+            });
+            if let Some(error) = &form.error {
+                ui.label(RichText::new(error).color(ui.visuals().error_fg_color));
+            }
+            if ui.button("Start replay").clicked() {
+                match form.action() {
+                    Ok(start) => {
+                        form.error = None;
+                        action = Some(start);
+                    }
+                    Err(e) => form.error = Some(e),
+                }
+            }
+        });
+        if !open || done {
+            cancel(form.job.as_ref());
             self.replay = None;
         }
         action
@@ -371,54 +371,46 @@ impl CapturePanel {
                 Some(under) => format!("Export {} messages under {under}", format::count(form.msgs.len() as u64)),
                 None => format!("Export {} messages", format::count(form.msgs.len() as u64)),
             };
-            egui::Window::new("Export messages")
-                .pivot(egui::Align2::CENTER_CENTER)
-                .default_pos(ctx.content_rect().center())
-                .open(&mut open)
-                .collapsible(false)
-                .resizable(false)
-                .show(ctx, |ui| {
-                    ui.label(RichText::new(title).strong());
-                    ui.weak("What history holds, in time order: the latest value of each topic and its kept history.");
-                    ui.horizontal(|ui| {
-                        ui.label("Format");
-                        for (f, name, hover) in [
-                            (
-                                ExportFormat::Ndjson,
-                                "NDJSON",
-                                "One JSON object per line: readable by jq, replayable with mqscope replay, opens as a capture",
-                            ),
-                            (ExportFormat::Csv, "CSV", "time,topic,qos,retain,encoding,payload (binary payloads in base64)"),
-                        ] {
-                            if ui.radio_value(&mut form.format, f, name).on_hover_text(hover).changed() {
-                                let other = if f == ExportFormat::Csv { ExportFormat::Ndjson } else { ExportFormat::Csv };
-                                if let Some(stem) = form.path.strip_suffix(&format!(".{}", other.extension())) {
-                                    form.path = format!("{stem}.{}", f.extension());
-                                }
-                            }
-                        }
-                    });
-                    let running = form.job.as_ref().is_some_and(|job| job_ui(ui, job, "Exported"));
-                    if form.job.as_ref().is_some_and(|job| job.finished.load(Relaxed)) {
-                        // Done: the notice in the status bar says how it went.
-                        done = true;
-                    } else if !running {
-                        action = path_row(ui, "File", &mut form.path, form.error.as_deref(), FileField::ExportFile).or(action.take());
-                        if ui.button("Export").clicked() {
-                            if form.path.trim().is_empty() {
-                                form.error = Some("A file name is needed.".into());
-                            } else {
-                                form.error = None;
-                                let path = std::path::PathBuf::from(form.path.trim());
-                                action = Some(CaptureAction::Export { path, format: form.format });
+            centred("Export messages", ctx).open(&mut open).collapsible(false).resizable(false).show(ctx, |ui| {
+                ui.label(RichText::new(title).strong());
+                ui.weak("What history holds, in time order: the latest value of each topic and its kept history.");
+                ui.horizontal(|ui| {
+                    ui.label("Format");
+                    for (f, name, hover) in [
+                        (
+                            ExportFormat::Ndjson,
+                            "NDJSON",
+                            "One JSON object per line: readable by jq, replayable with mqscope replay, opens as a capture",
+                        ),
+                        (ExportFormat::Csv, "CSV", "time,topic,qos,retain,encoding,payload (binary payloads in base64)"),
+                    ] {
+                        if ui.radio_value(&mut form.format, f, name).on_hover_text(hover).changed() {
+                            let other = if f == ExportFormat::Csv { ExportFormat::Ndjson } else { ExportFormat::Csv };
+                            if let Some(stem) = form.path.strip_suffix(&format!(".{}", other.extension())) {
+                                form.path = format!("{stem}.{}", f.extension());
                             }
                         }
                     }
                 });
-            if !open || done {
-                if let Some(job) = &form.job {
-                    job.cancel.store(true, Relaxed);
+                let running = form.job.as_ref().is_some_and(|job| job_ui(ui, job, "Exported"));
+                if form.job.as_ref().is_some_and(|job| job.finished.load(Relaxed)) {
+                    // Done: the notice in the status bar says how it went.
+                    done = true;
+                } else if !running {
+                    action = path_row(ui, "File", &mut form.path, form.error.as_deref(), FileField::ExportFile).or(action.take());
+                    if ui.button("Export").clicked() {
+                        if form.path.trim().is_empty() {
+                            form.error = Some("A file name is needed.".into());
+                        } else {
+                            form.error = None;
+                            let path = std::path::PathBuf::from(form.path.trim());
+                            action = Some(CaptureAction::Export { path, format: form.format });
+                        }
+                    }
                 }
+            });
+            if !open || done {
+                cancel(form.job.as_ref());
                 self.export = None;
             }
         }
@@ -430,7 +422,7 @@ impl CapturePanel {
         let mut action = None;
         if let Some(form) = &mut self.record {
             let (mut open, mut done) = (true, false);
-            egui::Window::new("Record").pivot(egui::Align2::CENTER_CENTER).default_pos(ctx.content_rect().center()).open(&mut open).collapsible(false).resizable(false).show(ctx, |ui| {
+            centred("Record", ctx).open(&mut open).collapsible(false).resizable(false).show(ctx, |ui| {
                 ui.weak("Every message of this connection that matches the filter, as it arrives (not what the window kept), to a capture file.");
                 egui::Grid::new("record-form").num_columns(2).show(ui, |ui| {
                     for (label, text) in [("Filter", &mut form.filter), ("Max size (MiB)", &mut form.max_mib), ("Max duration (s)", &mut form.max_secs)] {
@@ -465,34 +457,26 @@ impl CapturePanel {
         let mut action = None;
         if let Some(form) = &mut self.open {
             let (mut open, mut done) = (true, false);
-            egui::Window::new("Open capture")
-                .pivot(egui::Align2::CENTER_CENTER)
-                .default_pos(ctx.content_rect().center())
-                .open(&mut open)
-                .collapsible(false)
-                .resizable(false)
-                .show(ctx, |ui| {
-                    ui.weak("A capture (NDJSON, as mqscope record or Export write) opens as a tab of its own, with no broker.");
-                    let running = form.job.as_ref().is_some_and(|job| job_ui(ui, job, "Read"));
-                    if form.job.as_ref().is_some_and(|job| job.finished.load(Relaxed)) {
-                        done = true;
-                    } else if !running {
-                        action = path_row(ui, "File", &mut form.path, form.error.as_deref(), FileField::CaptureFile).or(action.take());
-                        if ui.button("Open").clicked() {
-                            // Whether the file exists is the runtime's to find out (no I/O here).
-                            if form.path.trim().is_empty() {
-                                form.error = Some("A file name is needed.".into());
-                            } else {
-                                form.error = None;
-                                action = Some(CaptureAction::Open { path: std::path::PathBuf::from(form.path.trim()) });
-                            }
+            centred("Open capture", ctx).open(&mut open).collapsible(false).resizable(false).show(ctx, |ui| {
+                ui.weak("A capture (NDJSON, as mqscope record or Export write) opens as a tab of its own, with no broker.");
+                let running = form.job.as_ref().is_some_and(|job| job_ui(ui, job, "Read"));
+                if form.job.as_ref().is_some_and(|job| job.finished.load(Relaxed)) {
+                    done = true;
+                } else if !running {
+                    action = path_row(ui, "File", &mut form.path, form.error.as_deref(), FileField::CaptureFile).or(action.take());
+                    if ui.button("Open").clicked() {
+                        // Whether the file exists is the runtime's to find out (no I/O here).
+                        if form.path.trim().is_empty() {
+                            form.error = Some("A file name is needed.".into());
+                        } else {
+                            form.error = None;
+                            action = Some(CaptureAction::Open { path: std::path::PathBuf::from(form.path.trim()) });
                         }
                     }
-                });
-            if !open || done {
-                if let Some(job) = &form.job {
-                    job.cancel.store(true, Relaxed);
                 }
+            });
+            if !open || done {
+                cancel(form.job.as_ref());
                 self.open = None;
             }
         }
