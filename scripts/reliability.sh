@@ -7,17 +7,22 @@
 #  restart   1M retained topics (64-byte payloads) and 10k kept sessions in the journal: time from
 #            start to listening with everything restored, after a clean stop (SIGTERM) and after kill -9.
 #  conns     10k concurrent connections with keep-alive (pings), the broker's memory per connection.
+#  storm     1k connect/disconnect per second for 10 s with 1,000 idle connections held and pinged,
+#            ours and mosquitto side by side: rate kept, failures, handshake and ping times, broker
+#            CPU per connection, RSS left over.
 #
 # Only ratios within one run mean much (the machine is shared and noisy).
 # Usage: scripts/reliability.sh            (needs a release build of mqscope, and jq)
-# Env:   MQSCOPE=target/release/mqscope  REPS=3  ONLY="persist restart conns"  SCALE=1 (multiplies every count)
+# Env:   MQSCOPE=target/release/mqscope  REPS=3  ONLY="persist restart conns storm"  SCALE=1 (multiplies every count)
+#        MOSQUITTO=/usr/sbin/mosquitto (storm only)
 #        PORT=19830  OUT=<dir>
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 MQSCOPE=${MQSCOPE:-target/release/mqscope}
 REPS=${REPS:-3}
-ONLY=${ONLY:-persist restart conns}
+ONLY=${ONLY:-persist restart conns storm}
+MOSQUITTO=${MOSQUITTO:-/usr/sbin/mosquitto}
 SCALE=${SCALE:-1}
 n() { awk -v a="$1" -v s="$SCALE" 'BEGIN { printf "%d", a * s }'; }
 PORT=${PORT:-19830}
@@ -111,5 +116,39 @@ if [[ " $ONLY " == *" conns "* ]]; then
   bench connections --conns "$(n 10000)" --keep-alive 5 --seconds 20 | jq -r \
     '"| 10k connections, keep-alive 5 s | \(.connections.connected) held, \(.connections.failed) failed, \(.connections.dropped) dropped | \(.connections.broker_kib_per_conn | . * 10 | round / 10) KiB/connection | idle CPU \(.connections.broker_idle_cpu_ms_per_s) ms/s | \(.connections.pings) pings |"'
   stop_broker TERM
+fi
+if [[ " $ONLY " == *" storm "* ]]; then
+  ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+  : >"$OUT/storm.tsv"
+  for rep in $(seq "$REPS"); do
+    for who in ours mosquitto; do
+      if [ "$who" = mosquitto ]; then
+        PORT=$((PORT + 1))
+        printf 'listener %s 127.0.0.1\nallow_anonymous true\npersistence false\nsys_interval 0\nmax_connections -1\nlog_dest stderr\nlog_type error\n' \
+          "$PORT" >"$OUT/mosquitto.conf"
+        "$MOSQUITTO" -c "$OUT/mosquitto.conf" 2>>"$OUT/mosquitto.log" &
+        BROKER_PID=$!
+      else
+        start_broker --max-connections 20000
+      fi
+      wait_port "$PORT"
+      # 10 s at 1k/s: 10k sockets in TIME_WAIT at most, well inside the ephemeral port range.
+      bench churn --rate 1000 --seconds 10 --conns 1000 | jq -r --arg who "$who" \
+        '[$who, .churn.achieved_rate, .churn.connected, .churn.attempted, .churn.failed + ([.churn.refused[][1]] | add // 0), .latency.p50_us, .latency.p99_us, (.churn.held_ping.p99_us // 0), .churn.held_dropped, (.churn.broker_cpu_us_per_conn // 0), ((.churn.broker_rss_growth_kib // 0) / 1024)] | @tsv' \
+        | tee -a "$OUT/storm.tsv" >&2
+      stop_broker TERM
+    done
+  done
+  echo "| broker | connections/s kept (asked 1,000) | connected / started | failed or refused | handshake p50 / p99 | held connections' ping p99, dropped | broker CPU per connection | broker RSS after the storm |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+  for who in ours mosquitto; do
+    col() { awk -v w="$who" -v c="$1" '$1 == w { print $c }' "$OUT/storm.tsv" | median; }
+    awk -v w="$who" -v rate="$(col 2)" -v ok="$(col 3)" -v all="$(col 4)" -v bad="$(col 5)" -v p50="$(col 6)" -v p99="$(col 7)" \
+      -v ping="$(col 8)" -v drop="$(col 9)" -v cpu="$(col 10)" -v rss="$(col 11)" \
+      'BEGIN { printf "| %s | %.0f | %d / %d | %d | %.0f / %.0f µs | %.0f µs, %d | %.0f µs | %+.1f MiB |\n", w, rate, ok, all, bad, p50, p99, ping, drop, cpu, rss }'
+  done
+  ours=$(awk '$1 == "ours" { print $10 }' "$OUT/storm.tsv" | median)
+  mosq=$(awk '$1 == "mosquitto" { print $10 }' "$OUT/storm.tsv" | median)
+  awk -v o="$ours" -v m="$mosq" 'BEGIN { if (m > 0) printf "broker CPU per connection, ours/mosquitto: %.2f\n", o / m }'
 fi
 echo "raw results in $OUT" >&2

@@ -12,10 +12,12 @@
 //! - [`wire`]: encode the packets we send, decode what comes back.
 //! - [`link`]: one connection: buffers, handshake.
 //! - [`publisher`], [`subscriber`]: one task per connection.
-//! - [`flow`]: fan-in, fan-out and pairs. [`retained`], [`connections`]: the other modes.
+//! - [`flow`]: fan-in, fan-out and pairs. [`retained`], [`connections`], [`subscriptions`],
+//!   [`churn`]: the other modes.
 //! - [`tally`]: loss, duplicates, latency histogram. [`payload`]: the stamp. [`procstat`]: /proc.
 //! - [`report`]: the result, as a table or JSON. [`progress`]: the line per second on stderr.
 
+pub mod churn;
 pub mod connections;
 pub mod flow;
 pub mod link;
@@ -60,6 +62,9 @@ pub enum Mode {
     /// `--subs` clients hold `--topics` distinct `{pattern}/#` subscriptions; then `--count`
     /// messages are routed among them (memory per subscription, CPU per routed message).
     Subscriptions,
+    /// A connect/disconnect storm at `--rate` connections per second (default 1,000) for
+    /// `--seconds`, with `--conns` idle connections held and pinged meanwhile.
+    Churn,
 }
 
 impl Mode {
@@ -73,6 +78,7 @@ impl Mode {
             Self::Connections => "connections",
             Self::Retained => "retained",
             Self::Subscriptions => "subscriptions",
+            Self::Churn => "churn",
         }
     }
 }
@@ -115,7 +121,7 @@ pub struct BenchOptions {
     /// Longest time to publish (connections: how long to hold them).
     #[arg(long, default_value_t = 10.0)]
     pub seconds: f64,
-    /// Total publish rate, msgs/s (default: as fast as the broker takes them).
+    /// Total publish rate, msgs/s (default: as fast as the broker takes them); churn: new connections per second (default 1000).
     #[arg(long)]
     pub rate: Option<f64>,
     /// MQTT version: 3 (3.1.1) or 5.
@@ -130,7 +136,7 @@ pub struct BenchOptions {
     /// No progress line on stderr.
     #[arg(long, short)]
     pub quiet: bool,
-    /// Connections to hold (connections mode).
+    /// Connections to hold (connections mode; churn: idle connections held and pinged through the storm).
     #[arg(long, default_value_t = 1000)]
     pub conns: u32,
     /// Keep-alive of every connection, s.
@@ -260,7 +266,11 @@ pub async fn run(opts: &BenchOptions) -> Result<Report, BenchError> {
     validate(opts)?;
     let ctx = Ctx::new(opts);
     let ticker = (!opts.quiet).then(|| {
-        let labels = if opts.mode == Mode::Connections { ("connected", "pings") } else { ("sent", "received") };
+        let labels = match opts.mode {
+            Mode::Connections => ("connected", "pings"),
+            Mode::Churn => ("started", "connected"),
+            _ => ("sent", "received"),
+        };
         progress::spawn_ticker(Arc::clone(&ctx.progress), labels.0, labels.1)
     });
     let limit = Duration::from_secs_f64(opts.seconds * 2.0) + GRACE * 3 + CONNECT_TIMEOUT * 2;
@@ -270,6 +280,7 @@ pub async fn run(opts: &BenchOptions) -> Result<Report, BenchError> {
             Mode::Retained => retained::run(opts, &ctx).await,
             Mode::Connections => connections::run(opts, &ctx).await,
             Mode::Subscriptions => subscriptions::run(opts, &ctx).await,
+            Mode::Churn => churn::run(opts, &ctx).await,
         }
     })
     .await;
@@ -308,6 +319,7 @@ fn base_report(opts: &BenchOptions, ctx: &Ctx, pubs: usize, subs: usize) -> Repo
         retained: None,
         connections: None,
         subscriptions: None,
+        churn: None,
         errors: Vec::new(),
     }
 }

@@ -120,6 +120,35 @@ pub struct ConnectionFigures {
     pub pings: u64,
 }
 
+/// Extra figures of the `churn` mode.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ChurnFigures {
+    /// New connections per second asked for.
+    pub wanted_rate: f64,
+    /// Storm connections started.
+    pub attempted: u64,
+    /// Storm connections CONNACKed with success (then closed with DISCONNECT).
+    pub connected: u64,
+    /// Storm connections refused, by CONNACK code: `(code, count)`.
+    pub refused: Vec<(u8, u64)>,
+    /// Storm connections that failed otherwise (timeout, reset, protocol error).
+    pub failed: u64,
+    /// Ticks skipped because too many storm connections were still in progress.
+    pub behind: u64,
+    /// Successful connections per second of storm.
+    pub achieved_rate: f64,
+    /// Broker CPU per successful storm connection, µs.
+    pub broker_cpu_us_per_conn: Option<f64>,
+    /// Broker RSS after the storm minus before it, KiB.
+    pub broker_rss_growth_kib: Option<f64>,
+    /// Idle connections held through the storm.
+    pub held: u64,
+    /// Held connections closed by the broker or missing a PINGRESP.
+    pub held_dropped: u64,
+    /// Ping round trips of the held connections during the storm.
+    pub held_ping: Option<Latency>,
+}
+
 /// Everything one run measured.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Report {
@@ -175,6 +204,8 @@ pub struct Report {
     pub connections: Option<ConnectionFigures>,
     /// `subscriptions` mode only.
     pub subscriptions: Option<SubscriptionFigures>,
+    /// `churn` mode only.
+    pub churn: Option<ChurnFigures>,
     /// What went wrong on some connections (the figures cover the rest).
     pub errors: Vec<String>,
 }
@@ -187,9 +218,34 @@ fn cost_lines(f: &mut fmt::Formatter<'_>, who: &str, cost: &ProcessCost) -> fmt:
     writeln!(f, ", rss {:.1} MiB (peak {:.1})", cost.rss_mib, cost.peak_rss_mib)
 }
 
+fn churn_lines(f: &mut fmt::Formatter<'_>, c: &ChurnFigures) -> fmt::Result {
+    writeln!(
+        f,
+        "  storm         {} / {} connected at {:.0} conn/s (asked {:.0}), {} failed, {} ticks behind",
+        c.connected, c.attempted, c.achieved_rate, c.wanted_rate, c.failed, c.behind
+    )?;
+    for (code, n) in &c.refused {
+        writeln!(f, "  refused       {n} with CONNACK code {code:#04x}")?;
+    }
+    if let Some(us) = c.broker_cpu_us_per_conn {
+        writeln!(f, "  broker cpu    {us:.0} µs per connection")?;
+    }
+    if let Some(kib) = c.broker_rss_growth_kib {
+        writeln!(f, "  broker rss    {:+.1} MiB after the storm", kib / 1024.0)?;
+    }
+    if c.held > 0 {
+        write!(f, "  held          {} idle connections, {} dropped", c.held, c.held_dropped)?;
+        match &c.held_ping {
+            Some(p) => writeln!(f, ", ping p50 {:.0} µs, p99 {:.0} µs, max {:.0} µs", p.p50_us, p.p99_us, p.max_us)?,
+            None => writeln!(f)?,
+        }
+    }
+    Ok(())
+}
+
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.connections.is_some() {
+        if self.connections.is_some() || self.churn.is_some() {
             writeln!(f, "mqscope bench {} → {}  (MQTT {})", self.mode, self.target, self.mqtt)?;
         } else {
             writeln!(
@@ -218,6 +274,8 @@ impl fmt::Display for Report {
             if let Some(ms) = c.broker_idle_cpu_ms_per_s {
                 writeln!(f, "  broker idle   {ms:.2} ms CPU per s, {} pings answered", c.pings)?;
             }
+        } else if let Some(c) = &self.churn {
+            churn_lines(f, c)?;
         } else {
             if let Some(s) = &self.subscriptions {
                 writeln!(
@@ -252,7 +310,13 @@ impl fmt::Display for Report {
             }
         }
         if let Some(l) = &self.latency {
-            let label = if self.connections.is_some() { "ping rtt" } else { "latency" };
+            let label = if self.connections.is_some() {
+                "ping rtt"
+            } else if self.churn.is_some() {
+                "handshake"
+            } else {
+                "latency"
+            };
             writeln!(f, "  {label:<13} p50 {:.0} µs, p99 {:.0} µs, max {:.0} µs ({} samples)", l.p50_us, l.p99_us, l.max_us, l.samples)?;
         }
         if let Some(cost) = &self.broker {

@@ -18,6 +18,7 @@
 //! - [`certgen`]: `--tls-generate`, a CA with a server and a client certificate.
 //! - [`launch`]: `mqscope broker` from its options: everything checked before anything listens; SIGHUP reloads.
 //! - [`options`]: every `mqscope broker` option, as flags and as the TOML configuration file.
+//! - [`rate`]: `max_connection_rate`, new connections per second.
 //! - [`session`]: one client's connection task (CONNECT, keep-alive, QoS flows).
 //! - [`client_state`]: what a session keeps between connections.
 //! - [`router`]: fan-out, retained store, wills; [`retained`]: the store's compact copy of a message.
@@ -40,6 +41,7 @@ pub mod inspect;
 pub mod launch;
 pub mod options;
 pub mod order;
+pub mod rate;
 pub mod retained;
 pub mod router;
 pub mod secure;
@@ -100,6 +102,9 @@ pub struct BrokerConfig {
     /// Most sockets served at once (mosquitto `max_connections`); past it a CONNECT is refused with
     /// CONNACK 0x97 Quota exceeded (5.0) / 0x03 Server unavailable (3.1.1).
     pub max_connections: usize,
+    /// New connections accepted per second, 0 for no limit; past it a CONNECT is refused with
+    /// CONNACK 0x9F Connection rate exceeded (5.0) / 0x03 Server unavailable (3.1.1).
+    pub max_connection_rate: u32,
     /// Most subscriptions one client may hold; a filter past it is refused in SUBACK (0x97 / 0x80).
     pub max_subscriptions_per_client: usize,
     /// Longest topic name or filter, bytes; a PUBLISH over it ends its connection (DISCONNECT 0x90),
@@ -137,6 +142,7 @@ impl Default for BrokerConfig {
             max_session_expiry_secs: u32::MAX,
             connect_timeout: Duration::from_secs(10),
             max_connections: 10_000,
+            max_connection_rate: 0,
             max_subscriptions_per_client: 10_000,
             max_topic_length: 4096,
             max_topic_levels: 200,
@@ -206,6 +212,8 @@ pub struct Shared {
     acl_on: std::sync::atomic::AtomicBool,
     /// The journal, when persistence is on.
     pub store: Option<Arc<store::Store>>,
+    /// `max_connection_rate`.
+    pub connect_rate: rate::ConnectRate,
 }
 
 impl Shared {
@@ -292,6 +300,7 @@ impl Broker {
             None => (None, None),
         };
         let shared = Arc::new(Shared {
+            connect_rate: rate::ConnectRate::new(config.max_connection_rate),
             config,
             state: std::sync::Mutex::new(router_state),
             stats,

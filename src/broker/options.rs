@@ -86,6 +86,9 @@ pub struct BrokerOptions {
     /// Most connections at once (mosquitto max_connections); past it CONNECT gets 0x97 (5.0) / 0x03 (3.1.1).
     #[arg(long, default_value_t = BrokerConfig::default().max_connections)]
     pub max_connections: usize,
+    /// New connections accepted per second, 0 for no limit; past it CONNECT gets 0x9F (5.0) / 0x03 (3.1.1).
+    #[arg(long, default_value_t = BrokerConfig::default().max_connection_rate)]
+    pub max_connection_rate: u32,
     /// Largest packet accepted, bytes (mosquitto max_packet_size); advertised in the 5.0 CONNACK.
     #[arg(long, default_value_t = BrokerConfig::default().max_packet_size)]
     pub max_packet_size: u32,
@@ -122,6 +125,7 @@ impl BrokerOptions {
             max_queued_messages: self.max_queued_messages,
             max_queued_bytes: self.max_queued_mib.saturating_mul(1024 * 1024),
             max_connections: self.max_connections,
+            max_connection_rate: self.max_connection_rate,
             max_packet_size: self.max_packet_size,
             max_subscriptions_per_client: self.max_subscriptions_per_client,
             max_topic_length: self.max_topic_length,

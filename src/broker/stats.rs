@@ -73,6 +73,8 @@ impl SecurityCounters {
 pub enum Limit {
     /// `max_connections`: the CONNECT was refused (0x97 / 0x03).
     Connections,
+    /// `max_connection_rate`: the CONNECT was refused (0x9F / 0x03).
+    ConnectionRate,
     /// `max_packet_size`: a packet over it ended its connection (0x95).
     PacketSize,
     /// `max_subscriptions_per_client`: a filter was refused in SUBACK (0x97 / 0x80).
@@ -87,14 +89,22 @@ pub enum Limit {
 
 impl Limit {
     /// Every limit, in `$SYS` order.
-    pub const ALL: [Self; 6] =
-        [Self::Connections, Self::PacketSize, Self::Subscriptions, Self::Topic, Self::ConnectTimeout, Self::WriteTimeout];
+    pub const ALL: [Self; 7] = [
+        Self::Connections,
+        Self::ConnectionRate,
+        Self::PacketSize,
+        Self::Subscriptions,
+        Self::Topic,
+        Self::ConnectTimeout,
+        Self::WriteTimeout,
+    ];
 
     /// The `$SYS/broker/limits/...` topic counting it.
     #[must_use]
     pub const fn sys_name(self) -> &'static str {
         match self {
             Self::Connections => "limits/connections",
+            Self::ConnectionRate => "limits/connection_rate",
             Self::PacketSize => "limits/packet_size",
             Self::Subscriptions => "limits/subscriptions",
             Self::Topic => "limits/topic",
@@ -107,6 +117,7 @@ impl Limit {
     const fn what(self) -> &'static str {
         match self {
             Self::Connections => "connection refused: max_connections reached",
+            Self::ConnectionRate => "connection refused: max_connection_rate exceeded",
             Self::PacketSize => "packet over max_packet_size: connection closed",
             Self::Subscriptions => "subscription refused: max_subscriptions_per_client reached",
             Self::Topic => "topic over max_topic_length or max_topic_levels refused",

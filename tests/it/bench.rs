@@ -161,3 +161,36 @@ async fn persistent_subscribers_on_a_persisting_broker_lose_nothing_and_every_me
     let records = store.counters().records.load(std::sync::atomic::Ordering::Relaxed);
     assert!(records >= 2000, "each message was queued to a kept session, so journaled before its PUBACK: {records}");
 }
+
+#[tokio::test]
+async fn a_connect_storm_connects_every_client_and_keeps_the_held_ones_alive() {
+    let (addr, _broker) = start_broker().await;
+    let r = bench(addr, &["churn", "--mqtt", "5", "--rate", "200", "--seconds", "1", "--conns", "5"]).await;
+    let c = r.churn.clone().expect("churn figures");
+    assert!(r.errors.is_empty(), "{r:#?}");
+    assert!(c.attempted > 0, "{r:#?}");
+    assert_eq!((c.connected, c.failed, c.refused.len()), (c.attempted, 0, 0), "{r:#?}");
+    assert_eq!((c.held, c.held_dropped), (5, 0), "{r:#?}");
+    assert_eq!(r.latency.expect("handshake times").samples, c.connected);
+    assert!(c.held_ping.is_some_and(|p| p.samples > 0), "{r:#?}");
+}
+
+#[tokio::test]
+async fn a_storm_past_max_connection_rate_is_refused_with_0x9f_and_counted() {
+    use mqscope::broker::BrokerConfig;
+    use mqscope::broker::stats::Limit;
+    let config = BrokerConfig { sys_interval: None, max_connection_rate: 20, ..BrokerConfig::default() };
+    let (addr, broker) = start_broker_with(config).await;
+    let r = bench(addr, &["churn", "--mqtt", "5", "--rate", "200", "--seconds", "1", "--conns", "0"]).await;
+    let c = r.churn.clone().expect("churn figures");
+    let refused: u64 = c.refused.iter().map(|(_, n)| n).sum();
+    assert_eq!(c.connected + refused + c.failed, c.attempted, "{r:#?}");
+    assert_eq!(c.failed, 0, "a refusal is a CONNACK, never a dropped socket: {r:#?}");
+    assert!(c.refused.iter().all(|(code, _)| *code == 0x9F), "{r:#?}");
+    assert_eq!(broker.shared().stats.limits.count(Limit::ConnectionRate), refused);
+    // Admitted: the bucket (20) plus 20 per second of the run, whatever the machine's speed.
+    #[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss, reason = "a small positive bound")]
+    let bound = 20 + (r.elapsed_secs.ceil() as u64 + 1) * 20;
+    assert!(c.connected <= bound, "{r:#?}");
+    assert!(refused > 0 || c.attempted <= bound, "{r:#?}");
+}

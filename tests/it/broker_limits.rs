@@ -194,6 +194,39 @@ async fn connections_past_max_connections_are_refused_with_a_connack_not_dropped
 }
 
 #[tokio::test]
+async fn connections_past_max_connection_rate_are_refused_with_0x9f_or_0x03() {
+    // 5.0 §3.2.2.2: 0x9F Connection rate exceeded; 3.1.1 §3.2.2.3 has no such code: 0x03 Server unavailable.
+    // At one new connection per second, connect until a refusal of each version was read; whatever the
+    // machine's speed, no more were admitted than the bucket (1) plus one per second elapsed.
+    let config = BrokerConfig { sys_interval: None, max_connection_rate: 1, ..BrokerConfig::default() };
+    let (addr, broker) = start_broker_with(config).await;
+    let started = std::time::Instant::now();
+    let (mut admitted, mut refused, mut seen5, mut seen4) = (0u64, 0u64, false, false);
+    guard("a refusal of each version", async {
+        for i in 0u32.. {
+            if seen5 && seen4 {
+                break;
+            }
+            let version = if i % 2 == 0 { V5 } else { V311 };
+            let (mut raw, ack) = Raw::connect(addr, connect_packet(version, &format!("storm{i}"), true, 60)).await;
+            match (version, ack.code) {
+                (_, 0) => admitted += 1,
+                (V5, reason::CONNECTION_RATE_EXCEEDED) => (refused, seen5) = (refused + 1, true),
+                (V311, reason::CONNACK_V3_SERVER_UNAVAILABLE) => (refused, seen4) = (refused + 1, true),
+                other => panic!("unexpected CONNACK {other:?}"),
+            }
+            if ack.code != 0 {
+                assert!(raw.until_closed().await.is_empty(), "closed after the refusing CONNACK (MQTT-3.2.2-5)");
+            }
+        }
+    })
+    .await;
+    let bound = 1 + started.elapsed().as_secs() + 1;
+    assert!(admitted <= bound, "{admitted} admitted in {:?} at 1/s", started.elapsed());
+    assert_eq!(broker.shared().stats.limits.count(Limit::ConnectionRate), refused);
+}
+
+#[tokio::test]
 async fn the_default_maximum_packet_size_is_a_few_mib_and_advertised() {
     // 5.0 §3.2.2.3.6: the server's Maximum Packet Size goes in CONNACK; §4.13 / §3.14.2.1: a larger packet → DISCONNECT 0x95.
     let (addr, broker) = start_broker().await;

@@ -8,7 +8,7 @@ use mqscope::broker::codec::{Packet, ProtocolVersion::V311, QoS};
 use crate::common::start_broker_with;
 use crate::raw::{Raw, publish, qos};
 
-const NAMES: [&str; 27] = [
+const NAMES: [&str; 28] = [
     "version",
     "uptime",
     "clients/connected",
@@ -26,6 +26,7 @@ const NAMES: [&str; 27] = [
     "shared_subscriptions/count",
     "retained messages/count",
     "limits/connections",
+    "limits/connection_rate",
     "limits/packet_size",
     "limits/subscriptions",
     "limits/topic",

@@ -62,6 +62,12 @@ pub async fn serve(stream: Transport, peer: SocketAddr, shared: Arc<Shared>) {
         conn.queue(&refusal(reason::QUOTA_EXCEEDED));
         return conn.close_gracefully(close_within).await;
     }
+    if !shared.connect_rate.admit() {
+        // 5.0 §3.2.2.2: 0x9F Connection rate exceeded; 3.1.1 has only 0x03 Server unavailable (the codec maps it).
+        shared.stats.limits.hit(Limit::ConnectionRate, &peer);
+        conn.queue(&refusal(reason::CONNECTION_RATE_EXCEEDED));
+        return conn.close_gracefully(close_within).await;
+    }
     let (mut session, kick_rx) = match accept(conn, &connect, peer, shared) {
         Ok(accepted) => accepted,
         Err(mut conn) => return conn.close_gracefully(close_within).await,
