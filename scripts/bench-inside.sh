@@ -23,24 +23,9 @@ for tool in "$BEFORE" "$AFTER" jq; do
 done
 
 BROKER_PID=""
-stop_broker() {
-  if [ -n "$BROKER_PID" ]; then
-    kill -TERM "$BROKER_PID" 2>/dev/null || true
-    for _ in $(seq 50); do kill -0 "$BROKER_PID" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$BROKER_PID" 2>/dev/null || true
-    wait "$BROKER_PID" 2>/dev/null || true
-    BROKER_PID=""
-  fi
-}
+# shellcheck source=scripts/lib.sh
+. scripts/lib.sh # wait_port, stop_broker, JQ_MEDIAN
 trap stop_broker EXIT
-wait_port() {
-  for _ in $(seq 100); do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
-    sleep 0.05
-  done
-  echo "broker did not listen on $1" >&2
-  exit 1
-}
 
 n() { awk -v a="$1" -v s="$SCALE" 'BEGIN { printf "%d", a * s }'; }
 CASES=(
@@ -59,7 +44,7 @@ for rep in $(seq "$REPS"); do
       if [ "$which" = after ]; then bin=$AFTER; fi
       RUST_LOG=warn "$bin" broker -p "$PORT" --sys-interval 0 --max-queued-messages 10000000 --max-queued-mib 16384 2>>"$OUT/broker.log" &
       BROKER_PID=$!
-      wait_port "$PORT"
+      wait_port "$PORT" || exit 1
       echo "[rep $rep] $name, $which" >&2
       # shellcheck disable=SC2086 # $args is a word list on purpose
       if timeout 150 "$AFTER" bench $args --size 64 --seconds 30 --idle-ms 8000 --quiet --json \
@@ -73,8 +58,7 @@ for rep in $(seq "$REPS"); do
   done
 done
 
-jq -s -r '
-  def median: sort | if length == 0 then null elif length % 2 == 1 then .[(length - 1) / 2] else (.[length / 2 - 1] + .[length / 2]) / 2 end;
+jq -s -r "$JQ_MEDIAN"'
   def r3: (. * 1000 | round) / 1000;
   (map(.case) | unique) as $cases
   | "| case | delivered msgs/s before | after | after/before | broker CPU µs/msg before | after | after/before |",

@@ -28,18 +28,11 @@ for tool in "$MQSCOPE" "$MOSQUITTO" jq; do
   command -v "$tool" >/dev/null || { echo "missing: $tool (cargo build --release; apt-get install mosquitto jq)" >&2; exit 2; }
 done
 
+# shellcheck source=scripts/lib.sh
+. scripts/lib.sh # wait_port, stop_broker, JQ_MEDIAN
 BROKER_PID=""
 BENCH_PID=""
 WATCHDOG_PID=""
-stop_broker() {
-  if [ -n "$BROKER_PID" ]; then
-    kill -TERM "$BROKER_PID" 2>/dev/null || true
-    for _ in $(seq 50); do kill -0 "$BROKER_PID" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$BROKER_PID" 2>/dev/null || true
-    wait "$BROKER_PID" 2>/dev/null || true
-    BROKER_PID=""
-  fi
-}
 cleanup() {
   if [ -n "$BENCH_PID" ]; then kill -TERM "$BENCH_PID" 2>/dev/null || true; wait "$BENCH_PID" 2>/dev/null || true; fi
   stop_broker
@@ -60,8 +53,6 @@ watchdog() {
 watchdog &
 WATCHDOG_PID=$!
 
-# shellcheck source=scripts/lib.sh
-. scripts/lib.sh # wait_port
 
 start_broker() { # $1 = ours | mosquitto
   PORT=$((PORT + 1)) # a fresh port each time: no TIME_WAIT surprises
@@ -135,8 +126,7 @@ for rep in $(seq "$REPS"); do
 done
 
 # Medians per (case, broker, metric) and ours/mosquitto, as Markdown.
-jq -s -r '
-  def median: sort | if length == 0 then null elif length % 2 == 1 then .[(length - 1) / 2] else (.[length / 2 - 1] + .[length / 2]) / 2 end;
+jq -s -r "$JQ_MEDIAN"'
   def fmt: if . == null then "–" elif . >= 1000 then (. | round | tostring) elif . >= 10 then ((. * 10 | round) / 10 | tostring) else ((. * 1000 | round) / 1000 | tostring) end;
   def metrics: [
     ["delivered msgs/s", .delivered_rate],

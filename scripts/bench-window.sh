@@ -40,7 +40,7 @@ export DISPLAY="$DISP" LIBGL_ALWAYS_SOFTWARE=1 XDG_RUNTIME_DIR="$WORK" MQSCOPE_C
 sleep 1
 
 # shellcheck source=scripts/lib.sh
-. scripts/lib.sh # wait_port
+. scripts/lib.sh # wait_port, median
 
 start() { # $1 = headless | window
   PORT=$((PORT + 1))
@@ -65,7 +65,6 @@ rate() { # $1 = count; prints delivered msgs/s of one fan-in run against $PORT
   "$MQSCOPE" bench fan-in --qos 0 --count "$1" --port "$PORT" --broker-pid "$PID" --json 2>/dev/null | jq -r '.delivered_rate | floor'
 }
 
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 : >"$WORK/headless" >"$WORK/window"
 for rep in $(seq "$REPS"); do

@@ -32,18 +32,9 @@ for tool in "$MQSCOPE" jq; do
   command -v "$tool" >/dev/null || { echo "missing: $tool (cargo build --release; apt-get install jq)" >&2; exit 2; }
 done
 # shellcheck source=scripts/lib.sh
-. scripts/lib.sh # wait_port
+. scripts/lib.sh # wait_port, stop_broker, median
 
 BROKER_PID=""
-stop_broker() { # $1 = TERM (clean) or KILL
-  if [ -n "$BROKER_PID" ]; then
-    kill -"${1:-TERM}" "$BROKER_PID" 2>/dev/null || true
-    for _ in $(seq 300); do kill -0 "$BROKER_PID" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$BROKER_PID" 2>/dev/null || true
-    wait "$BROKER_PID" 2>/dev/null || true
-    BROKER_PID=""
-  fi
-}
 trap 'stop_broker KILL' EXIT
 
 start_broker() { # $@ = extra broker arguments; logs to $OUT/broker.log
@@ -56,8 +47,6 @@ start_broker() { # $@ = extra broker arguments; logs to $OUT/broker.log
 bench() { # $@ = bench arguments; prints the JSON report
   timeout 300 "$MQSCOPE" bench "$@" --size 64 --quiet --json --port "$PORT" --broker-pid "$BROKER_PID" 2>>"$OUT/bench.log"
 }
-
-median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 if [[ " $ONLY " == *" persist "* ]]; then
   : >"$OUT/persist.tsv"
