@@ -75,13 +75,7 @@ pub fn row(seq: u64, at: SystemTime, client_id: Arc<str>, direction: Direction, 
             subscribe(d, s);
         }
         Packet::SubAck(a) => {
-            r.pkid = Some(a.pkid);
-            r.reason = a.codes.iter().copied().find(|&c| c >= 0x80).or_else(|| a.codes.first().copied());
-            line(d, "packet id", a.pkid);
-            for &c in &a.codes {
-                code(d, c);
-            }
-            props(d, "", &a.properties);
+            (r.pkid, r.reason) = (Some(a.pkid), acks(d, a.pkid, &a.codes, &a.properties));
         }
         Packet::Unsubscribe(u) => {
             r.pkid = Some(u.pkid);
@@ -93,13 +87,7 @@ pub fn row(seq: u64, at: SystemTime, client_id: Arc<str>, direction: Direction, 
             props(d, "", &u.properties);
         }
         Packet::UnsubAck(a) => {
-            r.pkid = Some(a.pkid);
-            r.reason = a.codes.iter().copied().find(|&c| c >= 0x80).or_else(|| a.codes.first().copied());
-            line(d, "packet id", a.pkid);
-            for &c in &a.codes {
-                code(d, c);
-            }
-            props(d, "", &a.properties);
+            (r.pkid, r.reason) = (Some(a.pkid), acks(d, a.pkid, &a.codes, &a.properties));
         }
         Packet::PingReq | Packet::PingResp => line(d, "fields", "none"),
         Packet::Disconnect(x) => {
@@ -152,6 +140,17 @@ fn subscribe(d: &mut String, s: &Subscribe) {
         );
     }
     props(d, "", &s.properties);
+}
+
+/// The fields of a SUBACK or UNSUBACK (one code per filter); returns the code the row shows: the
+/// first failure, else the first code.
+fn acks(d: &mut String, pkid: u16, codes: &[u8], properties: &Properties) -> Option<u8> {
+    line(d, "packet id", pkid);
+    for &c in codes {
+        code(d, c);
+    }
+    props(d, "", properties);
+    codes.iter().copied().find(|&c| c >= 0x80).or_else(|| codes.first().copied())
 }
 
 fn line(d: &mut String, name: &str, value: impl std::fmt::Display) {
