@@ -6,6 +6,8 @@
 //! "metadata"?}}}`, so "Plot" on `metrics.Temperature.value` reads one metric across messages.
 //! A metric without a name whose alias is unknown is listed as `"alias N"`.
 
+pub mod encode;
+pub mod hierarchy;
 pub mod proto;
 mod value;
 
