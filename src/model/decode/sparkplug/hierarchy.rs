@@ -89,7 +89,8 @@ pub struct EdgeNode {
     pub death_at: Option<SystemTime>,
     /// The `bdSeq` metric of its last NBIRTH (or NDEATH, before any NBIRTH was seen).
     pub bd_seq: Option<u64>,
-    /// The last NDEATH ignored as stale since the last NBIRTH.
+    /// The last NDEATH ignored as stale since the last NBIRTH (cleared by the next NBIRTH or
+    /// the NDEATH that counts).
     pub stale_death: Option<StaleDeath>,
     /// Metrics in its last NBIRTH.
     pub metrics: usize,
@@ -166,6 +167,16 @@ fn target(topic: &str) -> Option<Target<'_>> {
             Some(Target::Node { group, kind, node, device: Some(device) })
         }
         _ => None,
+    }
+}
+
+/// `(group, edge node, device)` of an edge node's or device's topic (`spBv1.0/G/NDATA/E`,
+/// `spBv1.0/G/DCMD/E/D`, …); `None` for STATE and anything else.
+#[must_use]
+pub fn node_of(topic: &str) -> Option<(&str, &str, Option<&str>)> {
+    match target(topic)? {
+        Target::Node { group, node, device, .. } => Some((group, node, device)),
+        Target::Host(_) => None,
     }
 }
 
@@ -303,6 +314,7 @@ impl Hierarchy {
                 (_, death) => {
                     node.presence = Presence::Offline;
                     node.death_at = Some(at);
+                    node.stale_death = None;
                     if node.birth_at.is_none() {
                         node.bd_seq = death;
                     }

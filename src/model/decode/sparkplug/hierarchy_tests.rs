@@ -115,8 +115,14 @@ fn an_ndeath_with_another_bdseq_is_stale_and_takes_nothing_offline() {
     assert_eq!(node.presence, Presence::Online);
     assert_eq!(node.stale_death, Some(StaleDeath { bd_seq: 5, birth_bd_seq: 6, at: at(2) }));
     assert_eq!(node.devices_online(), 1);
+    // The NDEATH of the current session counts, and the stale note goes.
+    feed(&mut h, "spBv1.0/g/NDEATH/e", &ndeath(6), 3);
+    let node = h.node("g", "e").expect("node");
+    assert_eq!((node.presence, node.stale_death), (Presence::Offline, None));
+    feed(&mut h, "spBv1.0/g/NDEATH/e", &ndeath(5), 4);
+    assert!(h.node("g", "e").expect("node").stale_death.is_some());
     // The next NBIRTH is a new session: the stale note goes.
-    feed(&mut h, "spBv1.0/g/NBIRTH/e", &nbirth(7), 3);
+    feed(&mut h, "spBv1.0/g/NBIRTH/e", &nbirth(7), 5);
     assert_eq!(h.node("g", "e").expect("node").stale_death, None);
 }
 
@@ -170,6 +176,14 @@ fn bad_payloads_and_foreign_topics_change_nothing_but_counters() {
     feed(&mut h, "spBv1.0/g/NDATA/e", &[0x18, 0x05], 3);
     let node = h.node("g", "e").expect("node");
     assert_eq!((node.messages, node.seq, node.gaps, node.presence), (2, Some(5), 0, Presence::Unknown));
+}
+
+#[test]
+fn topics_name_their_node_and_device() {
+    assert_eq!(node_of("spBv1.0/g/NDATA/e"), Some(("g", "e", None)));
+    assert_eq!(node_of("spBv1.0/g/DCMD/e/d"), Some(("g", "e", Some("d"))));
+    assert_eq!(node_of("spBv1.0/STATE/host"), None);
+    assert_eq!(node_of("spBv1.0/g/NDATA/e/d"), None);
 }
 
 #[test]

@@ -11,6 +11,8 @@ pub mod hierarchy;
 pub mod proto;
 mod value;
 
+pub use value::datatype_name;
+
 use std::collections::HashMap;
 
 use prost::Message as _;
