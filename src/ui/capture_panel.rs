@@ -231,7 +231,7 @@ fn path_row(ui: &mut egui::Ui, label: &str, path: &mut String, error: Option<&st
 }
 
 /// A window of these forms: fixed size, opened in the middle of the screen.
-pub(crate) fn centred<'a>(title: &'a str, ctx: &egui::Context) -> egui::Window<'a> {
+fn centred<'a>(title: &'a str, ctx: &egui::Context) -> egui::Window<'a> {
     egui::Window::new(title).pivot(egui::Align2::CENTER_CENTER).default_pos(ctx.content_rect().center())
 }
 

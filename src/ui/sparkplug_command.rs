@@ -124,30 +124,36 @@ impl CommandWindow {
         let Some(form) = &mut self.form else { return };
         let mut open = true;
         let mut send = None;
-        super::capture_panel::centred("Send a Sparkplug command", ctx).open(&mut open).resizable(false).show(ctx, |ui| {
-            ui.label(egui::RichText::new(&form.topic).monospace());
-            ui.weak(format!("on {} · QoS 0, not retained (Sparkplug commands are never retained)", form.conn_name));
-            ui.separator();
-            let valid = rows_ui(ui, form);
-            ui.horizontal(|ui| {
-                add_menu(ui, form);
-                let ready = valid.as_ref().is_ok_and(|m| !m.is_empty());
-                let hover = match &valid {
-                    Ok(m) if m.is_empty() => "Add a metric first".to_owned(),
-                    Ok(_) => format!("Publish to {}", form.topic),
-                    Err(reason) => reason.clone(),
+        egui::Window::new("Send a Sparkplug command")
+            // Over the publish panel (a command is a publish), clear of the Sparkplug tab below.
+            .pivot(egui::Align2::RIGHT_TOP)
+            .default_pos(ctx.content_rect().right_top() + egui::vec2(-12.0, 90.0))
+            .open(&mut open)
+            .resizable(false)
+            .show(ctx, |ui| {
+                ui.label(egui::RichText::new(&form.topic).monospace());
+                ui.weak(format!("on {} · QoS 0, not retained (Sparkplug commands are never retained)", form.conn_name));
+                ui.separator();
+                let valid = rows_ui(ui, form);
+                ui.horizontal(|ui| {
+                    add_menu(ui, form);
+                    let ready = valid.as_ref().is_ok_and(|m| !m.is_empty());
+                    let hover = match &valid {
+                        Ok(m) if m.is_empty() => "Add a metric first".to_owned(),
+                        Ok(_) => format!("Publish to {}", form.topic),
+                        Err(reason) => reason.clone(),
+                    };
+                    if ui.add_enabled(ready, egui::Button::new("Send")).on_hover_text(&hover).on_disabled_hover_text(&hover).clicked() {
+                        send = valid.ok();
+                    }
+                });
+                match &self.status {
+                    Some(SendStatus::Sending(_, what)) => ui.label(format!("Sending {what}…")),
+                    Some(SendStatus::Done(text)) => ui.label(text),
+                    Some(SendStatus::Failed(text)) => ui.colored_label(super::ALERT_COLOR, text),
+                    None => ui.label(""),
                 };
-                if ui.add_enabled(ready, egui::Button::new("Send")).on_hover_text(&hover).on_disabled_hover_text(&hover).clicked() {
-                    send = valid.ok();
-                }
             });
-            match &self.status {
-                Some(SendStatus::Sending(_, what)) => ui.label(format!("Sending {what}…")),
-                Some(SendStatus::Done(text)) => ui.label(text),
-                Some(SendStatus::Failed(text)) => ui.colored_label(super::ALERT_COLOR, text),
-                None => ui.label(""),
-            };
-        });
         if let Some(metrics) = send {
             self.send(metrics, commands, now);
         }
@@ -259,7 +265,7 @@ fn add_menu(ui: &mut egui::Ui, form: &mut CommandForm) {
 
 /// A one-line text field whose accessible name is `name`.
 fn named_edit(ui: &mut egui::Ui, text: &mut String, width: f32, name: &str) {
-    let response = ui.add(egui::TextEdit::singleline(text).desired_width(width));
+    let response = ui.add_sized([width, ui.spacing().interact_size.y], egui::TextEdit::singleline(text));
     let value = text.clone();
     response.widget_info(|| {
         let mut info = egui::WidgetInfo::labeled(egui::Role::TextInput, true, name);

@@ -124,9 +124,8 @@ impl SparkplugPanel {
         match row {
             Row::Group(group) => {
                 let nodes = h.groups().find(|(g, _)| g == group).map_or(0, |(_, n)| n.len());
-                let (rect, _) = ui.allocate_exact_size(egui::vec2(COLUMNS[0].1, row_height(ui)), egui::Sense::hover());
                 let text = RichText::new(format!("{group} · {nodes} edge node{}", plural(nodes))).strong();
-                ui.put(rect, egui::Label::new(text).truncate()).on_hover_text(format!("Group {group}"));
+                column(ui, COLUMNS[0].1, |ui| ui.add(egui::Label::new(text).truncate()).on_hover_text(format!("Group {group}")));
                 None
             }
             Row::Node(group, id) => {
@@ -256,28 +255,38 @@ fn name_ui(
     topics: Vec<String>,
     name: &str,
 ) -> (Option<SparkplugAction>, bool) {
-    let height = row_height(ui);
-    let (rect, _) = ui.allocate_exact_size(egui::vec2(COLUMNS[0].1, height), egui::Sense::hover());
-    let mut toggled = false;
-    if let Some(folded) = folded {
-        let at = egui::Rect::from_min_size(rect.min + egui::vec2(indent - 12.0, 0.0), egui::vec2(12.0, height));
-        let what = if folded { format!("Show {name}'s devices") } else { format!("Hide {name}'s devices") };
-        let button = ui
-            .put(at, egui::Button::new(RichText::new(if folded { "▸" } else { "▾" }).monospace()).frame(false).small())
-            .on_hover_text(&what);
-        button.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, true, &what));
-        toggled = button.clicked();
-    }
-    let at = egui::Rect::from_min_max(rect.min + egui::vec2(indent, 0.0), rect.max);
-    let response = ui.put(at, egui::Button::selectable(false, RichText::new(shown).monospace()).truncate());
-    let response = response.on_hover_text(format!("Select {name}'s topic in the tree ({})", topics[0]));
-    response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, true, format!("Select {name}")));
-    (response.clicked().then_some(SparkplugAction::Reveal(topics)), toggled)
+    column(ui, COLUMNS[0].1, |ui| {
+        ui.spacing_mut().item_spacing.x = 0.0;
+        let mut toggled = false;
+        if let Some(folded) = folded {
+            ui.add_space(indent - 12.0);
+            let what = if folded { format!("Show {name}'s devices") } else { format!("Hide {name}'s devices") };
+            let arrow = RichText::new(if folded { "▸" } else { "▾" }).monospace();
+            let button = ui.add_sized([12.0, row_height(ui)], egui::Button::new(arrow).frame(false).small()).on_hover_text(&what);
+            button.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, true, &what));
+            toggled = button.clicked();
+        } else {
+            ui.add_space(indent);
+        }
+        let response = ui.add(egui::Button::selectable(false, RichText::new(shown).monospace()).truncate());
+        let response = response.on_hover_text(format!("Select {name}'s topic in the tree ({})", topics[0]));
+        response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, true, format!("Select {name}")));
+        (response.clicked().then_some(SparkplugAction::Reveal(topics)), toggled)
+    })
+}
+
+/// One column of a row: `width` points, filled from the left by `add`.
+fn column<R>(ui: &mut egui::Ui, width: f32, add: impl FnOnce(&mut egui::Ui) -> R) -> R {
+    let layout = egui::Layout::left_to_right(egui::Align::Center);
+    ui.allocate_ui_with_layout(egui::vec2(width, row_height(ui)), layout, |ui| {
+        ui.set_width(width);
+        add(ui)
+    })
+    .inner
 }
 
 fn node_state_ui(ui: &mut egui::Ui, node: &EdgeNode, now: SystemTime) {
-    ui.allocate_ui_with_layout(egui::vec2(COLUMNS[1].1, row_height(ui)), egui::Layout::left_to_right(egui::Align::Center), |ui| {
-        ui.set_width(COLUMNS[1].1);
+    column(ui, COLUMNS[1].1, |ui| {
         presence_badge(ui, node.presence, node.birth_at, node.death_at, now, "NBIRTH", "NDEATH");
         if let Some(stale) = node.stale_death {
             let hover = format!(
@@ -293,8 +302,7 @@ fn node_state_ui(ui: &mut egui::Ui, node: &EdgeNode, now: SystemTime) {
 }
 
 fn device_state_ui(ui: &mut egui::Ui, device: &Device, now: SystemTime) {
-    ui.allocate_ui_with_layout(egui::vec2(COLUMNS[1].1, row_height(ui)), egui::Layout::left_to_right(egui::Align::Center), |ui| {
-        ui.set_width(COLUMNS[1].1);
+    column(ui, COLUMNS[1].1, |ui| {
         presence_badge(ui, device.presence, device.birth_at, device.death_at, now, "DBIRTH", "DDEATH or its node's NDEATH");
     });
 }

@@ -188,3 +188,42 @@ fn a_dcmd_typed_in_the_command_editor_reaches_a_subscriber_and_shows_decoded_in_
     h.get_by_label("decoded as Sparkplug B (detected under spBv1.0/#)");
     h.get_by_label("42.5");
 }
+
+#[test]
+fn one_metric_of_three_devices_is_plotted_on_one_chart_each_named_from_its_own_dbirth() {
+    use crate::decode_ui::{fixture, msg};
+    // Aliases are unique per edge node: each device's Temperature has its own.
+    let mut msgs = vec![msg("spBv1.0/plant/NBIRTH/press", nbirth(0), 60)];
+    let mut seq = 0;
+    for dev in 1..=3u64 {
+        seq += 1;
+        let birth = payload(Some(seq), vec![metric("Temperature", 10 * dev, 10, MetricValue::DoubleValue(20.0))]);
+        msgs.push(msg(&format!("spBv1.0/plant/DBIRTH/press/dev{dev}"), birth, 50));
+    }
+    for step in 0..4u32 {
+        for dev in 1..=3u32 {
+            seq += 1;
+            let value = MetricValue::DoubleValue(20.0 + f64::from(dev) * 10.0 + f64::from(step));
+            let alias = Some(10 * u64::from(dev));
+            let data = payload(Some(seq), vec![Metric { alias, datatype: Some(10), value: Some(value), ..Metric::default() }]);
+            msgs.push(msg(&format!("spBv1.0/plant/DDATA/press/dev{dev}"), data, 40 - u64::from(step) * 5));
+        }
+    }
+    let mut f = fixture(msgs);
+    let h = &mut f.harness;
+    for dev in 1..=3 {
+        h.state_mut().pending_select = Some(format!("spBv1.0/plant/DDATA/press/dev{dev}"));
+        h.run();
+        h.get_by_label("Plot metrics.Temperature.value").click();
+        h.run();
+    }
+    let charts = h.state().store.charts.charts();
+    assert_eq!(charts.len(), 1, "every device on the chart shown");
+    let points: Vec<Vec<f64>> = charts[0].series.iter().map(|s| s.points().iter().map(|p| p[1]).collect()).collect();
+    assert_eq!(points, [[30.0, 31.0, 32.0, 33.0], [40.0, 41.0, 42.0, 43.0], [50.0, 51.0, 52.0, 53.0]]);
+    for dev in 1..=3 {
+        h.get_by_role_and_label(Role::CheckBox, &format!("spBv1.0/plant/DDATA/press/dev{dev}[metrics.Temperature.value]"));
+    }
+    // And the Sparkplug tab counts the three devices of the node (no DEATH: all online).
+    assert_eq!(h.state().store.conns[0].sparkplug.node("plant", "press").map(|n| (n.devices_online(), n.gaps)), Some((3, 0)));
+}

@@ -180,6 +180,22 @@ pub fn node_of(topic: &str) -> Option<(&str, &str, Option<&str>)> {
     }
 }
 
+/// A short name for a chart series of one metric's value (`metrics.NAME.value` of a node's or
+/// device's topic): `edge/device: NAME`, so that one metric charted across devices reads apart.
+#[must_use]
+pub fn series_name(topic: &str, path: &crate::model::payload::JsonPath) -> Option<String> {
+    use crate::model::payload::PathSegment::Key;
+    let (_, node, device) = node_of(topic)?;
+    let [Key(metrics), Key(name), Key(value)] = &path.0[..] else { return None };
+    if metrics != "metrics" || value != "value" {
+        return None;
+    }
+    Some(match device {
+        Some(device) => format!("{node}/{device}: {name}"),
+        None => format!("{node}: {name}"),
+    })
+}
+
 /// The `bdSeq` metric of an NBIRTH or NDEATH.
 fn bd_seq(payload: &Payload) -> Option<u64> {
     payload.metrics.iter().find(|m| m.name.as_deref() == Some("bdSeq")).and_then(|m| match m.value {

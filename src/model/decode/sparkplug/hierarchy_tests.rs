@@ -184,6 +184,11 @@ fn topics_name_their_node_and_device() {
     assert_eq!(node_of("spBv1.0/g/DCMD/e/d"), Some(("g", "e", Some("d"))));
     assert_eq!(node_of("spBv1.0/STATE/host"), None);
     assert_eq!(node_of("spBv1.0/g/NDATA/e/d"), None);
+    let path = |p: &str| crate::model::payload::JsonPath::parse(p).expect("path");
+    assert_eq!(series_name("spBv1.0/g/DDATA/e/d", &path(r#"metrics["Process/Temp"].value"#)).as_deref(), Some("e/d: Process/Temp"));
+    assert_eq!(series_name("spBv1.0/g/NDATA/e", &path("metrics.Temp.value")).as_deref(), Some("e: Temp"));
+    assert_eq!(series_name("spBv1.0/g/NDATA/e", &path("metrics.Temp.timestamp")), None);
+    assert_eq!(series_name("spBv1.0/g/NDATA/e", &path("seq")), None);
 }
 
 #[test]
