@@ -190,7 +190,7 @@ fn a_dcmd_typed_in_the_command_editor_reaches_a_subscriber_and_shows_decoded_in_
 }
 
 #[test]
-fn one_metric_of_three_devices_is_plotted_on_one_chart_each_named_from_its_own_dbirth() {
+fn one_metric_of_three_devices_is_plotted_on_one_chart_each_named_from_its_own_dbirth_and_the_tree_menu_sends_a_dcmd() {
     use crate::decode_ui::{fixture, msg};
     // Aliases are unique per edge node: each device's Temperature has its own.
     let mut msgs = vec![msg("spBv1.0/plant/NBIRTH/press", nbirth(0), 60)];
@@ -226,4 +226,13 @@ fn one_metric_of_three_devices_is_plotted_on_one_chart_each_named_from_its_own_d
     }
     // And the Sparkplug tab counts the three devices of the node (no DEATH: all online).
     assert_eq!(h.state().store.conns[0].sparkplug.node("plant", "press").map(|n| (n.devices_online(), n.gaps)), Some((3, 0)));
+
+    // The tree's menu on a device's topic opens the command editor for that device.
+    h.get_by_label("dev2").click_secondary();
+    h.run();
+    h.get_by_label("Send Sparkplug command…").click();
+    h.run();
+    h.get_by_label("spBv1.0/plant/DCMD/press/dev2");
+    let form = h.state().sparkplug.command.form.as_ref().map(|f| (f.rows[0].name.clone(), f.rows[0].datatype));
+    assert_eq!(form, Some(("Temperature".to_owned(), 10)), "prefilled from dev2's DBIRTH");
 }

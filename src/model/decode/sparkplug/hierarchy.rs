@@ -413,14 +413,9 @@ fn device_message(device: &mut Device, kind: &str, decoded: Option<&Payload>, at
 /// `restart`: an NBIRTH, or a message after others were thinned away).
 fn check_seq(node: &mut EdgeNode, seq: Option<u64>, at: SystemTime, restart: bool) {
     let Some(seq) = seq else { return };
-    if let Some(last) = node.seq
-        && !restart
-    {
-        let expected = (last + 1) % 256;
-        if seq != expected {
-            node.gaps += 1;
-            node.last_gap = Some(Gap { expected, got: seq, at });
-        }
+    if !restart && let Some(expected) = super::seq_gap(node.seq, seq) {
+        node.gaps += 1;
+        node.last_gap = Some(Gap { expected, got: seq, at });
     }
     node.seq = Some(seq);
 }
