@@ -4,8 +4,9 @@
 //!
 //! Shots: the tree with the inspector (light theme), a JSON diff of two history entries, charts
 //! with two series, the top talkers, the connections dialog, the settings, the broker's packet
-//! trace and fault injection (fed with packets as the broker decodes them), and a Sparkplug B
-//! edge node decoded with one metric charted across two edge nodes. Names given as arguments
+//! trace and fault injection (fed with packets as the broker decodes them), a Sparkplug B device
+//! decoded with one metric charted across three devices, and the Sparkplug tab (edge nodes and
+//! devices, online, offline, a gap, a stale NDEATH) with a DCMD being typed. Names given as arguments
 //! (`cargo run --example screenshots -- sparkplug`) take only those shots.
 
 use std::time::SystemTime;
@@ -57,50 +58,75 @@ fn save(h: &mut Harness<'static, ExplorerApp>, name: &str) {
     }
 }
 
-/// A Sparkplug B payload of the plant's metrics: named (a BIRTH) or by alias only (DATA).
-fn sparkplug(seq: u64, birth: bool, temperature: f64, pressure: f64) -> Vec<u8> {
-    use mqscope::model::decode::sparkplug::proto::{Metric, MetricValue, Payload};
-    use prost::Message as _;
-    let metric = |name: &str, alias: u64, value: f64| Metric {
-        name: birth.then(|| name.to_owned()),
-        alias: Some(alias),
-        datatype: Some(10),
-        timestamp: Some(1_764_700_000_000 + seq * 5_000),
-        value: Some(MetricValue::DoubleValue(value)),
-        ..Metric::default()
-    };
-    let metrics = vec![metric("Process/Temperature", 1, temperature), metric("Process/Pressure", 2, pressure)];
-    Payload { timestamp: Some(1_764_700_000_000 + seq * 5_000), seq: Some(seq), metrics, ..Payload::default() }.encode_to_vec()
-}
-
-/// Two edge nodes: an NBIRTH, then a minute of NDATA every 5 s.
+/// Sparkplug B traffic of a plant: edge node `press-1` with three devices (a BIRTH naming
+/// `Process/Temperature`, `Process/Pressure` and `Motor/Run` with aliases, then a minute of
+/// alias-only DDATA every 5 s, one message lost on the way: a sequence gap), `press-2` gone with its
+/// NDEATH, the boiler's late will from an earlier session (a stale NDEATH), and the SCADA host's STATE.
 fn sparkplug_traffic(now: SystemTime) -> Vec<mqscope::model::Message> {
     use std::time::Duration;
-    let mut msgs = Vec::new();
-    for (n, edge) in [(0.0, "press-1"), (1.0, "press-2")] {
-        let base = 60.0 + 4.0 * n;
-        let at = |secs: u64| now - Duration::from_secs(secs);
-        let topic = |kind: &str| format!("spBv1.0/plant/{kind}/{edge}");
-        msgs.push(mqscope::model::Message::new(
-            topic("NBIRTH"),
-            sparkplug(0, true, base, 2.0),
-            mqscope::model::QoS::AtMostOnce,
-            false,
-            at(65),
-        ));
-        for i in 1..=12u32 {
+
+    use mqscope::model::decode::sparkplug::proto::{Metric, MetricValue, Payload};
+    use mqscope::model::{Message, QoS};
+    use prost::Message as _;
+    let at = |secs: u64| now - Duration::from_secs(secs);
+    let ms = |secs: u64| u64::try_from(at(secs).duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_millis()).unwrap_or(0);
+    let metric = |name: Option<&str>, alias: u64, datatype: u32, value: MetricValue| Metric {
+        name: name.map(str::to_owned),
+        alias: Some(alias),
+        datatype: Some(datatype),
+        value: Some(value),
+        ..Metric::default()
+    };
+    let payload = |secs: u64, seq: Option<u64>, metrics: Vec<Metric>| {
+        Payload { timestamp: Some(ms(secs)), seq, metrics, ..Payload::default() }.encode_to_vec()
+    };
+    let bd_seq = |n: u64| metric(Some("bdSeq"), 0, 8, MetricValue::LongValue(n));
+    let msg = |topic: &str, bytes: Vec<u8>, secs: u64| Message::new(topic, bytes, QoS::AtMostOnce, false, at(secs));
+    let mut msgs = vec![Message::new(
+        "spBv1.0/STATE/scada-primary",
+        format!(r#"{{"online":true,"timestamp":{}}}"#, ms(90)),
+        QoS::AtLeastOnce,
+        true,
+        at(90),
+    )];
+    for (edge, bd) in [("press-1", 4), ("press-2", 7)] {
+        let rebirth = metric(Some("Node Control/Rebirth"), 1, 11, MetricValue::BooleanValue(false));
+        msgs.push(msg(&format!("spBv1.0/plant/NBIRTH/{edge}"), payload(80, Some(0), vec![bd_seq(bd), rebirth]), 80));
+    }
+    let mut seq = 0;
+    for dev in 1..=3u64 {
+        seq += 1;
+        let birth = vec![
+            metric(Some("Process/Temperature"), 10 * dev, 10, MetricValue::DoubleValue(60.0)),
+            metric(Some("Process/Pressure"), 10 * dev + 1, 10, MetricValue::DoubleValue(2.0)),
+            metric(Some("Motor/Run"), 10 * dev + 2, 11, MetricValue::BooleanValue(true)),
+        ];
+        msgs.push(msg(&format!("spBv1.0/plant/DBIRTH/press-1/dev{dev}"), payload(78, Some(seq), birth), 78));
+    }
+    msgs.push(msg("spBv1.0/plant/DBIRTH/press-2/dev1", payload(78, Some(1), Vec::new()), 78));
+    for i in 1..=12u32 {
+        let secs = 65 - u64::from(i) * 5;
+        for dev in 1..=3u64 {
+            seq += 1;
+            if i == 7 && dev == 2 {
+                continue; // Lost between the edge node and the broker.
+            }
+            #[expect(clippy::cast_precision_loss, reason = "a device number")]
+            let n = dev as f64;
             let x = f64::from(i);
-            let t = base + (x / 2.0 + n).sin() * 3.0;
-            let payload = sparkplug(u64::from(i), false, t, 2.0 + x / 40.0);
-            msgs.push(mqscope::model::Message::new(
-                topic("NDATA"),
-                payload,
-                mqscope::model::QoS::AtMostOnce,
-                false,
-                at(65 - u64::from(i) * 5),
-            ));
+            let t = 58.0 + 3.0 * n + (x / 2.0 + n).sin() * 2.5;
+            let metrics = vec![
+                metric(None, 10 * dev, 10, MetricValue::DoubleValue(t)),
+                metric(None, 10 * dev + 1, 10, MetricValue::DoubleValue(2.0 + x / 40.0)),
+            ];
+            msgs.push(msg(&format!("spBv1.0/plant/DDATA/press-1/dev{dev}"), payload(secs, Some(seq % 256), metrics), secs));
         }
     }
+    msgs.push(msg("spBv1.0/plant/NDEATH/press-2", payload(30, None, vec![bd_seq(7)]), 30));
+    msgs.push(msg("spBv1.0/utilities/NBIRTH/boiler", payload(50, Some(0), vec![bd_seq(2)]), 50));
+    msgs.push(msg("spBv1.0/utilities/NDATA/boiler", payload(20, Some(1), Vec::new()), 20));
+    msgs.push(msg("spBv1.0/utilities/NDEATH/boiler", payload(45, None, vec![bd_seq(1)]), 45));
+    msgs.sort_by_key(|m| m.received_at);
     msgs
 }
 
@@ -167,7 +193,7 @@ fn main() {
     ];
     a.faults.client_id = "esp32-garage".into();
     save(&mut harness(a, None), "faults");
-    shots_named(&["sparkplug".to_owned(), "capture".to_owned(), "timers".to_owned()]);
+    shots_named(&["sparkplug".to_owned(), "sparkplug-nodes".to_owned(), "capture".to_owned(), "timers".to_owned()]);
 }
 
 /// A traced session as the broker decodes it: CONNECT (password redacted), a QoS 2 handshake, a
@@ -266,14 +292,29 @@ fn shots_named(names: &[String]) {
         save(&mut harness(a, None), "timers");
     }
     if names.iter().any(|n| n == "sparkplug") {
+        // One metric charted across three devices of an edge node (names from each DBIRTH).
         use mqscope::model::decode::Decoder;
         use mqscope::model::payload::JsonPath;
         let (mut a, _sink, _cmds) = app();
         a.store.insert_messages(ConnId::LOCAL, sparkplug_traffic(SystemTime::now()));
         let field = JsonPath::parse(r#"metrics["Process/Temperature"].value"#).ok();
-        for edge in ["press-1", "press-2"] {
-            a.plot_decoded(format!("spBv1.0/plant/NDATA/{edge}"), field.clone(), Some(Decoder::Sparkplug));
+        for dev in 1..=3 {
+            a.plot_decoded(format!("spBv1.0/plant/DDATA/press-1/dev{dev}"), field.clone(), Some(Decoder::Sparkplug));
         }
-        save(&mut harness(a, Some("spBv1.0/plant/NDATA/press-1")), "sparkplug");
+        save(&mut harness(a, Some("spBv1.0/plant/DDATA/press-1/dev1")), "sparkplug");
+    }
+    if names.iter().any(|n| n == "sparkplug-nodes") {
+        // The Sparkplug tab: online, offline, a sequence gap, a stale NDEATH, the host's STATE;
+        // and the command editor of a device, prefilled from its DBIRTH.
+        let (mut a, _sink, _cmds) = app();
+        a.store.insert_messages(ConnId::LOCAL, sparkplug_traffic(SystemTime::now()));
+        a.dock_open = true;
+        a.dock_tab = DockTab::Sparkplug;
+        let mut h = harness(a, Some("spBv1.0/plant/DDATA/press-1/dev2"));
+        if let Some(button) = h.query_by_label("Send a command to press-1/dev2") {
+            button.click();
+            h.run();
+        }
+        save(&mut h, "sparkplug-nodes");
     }
 }

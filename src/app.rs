@@ -26,6 +26,7 @@ use crate::ui::plot_panel::{ChartAction, PlotPanel};
 use crate::ui::publish_panel::PublishPanel;
 use crate::ui::retained_panel::RetainedPanel;
 use crate::ui::settings_panel::{self, Settings};
+use crate::ui::sparkplug_panel::{SparkplugAction, SparkplugPanel};
 use crate::ui::status_bar;
 use crate::ui::subscriptions_panel::SubscriptionsPanel;
 use crate::ui::talkers_panel::{RateSparkline, TalkersPanel};
@@ -62,6 +63,8 @@ pub enum DockTab {
     Faults,
     /// Every client's will next to the retained status it would set.
     Availability,
+    /// Sparkplug B edge nodes and devices of the current connection.
+    Sparkplug,
 }
 
 impl DockTab {
@@ -129,6 +132,8 @@ pub struct ExplorerApp {
     pub faults: FaultsPanel,
     /// The Availability tab of the bottom dock.
     pub availability: AvailabilityPanel,
+    /// The Sparkplug tab of the bottom dock, and its command editor.
+    pub sparkplug: SparkplugPanel,
     /// When the active faults were last asked for (while any is active, wherever the view is).
     faults_polled: Option<Instant>,
     /// The broker's retained store was asked for since "retained only" was turned on for Local.
@@ -206,6 +211,7 @@ impl ExplorerApp {
             trace: TracePanel::default(),
             faults: FaultsPanel::default(),
             availability: AvailabilityPanel::default(),
+            sparkplug: SparkplugPanel::default(),
             faults_polled: None,
             retained_imported: false,
             inside_polled: None,
@@ -414,6 +420,7 @@ impl ExplorerApp {
             TreeAction::BindDecoder { filter, decoder } => self.bind_decoder(filter, decoder),
             TreeAction::PublishTo { topic, payload } => self.publish.prefill(topic, payload),
             TreeAction::Export { under } => self.export_below(Some(under)),
+            TreeAction::SparkplugCommand { group, node, device } => self.sparkplug_act(SparkplugAction::Command { group, node, device }),
             TreeAction::DeleteRetained { topics, under } => {
                 let text = if topics.len() == 1 {
                     format!("Delete the retained value of {under}?")
@@ -460,19 +467,7 @@ impl ExplorerApp {
             self.set_paused(!self.paused);
         }
         egui::Panel::top("toolbar").show(ui, |ui| self.toolbar_ui(ui));
-        egui::Panel::bottom("status").show(ui, |ui| {
-            ui.horizontal(|ui| {
-                status_bar::ui(ui, &self.store, self.current);
-                if let Some((text, at)) = &self.toast {
-                    if at.elapsed() < Duration::from_secs(6) {
-                        ui.separator();
-                        ui.label(RichText::new(text).italics());
-                    } else {
-                        self.toast = None;
-                    }
-                }
-            });
-        });
+        egui::Panel::bottom("status").show(ui, |ui| self.status_ui(ui));
         self.faults_strip_ui(ui);
         self.import_retained_store();
         if self.dock_open {
@@ -491,6 +486,7 @@ impl ExplorerApp {
             self.act(action);
         }
         self.publish_requests();
+        self.sparkplug.command.ui(ui.ctx(), &self.commands, now);
         self.confirm_ui(ui.ctx());
         self.save_to_ui(ui.ctx());
         self.connections_ui(ui.ctx());
@@ -546,6 +542,21 @@ impl ExplorerApp {
         self.send_stats(ui.ctx());
     }
 
+    /// The status bar, and the result of the last action for a few seconds.
+    fn status_ui(&mut self, ui: &mut egui::Ui) {
+        ui.horizontal(|ui| {
+            status_bar::ui(ui, &self.store, self.current);
+            if let Some((text, at)) = &self.toast {
+                if at.elapsed() < Duration::from_secs(6) {
+                    ui.separator();
+                    ui.label(RichText::new(text).italics());
+                } else {
+                    self.toast = None;
+                }
+            }
+        });
+    }
+
     /// The top bar: connection tabs, then filter, sort, the dock and settings toggles, and pause.
     /// Wrapped, not clipped, in a narrow window; Pause comes last, as its label changes width, so
     /// that nothing moves under the pointer.
@@ -587,11 +598,13 @@ impl ExplorerApp {
     fn dock_ui(&mut self, ui: &mut egui::Ui, now: SystemTime) {
         let mut chart_action = None;
         let mut picked = None;
+        let mut sparkplug = None;
         let most = (ui.available_height() * 0.5).max(DOCK_MIN_HEIGHT);
         egui::Panel::bottom("dock").resizable(true).default_size(340.0_f32.min(most)).size_range(DOCK_MIN_HEIGHT..=most).show(ui, |ui| {
             ui.horizontal(|ui| {
                 ui.selectable_value(&mut self.dock_tab, DockTab::Charts, "Charts");
                 ui.selectable_value(&mut self.dock_tab, DockTab::Talkers, "Top talkers");
+                ui.selectable_value(&mut self.dock_tab, DockTab::Sparkplug, "Sparkplug");
                 ui.separator();
                 ui.selectable_value(&mut self.dock_tab, DockTab::Clients, "Clients");
                 ui.selectable_value(&mut self.dock_tab, DockTab::Subscriptions, "Subscriptions");
@@ -616,6 +629,11 @@ impl ExplorerApp {
                         picked = self.talkers.ui(ui, conn.id, &conn.tree, self.paused_at.unwrap_or(now));
                     }
                 }
+                DockTab::Sparkplug => {
+                    if let Some(conn) = self.store.conn(self.current) {
+                        sparkplug = self.sparkplug.ui(ui, conn, now);
+                    }
+                }
                 tab @ (DockTab::Clients
                 | DockTab::Subscriptions
                 | DockTab::Retained
@@ -633,6 +651,22 @@ impl ExplorerApp {
             && let Some(conn) = self.store.conn(self.current)
         {
             self.tree.reveal(&conn.tree, id);
+        }
+        if let Some(action) = sparkplug {
+            self.sparkplug_act(action);
+        }
+    }
+
+    /// Carry out what the Sparkplug tab (or the tree's menu) asked for.
+    fn sparkplug_act(&mut self, action: SparkplugAction) {
+        let Some(conn) = self.store.conn(self.current) else { return };
+        match action {
+            SparkplugAction::Reveal(topics) => {
+                if let Some(id) = topics.iter().find_map(|t| conn.tree.find(t)) {
+                    self.tree.reveal(&conn.tree, id);
+                }
+            }
+            SparkplugAction::Command { group, node, device } => self.sparkplug.command.open(conn, &group, &node, device.as_deref()),
         }
     }
 }

@@ -149,6 +149,15 @@ impl ExplorerApp {
                 self.export_below(None);
                 ui.close();
             }
+            if ui
+                .button("Sparkplug B edge nodes")
+                .on_hover_text("Edge nodes and devices of this connection: online, offline, sequence gaps; send them commands")
+                .clicked()
+            {
+                self.dock_open = true;
+                self.dock_tab = super::DockTab::Sparkplug;
+                ui.close();
+            }
             ui.separator();
             if ui.button("Simulate sensors…").on_hover_text("Devices publishing numeric series, for charts and demos").clicked() {
                 self.timers.open_simulator();

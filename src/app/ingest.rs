@@ -89,7 +89,11 @@ impl ExplorerApp {
                     self.publish.templates = file.templates;
                     self.publish.history = file.history;
                 }
-                Event::PublishResult { id, outcome, .. } => self.publish.result(id, outcome),
+                Event::PublishResult { id, outcome, .. } => {
+                    if !self.sparkplug.command.result(id, &outcome) {
+                        self.publish.result(id, outcome);
+                    }
+                }
                 Event::SaveNeedsPath { bytes, path, title, reason } => {
                     self.save_to = Some(super::SaveTo { bytes, path: path.display().to_string(), title, reason });
                 }

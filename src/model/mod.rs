@@ -44,6 +44,24 @@ pub use message::{Message, MessageMeta, QoS};
 pub use series::{Series, SeriesDef};
 pub use topic_tree::{HistoryLimits, NodeId, NodeRef, TopicTree};
 
+/// Topics of Sparkplug B traffic, followed by each connection's [`Conn::sparkplug`].
+const SPARKPLUG_PREFIX: &str = "spBv1.0/";
+
+/// Fold the Sparkplug runs of a coalesced batch into `hierarchy`, in the order their latest
+/// messages arrived (runs come in the order their topics first did). When any message of the batch
+/// was thinned away, sequence numbers cannot be checked: each is taken as it comes.
+fn observe_sparkplug_runs(hierarchy: &mut decode::sparkplug::hierarchy::Hierarchy, runs: &[Coalesced]) {
+    let mut spb: Vec<&Coalesced> = runs.iter().filter(|r| r.latest.topic.starts_with(SPARKPLUG_PREFIX)).collect();
+    if spb.is_empty() {
+        return;
+    }
+    let thinned = runs.iter().any(|r| r.thinned > 0);
+    spb.sort_by_key(|r| r.latest.received_at);
+    for run in spb {
+        hierarchy.observe(&run.latest.topic, &run.latest.payload, run.latest.received_at, thinned);
+    }
+}
+
 /// Identifies one broker connection; [`ConnId::LOCAL`] is the embedded broker.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub struct ConnId(pub u32);
@@ -100,6 +118,8 @@ pub struct Conn {
     pub tree: TopicTree,
     /// Subscriptions the broker refused: (filter, reason).
     pub sub_failures: Vec<(String, String)>,
+    /// Sparkplug B edge nodes, devices and host applications seen on it.
+    pub sparkplug: decode::sparkplug::hierarchy::Hierarchy,
 }
 
 impl Conn {
@@ -113,6 +133,7 @@ impl Conn {
             status: ConnStatus::Idle,
             tree: TopicTree::new(limits),
             sub_failures: Vec::new(),
+            sparkplug: decode::sparkplug::hierarchy::Hierarchy::default(),
         }
     }
 }
@@ -198,6 +219,9 @@ impl Store {
         if let Some(conn) = conns.iter_mut().find(|c| c.id == id) {
             for msg in msgs {
                 charts.offer(id, &msg);
+                if msg.topic.starts_with(SPARKPLUG_PREFIX) {
+                    conn.sparkplug.observe(&msg.topic, &msg.payload, msg.received_at, false);
+                }
                 conn.tree.insert(msg);
             }
         }
@@ -228,6 +252,8 @@ impl Store {
     pub fn insert_coalesced(&mut self, id: ConnId, runs: impl IntoIterator<Item = Coalesced>) {
         let Self { conns, charts, .. } = self;
         if let Some(conn) = conns.iter_mut().find(|c| c.id == id) {
+            let runs: Vec<Coalesced> = runs.into_iter().collect();
+            observe_sparkplug_runs(&mut conn.sparkplug, &runs);
             for run in runs {
                 charts.offer(id, &run.latest);
                 conn.tree.insert_coalesced(run);

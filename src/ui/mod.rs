@@ -10,6 +10,7 @@
 //! - [`talkers_panel`]: the Top talkers tab of the bottom dock, and the selected node's rate sparkline.
 //! - [`clients_panel`]: the Clients tab (the embedded broker's sessions, from inside); [`inside_table`]:
 //!   what the broker tabs share; [`subscriptions_panel`]: the Subscriptions tab and "who receives this".
+//! - [`sparkplug_panel`]: the Sparkplug tab (edge nodes and devices); [`sparkplug_command`]: its NCMD/DCMD editor.
 //! - [`certs_panel`]: the Settings window's "Generate certificates" for the broker's TLS listeners;
 //!   [`broker_security_panel`]: its TLS listener, anonymous access, password and ACL files.
 
@@ -30,6 +31,8 @@ pub mod publish_form;
 pub mod publish_panel;
 pub mod retained_panel;
 pub mod settings_panel;
+pub mod sparkplug_command;
+pub mod sparkplug_panel;
 pub mod status_bar;
 pub mod subscriptions_panel;
 pub mod talkers_panel;

@@ -222,7 +222,15 @@ fn legend_ui(
                     remove = Some(i);
                 }
                 ui.vertical(|ui| {
-                    let text = RichText::new(short_label(&label)).monospace().color(color(series.def.color));
+                    // A Sparkplug metric across devices reads apart by its edge node and device.
+                    let shown = series
+                        .def
+                        .path
+                        .as_ref()
+                        .filter(|_| series.def.decoder == Some(crate::model::decode::Decoder::Sparkplug))
+                        .and_then(|path| crate::model::decode::sparkplug::hierarchy::series_name(&series.def.topic, path))
+                        .unwrap_or_else(|| short_label(&label));
+                    let text = RichText::new(shown).monospace().color(color(series.def.color));
                     let response = ui.checkbox(&mut series.def.visible, text).on_hover_text(format!(
                         "{label}\nShow or hide this series\n{} points kept (at most {}); {} in view",
                         series.points().len(),

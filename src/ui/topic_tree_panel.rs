@@ -53,6 +53,15 @@ pub enum TreeAction {
         /// The decoder; `None` removes the binding.
         decoder: Option<crate::model::decode::Decoder>,
     },
+    /// Open the Sparkplug command editor for the edge node (or device) of this topic.
+    SparkplugCommand {
+        /// Group id.
+        group: String,
+        /// Edge node id.
+        node: String,
+        /// Device id, for a DCMD.
+        device: Option<String>,
+    },
     /// Chart this topic's values (the whole payload, or a JSON field).
     Plot {
         /// Topic.
@@ -473,6 +482,15 @@ fn context_menu(ui: &mut egui::Ui, tree: &TopicTree, id: NodeId) -> Option<TreeA
     if ui.button("Publish to this topic").clicked() {
         let payload = node.latest().map(|m| String::from_utf8_lossy(&m.payload).into_owned()).unwrap_or_default();
         action = Some(TreeAction::PublishTo { topic: path.clone(), payload });
+        ui.close();
+    }
+    if let Some((group, edge, device)) = crate::model::decode::sparkplug::hierarchy::node_of(&path)
+        && ui
+            .button("Send Sparkplug command…")
+            .on_hover_text(format!("An {}CMD with a metric list to {edge}", if device.is_some() { "D" } else { "N" }))
+            .clicked()
+    {
+        action = Some(TreeAction::SparkplugCommand { group: group.to_owned(), node: edge.to_owned(), device: device.map(str::to_owned) });
         ui.close();
     }
     if let Some(latest) = node.latest() {

@@ -17,17 +17,17 @@ use mqscope::protocol::{COMMAND_CAPACITY, Command, EventSink};
 use prost::Message as _;
 use tokio::sync::mpsc;
 
-struct Fixture {
-    harness: Harness<'static, ExplorerApp>,
+pub(crate) struct Fixture {
+    pub(crate) harness: Harness<'static, ExplorerApp>,
     commands: mpsc::Receiver<Command>,
     _sink: EventSink,
 }
 
-fn msg(topic: &str, payload: Vec<u8>, ago_secs: u64) -> Message {
+pub(crate) fn msg(topic: &str, payload: Vec<u8>, ago_secs: u64) -> Message {
     Message::new(topic, Bytes::from(payload), QoS::AtMostOnce, false, SystemTime::now() - Duration::from_secs(ago_secs))
 }
 
-fn fixture(msgs: Vec<Message>) -> Fixture {
+pub(crate) fn fixture(msgs: Vec<Message>) -> Fixture {
     let (cmd_tx, commands) = mpsc::channel(COMMAND_CAPACITY);
     let (sink, ev_rx) = EventSink::channel(Arc::new(|_| {}));
     let mut app = ExplorerApp::new(cmd_tx, ev_rx);

@@ -92,8 +92,11 @@ mod layout;
 mod publish_panel;
 /// The Retained tab: the store's rows from real clients, deleting with confirmation, a 100k subtree.
 mod retained_view;
+
 /// `runtime::run` end to end: commands in, events out.
 mod runtime;
+/// The Sparkplug tab: edge nodes online and offline, gaps, a stale NDEATH; NCMD/DCMD sent and seen decoded.
+mod sparkplug_ui;
 /// No topic and no latest value lost with a slow UI: external mosquitto and embedded broker bursts.
 mod timers_ui;
 /// Trace, Availability, publish as a client, never-matched subscriptions, "retained only" from the store, through egui_kittest.

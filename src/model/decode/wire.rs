@@ -64,3 +64,33 @@ fn varint(bytes: &[u8]) -> Option<(u64, usize)> {
     }
     None
 }
+
+/// The value of the last top-level varint field numbered `field` of a protobuf message, read
+/// without decoding the rest (length-delimited fields are skipped by their length): how the
+/// Sparkplug hierarchy reads a DATA message's `seq` for the cost of a few varints. `None` when the
+/// field is absent; where the framing breaks, what was found before it.
+pub(super) fn varint_field(bytes: &[u8], field: u64) -> Option<u64> {
+    let mut at = 0;
+    let mut found = None;
+    while at < bytes.len() {
+        let Some((key, n)) = varint(&bytes[at..]) else { break };
+        at += n;
+        let next = match key & 7 {
+            0 => varint(&bytes[at..]).map(|(value, n)| {
+                if key >> 3 == field {
+                    found = Some(value);
+                }
+                at + n
+            }),
+            1 => Some(at + 8),
+            5 => Some(at + 4),
+            2 => varint(&bytes[at..]).and_then(|(len, n)| usize::try_from(len).ok().and_then(|len| (at + n).checked_add(len))),
+            _ => None,
+        };
+        match next {
+            Some(next) if next <= bytes.len() => at = next,
+            _ => break,
+        }
+    }
+    found
+}

@@ -6,8 +6,12 @@
 //! "metadata"?}}}`, so "Plot" on `metrics.Temperature.value` reads one metric across messages.
 //! A metric without a name whose alias is unknown is listed as `"alias N"`.
 
+pub mod encode;
+pub mod hierarchy;
 pub mod proto;
 mod value;
+
+pub use value::datatype_name;
 
 use std::collections::HashMap;
 
@@ -106,13 +110,19 @@ impl EdgeAliases {
         }
         let seq = seq?;
         let node = self.0.entry(key).or_default();
-        let expected = node.last_seq.map(|last| (last + 1) % 256);
+        let expected = seq_gap(node.last_seq, seq);
         node.last_seq = Some(seq);
         if kind == "NBIRTH" {
             return None;
         }
-        expected.filter(|&e| e != seq)
+        expected
     }
+}
+
+/// The sequence number expected after `last` (0..=255, wrapping), if `seq` is not it: a gap.
+#[must_use]
+pub fn seq_gap(last: Option<u64>, seq: u64) -> Option<u64> {
+    last.map(|last| (last + 1) % 256).filter(|&expected| expected != seq)
 }
 
 /// True for topics whose payload is a Sparkplug B protobuf: under `spBv1.0/`, except the host
