@@ -35,6 +35,7 @@ use crate::ui::trace_panel::TracePanel;
 
 mod capture;
 mod chrome;
+mod decoders;
 mod ingest;
 mod inside;
 mod panels;
@@ -151,8 +152,10 @@ pub struct ExplorerApp {
     pub capture: CapturePanel,
     /// Timed publishing and the simulator.
     pub timers: TimerPanel,
-    /// Which decoder applies to which topics (saved as `decoders.toml`).
-    pub decoders: crate::model::decode::BindingFile,
+    /// Which decoder applies to which topics (saved as `decoders.toml`), with the .proto files compiled.
+    pub decoders: crate::model::decode::Decoders,
+    /// The Decoders window.
+    pub decoders_window: crate::ui::decoders_panel::DecodersPanel,
     /// Recordings running, per connection.
     pub recordings: std::collections::HashMap<ConnId, capture::Recording>,
     /// Persisted settings.
@@ -218,7 +221,8 @@ impl ExplorerApp {
             capture: CapturePanel::default(),
             recordings: std::collections::HashMap::new(),
             timers: TimerPanel::default(),
-            decoders: crate::model::decode::BindingFile::default(),
+            decoders: crate::model::decode::Decoders::default(),
+            decoders_window: crate::ui::decoders_panel::DecodersPanel::default(),
             settings: Settings::default(),
             certs: CertsPanel::default(),
             broker_security: BrokerSecurityPanel::default(),
@@ -353,9 +357,20 @@ impl ExplorerApp {
 
     /// [`Self::plot`] reading payloads through `decoder` (a field of the decoded value).
     pub fn plot_decoded(&mut self, topic: String, path: Option<JsonPath>, decoder: Option<crate::model::decode::Decoder>) {
+        self.plot_through(topic, path, decoder, None);
+    }
+
+    /// [`Self::plot_decoded`], through the Protobuf message type `proto` when it is one.
+    pub fn plot_through(
+        &mut self,
+        topic: String,
+        path: Option<JsonPath>,
+        decoder: Option<crate::model::decode::Decoder>,
+        proto: Option<crate::model::decode::ProtoRef>,
+    ) {
         let target = self.plots.current;
         let color = self.store.charts.charts().get(target).map_or(PALETTE[0], crate::model::Chart::next_color);
-        let def = SeriesDef::new(self.current, topic, path, color).with_decoder(decoder);
+        let def = SeriesDef::new(self.current, topic, path, color).with_decoder(decoder).with_proto(proto);
         let label = def.label();
         let (chart, _) = self.store.plot(Some(target), def);
         self.plots.show_chart(&self.store.charts, chart);
@@ -394,24 +409,15 @@ impl ExplorerApp {
         }
     }
 
-    /// Decode topics matching `filter` with `decoder` from now on (`None`: remove that binding),
-    /// and save the bindings.
-    pub fn bind_decoder(&mut self, filter: String, decoder: Option<crate::model::decode::Decoder>) {
-        if let Some(decoder) = decoder {
-            self.toast = Some((format!("Decoding {filter} as {}", decoder.label()), Instant::now()));
-            self.decoders.bind(filter, decoder);
-        } else {
-            self.toast = Some((format!("No decoder bound to {filter}"), Instant::now()));
-            self.decoders.unbind(&filter);
-        }
-        self.send(Command::SaveDecoders(self.decoders.clone()));
-    }
-
     /// Carry out (or ask to confirm) what a panel asked for.
     fn act(&mut self, action: TreeAction) {
         match action {
             TreeAction::Plot { topic, path } => self.plot(topic, path),
             TreeAction::BindDecoder { filter, decoder } => self.bind_decoder(filter, decoder),
+            TreeAction::BindProtobuf { filter } => {
+                let decoder = crate::model::decode::Decoder::Protobuf;
+                self.decoders_window.open_for(filter, decoder, &self.decoders.bindings);
+            }
             TreeAction::PublishTo { topic, payload } => self.publish.prefill(topic, payload),
             TreeAction::Export { under } => self.export_below(Some(under)),
             TreeAction::DeleteRetained { topics, under } => {
@@ -484,7 +490,7 @@ impl ExplorerApp {
         let Some((action, inspector_action)) = self.panels_ui(ui, now) else { return };
         match inspector_action {
             Some(InspectorAction::SavePayload { bytes, suggested_name }) => self.send(Command::SavePayload { bytes, suggested_name }),
-            Some(InspectorAction::Plot { topic, path, decoder }) => self.plot_decoded(topic, path, decoder),
+            Some(InspectorAction::Plot { topic, path, decoder, proto }) => self.plot_through(topic, path, decoder, proto),
             None => {}
         }
         if let Some(action) = action {
@@ -497,6 +503,7 @@ impl ExplorerApp {
         if let Some(action) = self.capture.ui(ui.ctx()) {
             self.capture_act(action);
         }
+        self.decoders_ui(ui.ctx());
         if self.timers.open {
             let name = self.store.conn(self.current).map(|c| c.name.clone()).unwrap_or_default();
             if let Some(spec) = self.timers.ui(ui.ctx(), self.current, &name) {

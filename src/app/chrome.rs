@@ -1,5 +1,5 @@
-//! The window's chrome around the panels: the connection tabs, the connection manager window and
-//! the confirmation dialog for destructive actions. Methods of [`ExplorerApp`], kept apart so that
+//! The window's chrome around the panels: the connection tabs, the Tools menu, the connection
+//! manager window and the confirmation dialog for destructive actions. Methods of [`ExplorerApp`], kept apart so that
 //! `app.rs` stays about the frame's flow.
 
 use egui::RichText;
@@ -156,6 +156,15 @@ impl ExplorerApp {
             }
             if ui.button("Timed publishing…").on_hover_text("Publish the publish form's message on a timer; running timers").clicked() {
                 self.timers.open_with(self.publish.form.clone());
+                ui.close();
+            }
+            ui.separator();
+            if ui
+                .button("Decoders…")
+                .on_hover_text("Bind topics to payload decoders: Sparkplug B, Protobuf (.proto files), CBOR, MessagePack")
+                .clicked()
+            {
+                self.decoders_window.open = true;
                 ui.close();
             }
         });
