@@ -180,7 +180,7 @@ impl DecodersPanel {
         });
         let filter_problem = filter_problem(f.filter.trim());
         egui::Grid::new("decoder-form").num_columns(2).show(ui, |ui| {
-            let label = ui.label("Filter");
+            let label = ui.label("Binding filter");
             ui.vertical(|ui| {
                 ui.add(egui::TextEdit::singleline(&mut f.filter).hint_text("factory/+/pb/#").code_editor().desired_width(360.0))
                     .labelled_by(label.id);
