@@ -500,16 +500,7 @@ impl ExplorerApp {
         self.confirm_ui(ui.ctx());
         self.save_to_ui(ui.ctx());
         self.connections_ui(ui.ctx());
-        if let Some(action) = self.capture.ui(ui.ctx()) {
-            self.capture_act(action);
-        }
-        self.decoders_ui(ui.ctx());
-        if self.timers.open {
-            let name = self.store.conn(self.current).map(|c| c.name.clone()).unwrap_or_default();
-            if let Some(spec) = self.timers.ui(ui.ctx(), self.current, &name) {
-                self.start_timer(spec, name);
-            }
-        }
+        self.tool_windows_ui(ui.ctx());
         let mut settings = self.settings.clone();
         settings.sort = self.tree.rows.sort();
         let (mut generate, mut apply) = (None, None);

@@ -170,6 +170,20 @@ impl ExplorerApp {
         });
     }
 
+    /// The tool windows: export, open, record and replay; Decoders; timed publishing.
+    pub(super) fn tool_windows_ui(&mut self, ctx: &egui::Context) {
+        if let Some(action) = self.capture.ui(ctx) {
+            self.capture_act(action);
+        }
+        self.decoders_ui(ctx);
+        if self.timers.open {
+            let name = self.store.conn(self.current).map(|c| c.name.clone()).unwrap_or_default();
+            if let Some(spec) = self.timers.ui(ctx, self.current, &name) {
+                self.start_timer(spec, name);
+            }
+        }
+    }
+
     /// The confirmation dialog for a destructive action.
     pub(super) fn confirm_ui(&mut self, ctx: &egui::Context) {
         let Some(confirm) = &self.confirm else { return };

@@ -26,7 +26,10 @@ pub type Encoding = (Decoder, Option<ProtoRef>);
 /// The outcome of encoding the typed JSON (the bytes' length, or why it does not encode), kept
 /// with what was encoded (text, encoding, schemas' generation) until one of them changes.
 #[derive(Clone, Debug, Default)]
-pub struct Encoded(Option<((String, Encoding, u64), Result<usize, String>)>);
+pub struct Encoded(Option<(EncodedFrom, Result<usize, String>)>);
+
+/// What was encoded: the text, the encoding, the schemas' generation.
+type EncodedFrom = (String, Encoding, u64);
 
 impl EncodeAs {
     /// The encoding in force for `topic` (`None`: the payload as typed). Sparkplug B bindings do

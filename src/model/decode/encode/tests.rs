@@ -64,8 +64,8 @@ fn plain_json() -> impl Strategy<Value = Value> {
 }
 
 /// A tagged object as a decoder writes it, around `inner`.
-fn tagged(format: Decoder, inner: Value, bytes: Vec<u8>, n: i8) -> Value {
-    let b64 = base64::engine::general_purpose::STANDARD.encode(&bytes);
+fn tagged(format: Decoder, inner: &Value, bytes: &[u8], n: i8) -> Value {
+    let b64 = base64::engine::general_purpose::STANDARD.encode(bytes);
     match (format, n.rem_euclid(3)) {
         (_, 0) => json!({"$bytes": b64}),
         (_, 1) => json!({"$map": [[i64::from(n), inner]]}),
@@ -85,7 +85,7 @@ proptest! {
     #[test]
     fn what_decoders_write_round_trips(inner in plain_json(), bytes in proptest::collection::vec(any::<u8>(), 0..16), n in any::<i8>()) {
         for format in [Decoder::Cbor, Decoder::MsgPack] {
-            let json = json!({"a": [tagged(format, inner.clone(), bytes.clone(), n)], "b": tagged(format, json!(null), bytes.clone(), n.wrapping_add(1))});
+            let json = json!({"a": [tagged(format, &inner, &bytes, n)], "b": tagged(format, &json!(null), &bytes, n.wrapping_add(1))});
             prop_assert_eq!(&round_trip(format, &json), &json, "{:?}", format);
         }
     }
