@@ -151,6 +151,18 @@ fn status_line(ui: &mut egui::Ui, status: Option<&Status>) {
     error_line(ui, text, color);
 }
 
+/// The payload editor under its label (the label is its accessible name).
+fn payload_edit(ui: &mut egui::Ui, text: &mut String, label: &str, hint: &str) -> egui::Response {
+    let label = ui.label(label);
+    let edit = egui::TextEdit::multiline(text)
+        .id_salt("publish-payload")
+        .hint_text(hint)
+        .code_editor()
+        .desired_rows(6)
+        .desired_width(f32::INFINITY);
+    ui.add(edit).labelled_by(label.id)
+}
+
 /// A single line, always allocated; cut with … when too long, the full text on hover.
 pub fn error_line(ui: &mut egui::Ui, text: &str, color: egui::Color32) {
     let label = egui::Label::new(RichText::new(if text.is_empty() { " " } else { text }).color(color)).truncate();
@@ -367,19 +379,9 @@ impl PublishPanel {
 
     /// The payload as JSON to encode: the editor, then the encoded size or why it does not encode.
     fn json_editor_ui(&mut self, ui: &mut egui::Ui, decoders: &Decoders, encoding: &publish_encode::Encoding) -> bool {
-        let f = &mut self.form;
         let what = encoding.1.as_ref().map_or_else(|| encoding.0.label().to_owned(), |p| format!("{} {}", encoding.0.label(), p.message));
-        let payload_label = ui.label(format!("JSON payload, published as {what}"));
-        let edit = ui
-            .add(
-                egui::TextEdit::multiline(&mut f.payload)
-                    .id_salt("publish-payload")
-                    .hint_text("{\"temperature\": 21.5, \"raw\": {\"$bytes\": \"AAE=\"}}")
-                    .code_editor()
-                    .desired_rows(6)
-                    .desired_width(f32::INFINITY),
-            )
-            .labelled_by(payload_label.id);
+        let hint = "{\"temperature\": 21.5, \"raw\": {\"$bytes\": \"AAE=\"}}";
+        let edit = payload_edit(ui, &mut self.form.payload, &format!("JSON payload, published as {what}"), hint);
         if edit.changed() {
             self.clear_refusal();
         }
@@ -391,17 +393,7 @@ impl PublishPanel {
     /// The payload text editor, validated as typed.
     fn payload_editor_ui(&mut self, ui: &mut egui::Ui) {
         let f = &mut self.form;
-        let payload_label = ui.label(format!("{} payload", f.format.label()));
-        let edit = ui
-            .add(
-                egui::TextEdit::multiline(&mut f.payload)
-                    .id_salt("publish-payload")
-                    .hint_text(f.format.hint())
-                    .code_editor()
-                    .desired_rows(6)
-                    .desired_width(f32::INFINITY),
-            )
-            .labelled_by(payload_label.id);
+        let edit = payload_edit(ui, &mut f.payload, &format!("{} payload", f.format.label()), f.format.hint());
         if edit.changed() {
             self.clear_refusal();
         }
