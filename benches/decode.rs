@@ -1,14 +1,16 @@
-//! `cargo bench --bench decode`: what decoding one message costs, per format, for the payloads the
-//! inspector and the charts decode (the selected message, plotted series): a Sparkplug B NDATA of
-//! 10 metrics sent by alias (names resolved from a BIRTH), and the same 10 readings as a CBOR map
-//! and as a MessagePack map. Prints ns per message and MB/s of payload; asserts nothing about time.
+//! `cargo bench --bench decode`: what decoding and encoding one message costs, per format, for the
+//! payloads the inspector and the charts decode (the selected message, plotted series) and the
+//! publish panel encodes: a Sparkplug B NDATA of 10 metrics sent by alias (names resolved from a
+//! BIRTH), the same 10 readings as a CBOR map, as a MessagePack map, and as a Protobuf message
+//! (`repeated Reading`, compiled from a .proto at start). Encoding starts from the decoded JSON, as
+//! the publish panel does. Prints ns per message and MB/s of payload; asserts nothing about time.
 //! Last, what the window's Sparkplug hierarchy costs per NDATA folded in (its `seq` read, not decoded).
 
 use std::hint::black_box;
 use std::time::Instant;
 
 use mqscope::model::decode::sparkplug::proto::{Metric, MetricValue, Payload};
-use mqscope::model::decode::{Decoder, decode_with, sparkplug::Aliases};
+use mqscope::model::decode::{Decoder, ProtoSchema, decode_with, encode, sparkplug::Aliases};
 use prost::Message as _;
 
 #[global_allocator]
@@ -46,29 +48,71 @@ fn msgpack() -> Vec<u8> {
     out
 }
 
+/// The 10 readings as a `bench.Batch`, with the schema compiled from a .proto in a temp dir.
+fn protobuf() -> (ProtoSchema, Vec<u8>) {
+    let dir = std::env::temp_dir().join(format!("mqscope-bench-proto-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let file = dir.join("bench.proto");
+    std::fs::write(
+        &file,
+        "syntax = \"proto3\";\npackage bench;\nmessage Reading { string name = 1; double value = 2; }\n\
+         message Batch { repeated Reading readings = 1; int64 at_ms = 2; }\n",
+    )
+    .expect("write");
+    let schema = ProtoSchema::compile(&file, "bench.Batch").expect("compiles");
+    std::fs::remove_dir_all(&dir).ok();
+    let readings: Vec<_> =
+        (0..METRICS).map(|i| serde_json::json!({"name": format!("line1/machine/sensor{i}"), "value": 20.0 + f64::from(i)})).collect();
+    let bytes = schema.encode(&serde_json::json!({"readings": readings, "at_ms": "1700000000000"})).expect("encodes");
+    (schema, bytes)
+}
+
+/// The best of 5 runs of 20,000 calls, in ns per call.
+fn ns_per_call(mut f: impl FnMut()) -> f64 {
+    let mut best = f64::MAX;
+    for _ in 0..5 {
+        let n = 20_000u32;
+        let start = Instant::now();
+        for _ in 0..n {
+            f();
+        }
+        best = best.min(start.elapsed().as_secs_f64() * 1e9 / f64::from(n));
+    }
+    best
+}
+
 fn main() {
     let mut aliases = Aliases::default();
     aliases.learn(&sparkplug(true));
+    let (schema, proto_bytes) = protobuf();
     let cases = [
         ("Sparkplug B NDATA, 10 metrics by alias", Decoder::Sparkplug, sparkplug(false)),
         ("CBOR map of 10 readings", Decoder::Cbor, cbor()),
         ("MessagePack map of 10 readings", Decoder::MsgPack, msgpack()),
+        ("Protobuf, 10 readings (repeated message)", Decoder::Protobuf, proto_bytes),
     ];
-    println!("{:<42} {:>8} {:>12} {:>10}", "payload", "bytes", "ns/message", "MB/s");
+    println!("{:<42} {:>6} {:>10} {:>8} {:>10}", "payload", "bytes", "decode ns", "MB/s", "encode ns");
     for (name, decoder, bytes) in cases {
-        decode_with(decoder, &bytes, Some(&aliases)).expect("decodes");
-        let mut best = f64::MAX;
-        for _ in 0..5 {
-            let n = 20_000u32;
-            let start = Instant::now();
-            for _ in 0..n {
-                black_box(decode_with(decoder, black_box(&bytes), Some(&aliases)).ok());
-            }
-            best = best.min(start.elapsed().as_secs_f64() * 1e9 / f64::from(n));
-        }
+        let decode_once = |bytes: &[u8]| match decoder {
+            Decoder::Protobuf => schema.decode(bytes),
+            d => decode_with(d, bytes, Some(&aliases)),
+        };
+        let json = decode_once(&bytes).expect("decodes");
+        let decode_ns = ns_per_call(|| {
+            black_box(decode_once(black_box(&bytes)).ok());
+        });
         #[expect(clippy::cast_precision_loss, reason = "a payload of a few hundred bytes")]
-        let mb_per_s = bytes.len() as f64 / best * 1e3;
-        println!("{name:<42} {:>8} {best:>12.0} {mb_per_s:>10.1}", bytes.len());
+        let mb_per_s = bytes.len() as f64 / decode_ns * 1e3;
+        // Sparkplug B is not encoded from JSON (its commands have their own editor).
+        let encode_ns = (decoder != Decoder::Sparkplug).then(|| {
+            let schema = (decoder == Decoder::Protobuf).then_some(&schema);
+            assert_eq!(decode_once(&encode(decoder, &json, schema).expect("encodes")).expect("decodes"), json, "{name}: round trip");
+            ns_per_call(|| {
+                black_box(encode(decoder, black_box(&json), schema).ok());
+            })
+        });
+        let encode_ns = encode_ns.map_or_else(|| "—".to_owned(), |ns| format!("{ns:.0}"));
+        println!("{name:<42} {:>6} {decode_ns:>10.0} {mb_per_s:>8.1} {encode_ns:>10}", bytes.len());
     }
     hierarchy();
 }
@@ -98,5 +142,5 @@ fn hierarchy() {
         best = best.min(start.elapsed().as_secs_f64() * 1e9 / f64::from(n));
     }
     assert_eq!(h.node("plant", "edge1").map(|n| n.gaps), Some(0), "every seq followed the one before");
-    println!("{:<42} {:>8} {best:>12.0}", "Sparkplug hierarchy: NDATA folded (seq)", data[1].len());
+    println!("{:<42} {:>6} {best:>10.0}", "Sparkplug hierarchy: NDATA folded (seq)", data[1].len());
 }

@@ -36,6 +36,7 @@ use crate::ui::trace_panel::TracePanel;
 
 mod capture;
 mod chrome;
+mod decoders;
 mod ingest;
 mod inside;
 mod panels;
@@ -156,8 +157,10 @@ pub struct ExplorerApp {
     pub capture: CapturePanel,
     /// Timed publishing and the simulator.
     pub timers: TimerPanel,
-    /// Which decoder applies to which topics (saved as `decoders.toml`).
-    pub decoders: crate::model::decode::BindingFile,
+    /// Which decoder applies to which topics (saved as `decoders.toml`), with the .proto files compiled.
+    pub decoders: crate::model::decode::Decoders,
+    /// The Decoders window.
+    pub decoders_window: crate::ui::decoders_panel::DecodersPanel,
     /// Recordings running, per connection.
     pub recordings: std::collections::HashMap<ConnId, capture::Recording>,
     /// Persisted settings.
@@ -224,7 +227,8 @@ impl ExplorerApp {
             capture: CapturePanel::default(),
             recordings: std::collections::HashMap::new(),
             timers: TimerPanel::default(),
-            decoders: crate::model::decode::BindingFile::default(),
+            decoders: crate::model::decode::Decoders::default(),
+            decoders_window: crate::ui::decoders_panel::DecodersPanel::default(),
             settings: Settings::default(),
             certs: CertsPanel::default(),
             broker_security: BrokerSecurityPanel::default(),
@@ -359,9 +363,20 @@ impl ExplorerApp {
 
     /// [`Self::plot`] reading payloads through `decoder` (a field of the decoded value).
     pub fn plot_decoded(&mut self, topic: String, path: Option<JsonPath>, decoder: Option<crate::model::decode::Decoder>) {
+        self.plot_through(topic, path, decoder, None);
+    }
+
+    /// [`Self::plot_decoded`], through the Protobuf message type `proto` when it is one.
+    pub fn plot_through(
+        &mut self,
+        topic: String,
+        path: Option<JsonPath>,
+        decoder: Option<crate::model::decode::Decoder>,
+        proto: Option<crate::model::decode::ProtoRef>,
+    ) {
         let target = self.plots.current;
         let color = self.store.charts.charts().get(target).map_or(PALETTE[0], crate::model::Chart::next_color);
-        let def = SeriesDef::new(self.current, topic, path, color).with_decoder(decoder);
+        let def = SeriesDef::new(self.current, topic, path, color).with_decoder(decoder).with_proto(proto);
         let label = def.label();
         let (chart, _) = self.store.plot(Some(target), def);
         self.plots.show_chart(&self.store.charts, chart);
@@ -400,24 +415,15 @@ impl ExplorerApp {
         }
     }
 
-    /// Decode topics matching `filter` with `decoder` from now on (`None`: remove that binding),
-    /// and save the bindings.
-    pub fn bind_decoder(&mut self, filter: String, decoder: Option<crate::model::decode::Decoder>) {
-        if let Some(decoder) = decoder {
-            self.toast = Some((format!("Decoding {filter} as {}", decoder.label()), Instant::now()));
-            self.decoders.bind(filter, decoder);
-        } else {
-            self.toast = Some((format!("No decoder bound to {filter}"), Instant::now()));
-            self.decoders.unbind(&filter);
-        }
-        self.send(Command::SaveDecoders(self.decoders.clone()));
-    }
-
     /// Carry out (or ask to confirm) what a panel asked for.
     fn act(&mut self, action: TreeAction) {
         match action {
             TreeAction::Plot { topic, path } => self.plot(topic, path),
             TreeAction::BindDecoder { filter, decoder } => self.bind_decoder(filter, decoder),
+            TreeAction::BindProtobuf { filter } => {
+                let decoder = crate::model::decode::Decoder::Protobuf;
+                self.decoders_window.open_for(filter, decoder, &self.decoders.bindings);
+            }
             TreeAction::PublishTo { topic, payload } => self.publish.prefill(topic, payload),
             TreeAction::Export { under } => self.export_below(Some(under)),
             TreeAction::SparkplugCommand { group, node, device } => self.sparkplug_act(SparkplugAction::Command { group, node, device }),
@@ -479,7 +485,7 @@ impl ExplorerApp {
         let Some((action, inspector_action)) = self.panels_ui(ui, now) else { return };
         match inspector_action {
             Some(InspectorAction::SavePayload { bytes, suggested_name }) => self.send(Command::SavePayload { bytes, suggested_name }),
-            Some(InspectorAction::Plot { topic, path, decoder }) => self.plot_decoded(topic, path, decoder),
+            Some(InspectorAction::Plot { topic, path, decoder, proto }) => self.plot_through(topic, path, decoder, proto),
             None => {}
         }
         if let Some(action) = action {
@@ -490,15 +496,7 @@ impl ExplorerApp {
         self.confirm_ui(ui.ctx());
         self.save_to_ui(ui.ctx());
         self.connections_ui(ui.ctx());
-        if let Some(action) = self.capture.ui(ui.ctx()) {
-            self.capture_act(action);
-        }
-        if self.timers.open {
-            let name = self.store.conn(self.current).map(|c| c.name.clone()).unwrap_or_default();
-            if let Some(spec) = self.timers.ui(ui.ctx(), self.current, &name) {
-                self.start_timer(spec, name);
-            }
-        }
+        self.tool_windows_ui(ui.ctx());
         let mut settings = self.settings.clone();
         settings.sort = self.tree.rows.sort();
         let (mut generate, mut apply) = (None, None);

@@ -253,6 +253,9 @@ pub async fn run(config: RuntimeConfig, mut commands: mpsc::Receiver<Command>, s
                 });
             }
             Command::SaveDecoders(file) => decoders::save(dir.clone(), sink.clone(), file),
+            Command::CompileProto(file) => {
+                tokio::spawn(decoders::compile(file, sink.clone()));
+            }
             Command::AppendStats(line) => {
                 if let Some(path) = &config.stats_file {
                     append_line(path, &line).await;

@@ -1,5 +1,5 @@
-//! The window's chrome around the panels: the connection tabs, the connection manager window and
-//! the confirmation dialog for destructive actions. Methods of [`ExplorerApp`], kept apart so that
+//! The window's chrome around the panels: the connection tabs, the Tools menu, the connection
+//! manager window and the confirmation dialog for destructive actions. Methods of [`ExplorerApp`], kept apart so that
 //! `app.rs` stays about the frame's flow.
 
 use egui::RichText;
@@ -167,7 +167,30 @@ impl ExplorerApp {
                 self.timers.open_with(self.publish.form.clone());
                 ui.close();
             }
+            ui.separator();
+            if ui
+                .button("Decoders…")
+                .on_hover_text("Bind topics to payload decoders: Sparkplug B, Protobuf (.proto files), CBOR, MessagePack")
+                .clicked()
+            {
+                self.decoders_window.open = true;
+                ui.close();
+            }
         });
+    }
+
+    /// The tool windows: export, open, record and replay; Decoders; timed publishing.
+    pub(super) fn tool_windows_ui(&mut self, ctx: &egui::Context) {
+        if let Some(action) = self.capture.ui(ctx) {
+            self.capture_act(action);
+        }
+        self.decoders_ui(ctx);
+        if self.timers.open {
+            let name = self.store.conn(self.current).map(|c| c.name.clone()).unwrap_or_default();
+            if let Some(spec) = self.timers.ui(ctx, self.current, &name) {
+                self.start_timer(spec, name);
+            }
+        }
     }
 
     /// The confirmation dialog for a destructive action.

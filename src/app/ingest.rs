@@ -84,7 +84,8 @@ impl ExplorerApp {
                     // A shown Retained tab asks again now, not at its next turn.
                     self.inside_polled = None;
                 }
-                Event::DecodersLoaded(file) => self.decoders = file,
+                Event::DecodersLoaded(file) => self.decoders.set_bindings(file),
+                Event::ProtoCompiled { file, result } => self.proto_compiled(file, result),
                 Event::TemplatesLoaded(file) => {
                     self.publish.templates = file.templates;
                     self.publish.history = file.history;
@@ -105,6 +106,10 @@ impl ExplorerApp {
                     path,
                 } => {
                     self.capture.file_picked(field, path);
+                }
+                Event::FilePicked { field: FileField::ProtoFile, path } => {
+                    let action = self.decoders_window.file_picked(path);
+                    self.decoders_act(action);
                 }
                 Event::FilePicked { field, path } => self.connections.file_picked(field, path),
                 Event::CertificatesGenerated(outcome) => self.certs.finished(outcome),

@@ -38,7 +38,7 @@ impl ExplorerApp {
                     if fold.clicked() {
                         *publish_open = false;
                     }
-                    publish.ui(ui, conn, commands);
+                    publish.ui(ui, conn, commands, decoders);
                 })
                 .response
                 .rect

@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use super::decode::Schemas;
 use super::message::Message;
 use super::series::{DEFAULT_POINTS_PER_SERIES, Series, SeriesDef};
 use super::{ConnId, TopicTree};
@@ -99,11 +100,13 @@ pub struct Charts {
     /// connection → topic → series fed by it; rebuilt whenever series are added or removed.
     index: HashMap<ConnId, HashMap<Arc<str>, Vec<SeriesRef>>>,
     next_id: u64,
+    /// The compiled .proto files, for series of Protobuf fields (a copy of the window's; shared, cheap).
+    schemas: Schemas,
 }
 
 impl Default for Charts {
     fn default() -> Self {
-        Self { list: Vec::new(), cap: DEFAULT_POINTS_PER_SERIES, index: HashMap::new(), next_id: 1 }
+        Self { list: Vec::new(), cap: DEFAULT_POINTS_PER_SERIES, index: HashMap::new(), next_id: 1, schemas: Schemas::default() }
     }
 }
 
@@ -140,11 +143,27 @@ impl Charts {
         }
     }
 
+    /// Adopt the window's compiled .proto files: series of Protobuf fields read through them from now on.
+    pub fn set_schemas(&mut self, schemas: &Schemas) {
+        self.schemas = schemas.clone();
+        for series in self.list.iter_mut().flat_map(|c| c.series.iter_mut()) {
+            series.set_schema(schemas);
+        }
+    }
+
     /// Append an empty chart; returns its index.
     pub fn add_chart(&mut self, def: &ChartDef) -> usize {
         let id = self.next_id;
         self.next_id += 1;
-        let series = def.series.iter().map(|d| Series::new(d.clone(), self.cap)).collect();
+        let series = def
+            .series
+            .iter()
+            .map(|d| {
+                let mut series = Series::new(d.clone(), self.cap);
+                series.set_schema(&self.schemas);
+                series
+            })
+            .collect();
         self.list.push(Chart { id, title: def.title.clone(), window_secs: def.window_secs, unit: def.unit.clone(), series });
         self.rebuild_index();
         self.list.len() - 1
@@ -171,6 +190,7 @@ impl Charts {
             return (chart, existing);
         }
         let mut series = Series::new(def, self.cap);
+        series.set_schema(&self.schemas);
         if let Some(tree) = tree {
             // Sparkplug names from the latest BIRTHs, before the history that uses their aliases.
             let births: Vec<String> = series.def.birth_topics().into_iter().filter(|b| *b != series.def.topic).collect();

@@ -10,7 +10,7 @@ use std::collections::VecDeque;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::ConnId;
-use super::decode::{self, Decoder, sparkplug};
+use super::decode::{self, Decoder, ProtoRef, ProtoSchema, Schemas, sparkplug};
 use super::message::Message;
 use super::payload::{self, JsonPath};
 
@@ -40,6 +40,9 @@ pub struct SeriesDef {
     /// Decoder of a binary payload (Sparkplug B, CBOR, MessagePack); `path` then reads the decoded value.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub decoder: Option<Decoder>,
+    /// The .proto message type, for [`Decoder::Protobuf`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proto: Option<ProtoRef>,
 }
 
 fn local() -> ConnId {
@@ -54,13 +57,20 @@ impl SeriesDef {
     /// A visible series of `topic` (at `path`) on `conn_id`, in `color`.
     #[must_use]
     pub fn new(conn_id: ConnId, topic: impl Into<String>, path: Option<JsonPath>, color: [u8; 3]) -> Self {
-        Self { conn_id, topic: topic.into(), path: path.filter(|p| !p.is_root()), color, visible: true, decoder: None }
+        Self { conn_id, topic: topic.into(), path: path.filter(|p| !p.is_root()), color, visible: true, decoder: None, proto: None }
     }
 
     /// The same series read through `decoder`.
     #[must_use]
     pub fn with_decoder(mut self, decoder: Option<Decoder>) -> Self {
         self.decoder = decoder;
+        self
+    }
+
+    /// The same series read through the Protobuf message type `proto`.
+    #[must_use]
+    pub fn with_proto(mut self, proto: Option<ProtoRef>) -> Self {
+        self.proto = proto;
         self
     }
 
@@ -83,7 +93,11 @@ impl SeriesDef {
     /// True if both plot the same thing (colour and visibility aside).
     #[must_use]
     pub fn same_source(&self, other: &Self) -> bool {
-        self.conn_id == other.conn_id && self.topic == other.topic && self.path == other.path && self.decoder == other.decoder
+        self.conn_id == other.conn_id
+            && self.topic == other.topic
+            && self.path == other.path
+            && self.decoder == other.decoder
+            && self.proto == other.proto
     }
 }
 
@@ -115,6 +129,8 @@ pub struct Series {
     aliases: sparkplug::Aliases,
     /// Those BIRTH topics ([`SeriesDef::birth_topics`]).
     births: Vec<String>,
+    /// The compiled message type of [`SeriesDef::proto`], once its file compiled.
+    schema: Option<ProtoSchema>,
 }
 
 impl Series {
@@ -131,7 +147,13 @@ impl Series {
             spikes: 0,
             aliases: sparkplug::Aliases::default(),
             births,
+            schema: None,
         }
+    }
+
+    /// Take the series' Protobuf message type from `schemas` (none while its file is not compiled).
+    pub fn set_schema(&mut self, schemas: &Schemas) {
+        self.schema = self.def.proto.as_ref().and_then(|p| schemas.schema(p).ok());
     }
 
     /// The points, oldest first: `[unix secs, value]`, x never decreasing.
@@ -186,11 +208,14 @@ impl Series {
         if *msg.topic != *self.def.topic {
             return;
         }
-        let value = match self.def.decoder {
-            Some(decoder) => decode::decode_with(decoder, &msg.payload, Some(&self.aliases))
+        let value = match (self.def.decoder, &self.schema) {
+            (Some(Decoder::Protobuf), Some(schema)) => {
+                schema.decode(&msg.payload).ok().and_then(|v| payload::numeric_at(&v, self.def.path.as_ref()))
+            }
+            (Some(decoder), _) => decode::decode_with(decoder, &msg.payload, Some(&self.aliases))
                 .ok()
                 .and_then(|v| payload::numeric_at(&v, self.def.path.as_ref())),
-            None => payload::numeric_value(&msg.payload, self.def.path.as_ref()),
+            (None, _) => payload::numeric_value(&msg.payload, self.def.path.as_ref()),
         };
         match value {
             Some(y) => self.push(unix_secs_f64(msg.received_at), y),

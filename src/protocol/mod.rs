@@ -173,6 +173,9 @@ pub enum Command {
     SaveTemplates(TemplateFile),
     /// Save the decoder bindings to the config dir.
     SaveDecoders(crate::model::decode::BindingFile),
+    /// Compile a .proto file (and its imports) on the blocking pool; answered with
+    /// [`Event::ProtoCompiled`].
+    CompileProto(std::path::PathBuf),
     /// Append a line to the stats file (`mqscope --stats-file`, for scripts measuring the window).
     AppendStats(String),
     /// Ask the embedded broker for a view from inside (sent by the UI only while the view is shown);
@@ -374,6 +377,13 @@ pub enum Event {
     TemplatesLoaded(TemplateFile),
     /// Saved decoder bindings, read at start (handled by the app, not the store).
     DecodersLoaded(crate::model::decode::BindingFile),
+    /// A .proto file compiled, or why not (handled by the app, not the store).
+    ProtoCompiled {
+        /// The file, as asked for.
+        file: std::path::PathBuf,
+        /// Its message types, or the compile error (`file:line:column: what`).
+        result: Result<crate::model::decode::protobuf::ProtoFile, String>,
+    },
     /// A command failed; shown to the user (handled by the app, not the store).
     Error(String),
     /// An action finished; shown to the user (handled by the app, not the store).
@@ -448,6 +458,7 @@ impl Event {
             | Self::SaveNeedsPath { .. }
             | Self::TemplatesLoaded(_)
             | Self::DecodersLoaded(_)
+            | Self::ProtoCompiled { .. }
             | Self::Profiles { .. }
             | Self::ProfileRejected { .. }
             | Self::FilePicked { .. }
@@ -475,6 +486,8 @@ pub enum FileField {
     RecordFile,
     /// A capture file to replay.
     ReplayFile,
+    /// The .proto schema of a decoder binding.
+    ProtoFile,
 }
 
 /// Where a [`Event::Profiles`] came from.

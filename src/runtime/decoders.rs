@@ -1,10 +1,12 @@
 //! The decoder bindings file (`decoders.toml` in the config dir), read at start and written on
-//! change, both on the blocking pool so the window never waits for the disk.
+//! change, and the .proto files of Protobuf bindings compiled (at start, and when asked), all on
+//! the blocking pool so the window never waits for the disk.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::model::decode::BindingFile;
+use crate::model::decode::protobuf::ProtoFile;
 use crate::protocol::{Event, EventSink};
 use crate::storage;
 
@@ -15,10 +17,26 @@ pub(super) async fn load(dir: Option<Arc<PathBuf>>, sink: EventSink) {
     })
     .await;
     match loaded {
-        Ok(Ok(file)) => sink.control(Event::DecodersLoaded(file)).await,
+        Ok(Ok(file)) => {
+            let protos = file.proto_files();
+            sink.control(Event::DecodersLoaded(file)).await;
+            for proto in protos {
+                compile(proto, sink.clone()).await;
+            }
+        }
         Ok(Err(err)) => sink.control(Event::Error(format!("cannot read decoder bindings: {err}"))).await,
         Err(_) => {}
     }
+}
+
+/// Compile a .proto file (with its imports) and hand the result to the window.
+pub(super) async fn compile(file: PathBuf, sink: EventSink) {
+    let path = file.clone();
+    let result = match tokio::task::spawn_blocking(move || ProtoFile::compile(&path)).await {
+        Ok(result) => result.map_err(|e| e.to_string()),
+        Err(err) => Err(format!("the compiler stopped: {err}")),
+    };
+    sink.control(Event::ProtoCompiled { file, result }).await;
 }
 
 /// Write the bindings; a failure is shown to the user.

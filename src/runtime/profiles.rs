@@ -48,6 +48,7 @@ pub async fn pick_file(field: FileField, sink: EventSink) {
         FileField::CaptureFile => "Open a capture (NDJSON)",
         FileField::RecordFile => "Record to",
         FileField::ReplayFile => "Replay a capture (NDJSON)",
+        FileField::ProtoFile => "Protobuf schema (.proto)",
     };
     if let Some(reason) = super::dialog::unavailable() {
         sink.control(Event::Error(format!("No file dialog can open here ({reason}); type the path in the field."))).await;
@@ -59,6 +60,7 @@ pub async fn pick_file(field: FileField, sink: EventSink) {
         FileField::CaptureFile | FileField::ReplayFile => {
             dialog.add_filter("Capture (NDJSON)", &["ndjson", "jsonl", "json"]).pick_file().await
         }
+        FileField::ProtoFile => dialog.add_filter("Protobuf schema", &["proto"]).pick_file().await,
         _ => dialog.pick_file().await,
     };
     if let Some(handle) = picked {

@@ -230,11 +230,6 @@ fn path_row(ui: &mut egui::Ui, label: &str, path: &mut String, error: Option<&st
     action
 }
 
-/// A window of these forms: fixed size, opened in the middle of the screen.
-fn centred<'a>(title: &'a str, ctx: &egui::Context) -> egui::Window<'a> {
-    egui::Window::new(title).pivot(egui::Align2::CENTER_CENTER).default_pos(ctx.content_rect().center())
-}
-
 /// A window closed while its job runs stops the job.
 fn cancel(job: Option<&Progress>) {
     if let Some(job) = job {
@@ -308,7 +303,7 @@ impl CapturePanel {
         let mut action = None;
         let Some(form) = &mut self.replay else { return None };
         let (mut open, mut done) = (true, false);
-        centred("Replay", ctx).open(&mut open).collapsible(false).resizable(false).show(ctx, |ui| {
+        super::centred_window("Replay", ctx).open(&mut open).collapsible(false).resizable(false).show(ctx, |ui| {
             ui.weak("Publish a capture's messages into this connection, keeping their recorded gaps (or faster).");
             if let Some(job) = &form.job {
                 if job.finished.load(Relaxed) {
@@ -371,7 +366,7 @@ impl CapturePanel {
                 Some(under) => format!("Export {} messages under {under}", format::count(form.msgs.len() as u64)),
                 None => format!("Export {} messages", format::count(form.msgs.len() as u64)),
             };
-            centred("Export messages", ctx).open(&mut open).collapsible(false).resizable(false).show(ctx, |ui| {
+            super::centred_window("Export messages", ctx).open(&mut open).collapsible(false).resizable(false).show(ctx, |ui| {
                 ui.label(RichText::new(title).strong());
                 ui.weak("What history holds, in time order: the latest value of each topic and its kept history.");
                 ui.horizontal(|ui| {
@@ -422,7 +417,7 @@ impl CapturePanel {
         let mut action = None;
         if let Some(form) = &mut self.record {
             let (mut open, mut done) = (true, false);
-            centred("Record", ctx).open(&mut open).collapsible(false).resizable(false).show(ctx, |ui| {
+            super::centred_window("Record", ctx).open(&mut open).collapsible(false).resizable(false).show(ctx, |ui| {
                 ui.weak("Every message of this connection that matches the filter, as it arrives (not what the window kept), to a capture file.");
                 egui::Grid::new("record-form").num_columns(2).show(ui, |ui| {
                     for (label, text) in [("Filter", &mut form.filter), ("Max size (MiB)", &mut form.max_mib), ("Max duration (s)", &mut form.max_secs)] {
@@ -457,7 +452,7 @@ impl CapturePanel {
         let mut action = None;
         if let Some(form) = &mut self.open {
             let (mut open, mut done) = (true, false);
-            centred("Open capture", ctx).open(&mut open).collapsible(false).resizable(false).show(ctx, |ui| {
+            super::centred_window("Open capture", ctx).open(&mut open).collapsible(false).resizable(false).show(ctx, |ui| {
                 ui.weak("A capture (NDJSON, as mqscope record or Export write) opens as a tab of its own, with no broker.");
                 let running = form.job.as_ref().is_some_and(|job| job_ui(ui, job, "Read"));
                 if form.job.as_ref().is_some_and(|job| job.finished.load(Relaxed)) {

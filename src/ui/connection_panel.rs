@@ -107,7 +107,7 @@ impl ConnectionPanel {
             FileField::ClientCert => tls.client_cert_file = path,
             FileField::ClientKey => tls.client_key_file = path,
             // Not profile fields: the capture panel takes these.
-            FileField::ExportFile | FileField::CaptureFile | FileField::RecordFile | FileField::ReplayFile => {}
+            FileField::ExportFile | FileField::CaptureFile | FileField::RecordFile | FileField::ReplayFile | FileField::ProtoFile => {}
         }
     }
 

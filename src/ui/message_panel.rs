@@ -12,7 +12,7 @@ use egui::{RichText, ScrollArea};
 
 use super::payload_view::PayloadViewer;
 use crate::model::decode::binding::Applied;
-use crate::model::decode::{self, BindingFile, DecodeError, Decoder, sparkplug};
+use crate::model::decode::{DecodeError, Decoder, Decoders, ProtoRef, sparkplug};
 use crate::model::diff::{self, DiffLine, JsonChange};
 use crate::model::payload::JsonPath;
 use crate::model::{Message, NodeId, TopicTree, format, payload};
@@ -42,6 +42,8 @@ pub enum InspectorAction {
         path: Option<JsonPath>,
         /// The decoder the field is read through, for a decoded payload.
         decoder: Option<Decoder>,
+        /// The message type, for a Protobuf payload.
+        proto: Option<ProtoRef>,
     },
 }
 
@@ -60,11 +62,14 @@ pub struct MessagePanel {
     /// The raw views were asked for although a decoder applies.
     raw: bool,
     /// The shown message decoded, computed once per message and decoder (only this message is decoded).
-    decoded: Option<(MsgKey, Decoder, Result<Arc<serde_json::Value>, DecodeError>)>,
+    decoded: Option<(MsgKey, Through, Result<Arc<serde_json::Value>, DecodeError>)>,
 }
 
+/// The decoder a value was read through, with the schemas' generation (a recompiled .proto decodes again).
+type Through = (Applied, u64);
+
 /// The two messages compared (older first) and the decoder they were compared through.
-type DiffKey = (MsgKey, MsgKey, Option<Decoder>);
+type DiffKey = (MsgKey, MsgKey, Option<Through>);
 
 /// What two messages differ in.
 #[derive(Debug)]
@@ -77,10 +82,10 @@ enum Diff {
 
 impl Diff {
     /// Compare two messages, through `decoder` when one applies (the same structural diff as JSON).
-    fn of(old: &Message, new: &Message, decoder: Option<(Decoder, &sparkplug::Aliases)>) -> Self {
+    fn of(old: &Message, new: &Message, decoder: Option<(&Decoders, &Applied, &sparkplug::Aliases)>) -> Self {
         let json = |m: &Message| {
             match decoder {
-                Some((d, aliases)) => decode::decode_with(d, &m.payload, Some(aliases)).ok(),
+                Some((decoders, applied, aliases)) => decoders.decode(applied, &m.payload, Some(aliases)).ok(),
                 None => serde_json::from_slice::<serde_json::Value>(&m.payload).ok(),
             }
             .filter(|v| v.is_object() || v.is_array())
@@ -105,7 +110,7 @@ impl MessagePanel {
         tree: &TopicTree,
         selected: Option<NodeId>,
         now: SystemTime,
-        decoders: &BindingFile,
+        decoders: &Decoders,
     ) -> Option<InspectorAction> {
         let Some(id) = selected else {
             ui.weak("Select a topic in the tree to see its value and history.");
@@ -124,7 +129,7 @@ impl MessagePanel {
         tree: &TopicTree,
         id: NodeId,
         now: SystemTime,
-        decoders: &BindingFile,
+        decoders: &Decoders,
     ) -> Option<InspectorAction> {
         let node = tree.node(id);
         let path = tree.path(id);
@@ -165,15 +170,16 @@ impl MessagePanel {
             if payload::numeric_value(&shown.payload, None).is_some()
                 && ui.small_button("Plot").on_hover_text("Chart this topic's values over time").clicked()
             {
-                action = Some(InspectorAction::Plot { topic: path.clone(), path: None, decoder: None });
+                action = Some(InspectorAction::Plot { topic: path.clone(), path: None, decoder: None, proto: None });
             }
         });
         let applied = decoders.applied_to(&path, shown.meta.as_ref().and_then(|m| m.content_type.as_deref()));
         let decoded_tree = applied.as_ref().filter(|_| !self.raw && !shown.payload.is_empty());
         if let Some(applied) = decoded_tree
-            && let Some(field) = self.decoded_ui(ui, shown, applied, || aliases_for(tree, &path, applied.decoder))
+            && let Some(field) = self.decoded_ui(ui, shown, decoders, applied, || aliases_for(tree, &path, applied.decoder))
         {
-            action = Some(InspectorAction::Plot { topic: path.clone(), path: Some(field), decoder: Some(applied.decoder) });
+            let (decoder, proto) = (Some(applied.decoder), applied.proto.clone());
+            action = Some(InspectorAction::Plot { topic: path.clone(), path: Some(field), decoder, proto });
         }
         let decode_failed = matches!(&self.decoded, Some((k, _, Err(_))) if *k == key(shown));
         if decoded_tree.is_none() || decode_failed {
@@ -186,12 +192,16 @@ impl MessagePanel {
                 });
             }
             if let Some(field) = self.viewer.ui(ui, &shown.payload) {
-                action = Some(InspectorAction::Plot { topic: path.clone(), path: Some(field), decoder: None });
+                action = Some(InspectorAction::Plot { topic: path.clone(), path: Some(field), decoder: None, proto: None });
             }
         }
         ui.separator();
-        let diff_decoder = applied.as_ref().filter(|_| !self.raw).map(|a| a.decoder);
-        self.history_ui(ui, node.msg_count(), node.thinned(), &messages, diff_decoder.map(|d| (d, move || aliases_for(tree, &path, d))));
+        let diff_decoder = applied.filter(|_| !self.raw);
+        let through = diff_decoder.map(|a| {
+            let d = a.decoder;
+            (decoders, a, move || aliases_for(tree, &path, d))
+        });
+        self.history_ui(ui, node.msg_count(), node.thinned(), &messages, through);
         action
     }
 
@@ -201,13 +211,15 @@ impl MessagePanel {
         &mut self,
         ui: &mut egui::Ui,
         shown: &Message,
+        decoders: &Decoders,
         applied: &Applied,
         aliases: impl FnOnce() -> sparkplug::Aliases,
     ) -> Option<JsonPath> {
         let k = key(shown);
-        if self.decoded.as_ref().is_none_or(|(dk, d, _)| *dk != k || *d != applied.decoder) {
-            let result = decode::decode_with(applied.decoder, &shown.payload, Some(&aliases())).map(Arc::new);
-            self.decoded = Some((k, applied.decoder, result));
+        let through = (applied.clone(), decoders.schemas.generation());
+        if self.decoded.as_ref().is_none_or(|(dk, d, _)| *dk != k || *d != through) {
+            let result = decoders.decode(applied, &shown.payload, Some(&aliases())).map(Arc::new);
+            self.decoded = Some((k, through, result));
         }
         ui.horizontal_wrapped(|ui| {
             let why = match applied.filter.strip_prefix("content type ") {
@@ -236,7 +248,7 @@ impl MessagePanel {
         received: u64,
         thinned: u64,
         messages: &[&Message],
-        decoder: Option<(Decoder, impl FnOnce() -> sparkplug::Aliases)>,
+        decoder: Option<(&Decoders, Applied, impl FnOnce() -> sparkplug::Aliases)>,
     ) {
         self.compare.retain(|k| messages.iter().any(|m| key(m) == *k));
         ui.horizontal(|ui| {
@@ -253,10 +265,10 @@ impl MessagePanel {
             && let (Some(old), Some(new)) = (messages.iter().find(|m| key(m) == a), messages.iter().find(|m| key(m) == b))
         {
             let (old, new) = if old.received_at <= new.received_at { (old, new) } else { (new, old) };
-            let pair = (key(old), key(new), decoder.as_ref().map(|(d, _)| *d));
+            let pair = (key(old), key(new), decoder.as_ref().map(|(d, a, _)| (a.clone(), d.schemas.generation())));
             if self.diff.as_ref().is_none_or(|(k, _)| *k != pair) {
-                let decoder = decoder.map(|(d, aliases)| (d, aliases()));
-                self.diff = Some((pair, Diff::of(old, new, decoder.as_ref().map(|(d, a)| (*d, a)))));
+                let decoder = decoder.map(|(d, a, aliases)| (d, a, aliases()));
+                self.diff = Some((pair, Diff::of(old, new, decoder.as_ref().map(|(d, a, al)| (*d, a, al)))));
             }
             if let Some((_, d)) = &self.diff {
                 diff_ui(ui, old, new, d);

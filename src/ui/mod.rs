@@ -4,7 +4,9 @@
 //! # Layout
 //! - [`topic_tree_panel`]: the live tree (left).
 //! - [`message_panel`]: the selected topic's value, metadata and history (centre).
-//! - [`publish_panel`]: publish by hand (right).
+//! - [`publish_panel`]: publish by hand (right); [`publish_encode`]: its "Encode as" (JSON published
+//!   as CBOR, MessagePack or Protobuf through a binding).
+//! - [`decoders_panel`]: the Decoders window (bindings of filters to payload decoders, .proto schemas).
 //! - [`status_bar`]: broker address, clients, rates, memory (bottom).
 //! - [`plot_panel`]: the Charts tab of the bottom dock; [`chart_plot`] draws one chart.
 //! - [`talkers_panel`]: the Top talkers tab of the bottom dock, and the selected node's rate sparkline.
@@ -22,11 +24,13 @@ pub mod chart_plot;
 pub mod clients_panel;
 pub mod connection_form;
 pub mod connection_panel;
+pub mod decoders_panel;
 pub mod faults_panel;
 pub mod inside_table;
 pub mod message_panel;
 pub mod payload_view;
 pub mod plot_panel;
+pub mod publish_encode;
 pub mod publish_form;
 pub mod publish_panel;
 pub mod retained_panel;
@@ -150,6 +154,18 @@ pub fn qos_badge(ui: &mut egui::Ui, qos: QoS) -> egui::Response {
 /// The retained badge.
 pub fn retained_badge(ui: &mut egui::Ui) -> egui::Response {
     badge(ui, "R", RETAINED_COLOR, "Retained: the broker keeps this value for new subscribers")
+}
+
+/// A tool window of a fixed-size form, opened in the middle of the screen.
+pub fn centred_window<'a>(title: &'a str, ctx: &egui::Context) -> egui::Window<'a> {
+    egui::Window::new(title).pivot(egui::Align2::CENTER_CENTER).default_pos(ctx.content_rect().center())
+}
+
+/// A small button whose accessible name (and hover text) says more than its caption.
+pub fn named_button(ui: &mut egui::Ui, caption: &str, name: &str) -> egui::Response {
+    let response = ui.small_button(caption).on_hover_text(name);
+    response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, true, name));
+    response
 }
 
 #[cfg(test)]

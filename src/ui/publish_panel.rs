@@ -1,6 +1,7 @@
 //! Publish by hand: topic (with completion from the tree), payload in a format (text, JSON with
-//! validation, hex, base64), QoS, retain, MQTT 5 properties; a history of what was sent and named
-//! templates — "Postman for MQTT".
+//! validation, hex, base64, or JSON encoded as CBOR, MessagePack or Protobuf through a decoder
+//! binding), QoS, retain, MQTT 5 properties; a history of what was sent and named templates —
+//! "Postman for MQTT".
 //!
 //! Owns: the form, the history and the templates (the app saves them through the runtime; this panel
 //! does no I/O). Sends [`Command::Publish`] with `try_send`; a full channel shows "busy", never blocks.
@@ -9,7 +10,9 @@ use bytes::Bytes;
 use egui::RichText;
 use tokio::sync::mpsc;
 
+use super::publish_encode::{self, EncodeAs, Encoded};
 use super::publish_form::properties_ui;
+use crate::model::decode::Decoders;
 use crate::model::publish::{PayloadFormat, PublishForm, Template};
 use crate::model::{Conn, ConnId, ConnStatus, NodeId, QoS, TopicTree, payload};
 use crate::protocol::{Command, PublishId, PublishOutcome, PublishRequest};
@@ -52,6 +55,10 @@ pub struct PublishPanel {
     /// Embedded broker only: publish as this client id (empty: as `mqscope`), to test No Local
     /// and what a device would see of another's message. Not part of templates or history.
     pub as_client: String,
+    /// How the typed payload becomes bytes: as typed, or JSON encoded through a binding.
+    pub encode_as: EncodeAs,
+    /// The typed JSON encoded, once per edit: its size or why it does not fit.
+    encoded: Encoded,
 }
 
 /// The line under the Publish button.
@@ -118,13 +125,6 @@ fn completions(tree: &TopicTree, parent: Option<&str>, typed: &str, limit: usize
         .collect()
 }
 
-/// A small button whose accessible name (and hover text) says more than its caption.
-fn named_button(ui: &mut egui::Ui, caption: &str, name: &str) -> egui::Response {
-    let response = ui.small_button(caption).on_hover_text(name);
-    response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, true, name));
-    response
-}
-
 /// What a queued publish is told.
 fn queued_text(p: &Pending) -> String {
     format!("Queued: {} is not connected; {} goes out once it is.", p.conn_name, p.what())
@@ -149,6 +149,18 @@ fn status_line(ui: &mut egui::Ui, status: Option<&Status>) {
         None => ("", ui.visuals().weak_text_color()),
     };
     error_line(ui, text, color);
+}
+
+/// The payload editor under its label (the label is its accessible name).
+fn payload_edit(ui: &mut egui::Ui, text: &mut String, label: &str, hint: &str) -> egui::Response {
+    let label = ui.label(label);
+    let edit = egui::TextEdit::multiline(text)
+        .id_salt("publish-payload")
+        .hint_text(hint)
+        .code_editor()
+        .desired_rows(6)
+        .desired_width(f32::INFINITY);
+    ui.add(edit).labelled_by(label.id)
 }
 
 /// A single line, always allocated; cut with … when too long, the full text on hover.
@@ -217,7 +229,7 @@ impl PublishPanel {
     }
 
     /// Draw the panel; publishes on `conn` through `commands`.
-    pub fn ui(&mut self, ui: &mut egui::Ui, conn: &Conn, commands: &mpsc::Sender<Command>) {
+    pub fn ui(&mut self, ui: &mut egui::Ui, conn: &Conn, commands: &mpsc::Sender<Command>, decoders: &Decoders) {
         ui.horizontal_wrapped(|ui| {
             ui.heading("Publish");
             ui.label(RichText::new(format!("to {}", conn.name)).strong()).on_hover_text(format!(
@@ -234,7 +246,7 @@ impl PublishPanel {
         }
         // Both ways: a wide row scrolls here instead of widening the panel over the inspector.
         egui::ScrollArea::both().id_salt("publish-scroll").show(ui, |ui| {
-            self.form_ui(ui, &conn.tree);
+            let encodes = self.form_ui(ui, &conn.tree, decoders);
             if conn.id == ConnId::LOCAL {
                 ui.horizontal(|ui| {
                     let label = ui.label("As client id");
@@ -247,9 +259,12 @@ impl PublishPanel {
                 });
             }
             let shortcut = ui.input_mut(|i| i.consume_key(egui::Modifiers::COMMAND, egui::Key::Enter));
-            let clicked = ui.button("Publish").on_hover_text(format!("Publish on {} (Ctrl+Enter)", conn.name)).clicked();
-            if clicked || shortcut {
-                self.publish(conn, commands);
+            let hover =
+                if encodes { format!("Publish on {} (Ctrl+Enter)", conn.name) } else { "The JSON does not encode: see above".to_owned() };
+            let clicked =
+                ui.add_enabled(encodes, egui::Button::new("Publish")).on_hover_text(&hover).on_disabled_hover_text(&hover).clicked();
+            if clicked || (shortcut && encodes) {
+                self.publish(conn, commands, decoders);
             }
             if ui
                 .small_button("On a timer…")
@@ -262,7 +277,7 @@ impl PublishPanel {
             status_line(ui, self.status.as_ref());
             ui.separator();
             self.templates_ui(ui);
-            self.history_ui(ui, conn, commands);
+            self.history_ui(ui, conn, commands, decoders);
         });
         self.confirm_ui(ui.ctx(), conn, commands);
     }
@@ -286,7 +301,8 @@ impl PublishPanel {
         }
     }
 
-    fn form_ui(&mut self, ui: &mut egui::Ui, tree: &TopicTree) {
+    /// The form; false while the typed JSON does not encode as the encoding in force asks.
+    fn form_ui(&mut self, ui: &mut egui::Ui, tree: &TopicTree, decoders: &Decoders) -> bool {
         let f = &mut self.form;
         let topic_label = ui.label("Topic");
         // egui's completion popup: Enter, Tab or a click accepts; arrows move; Esc dismisses. It floats
@@ -325,6 +341,7 @@ impl PublishPanel {
             if ui.small_button("From file…").on_hover_text("Publish a file's bytes as the payload").clicked() {
                 self.load_requested = true;
             }
+            publish_encode::picker_ui(ui, &mut self.encode_as, decoders);
             if f.format == PayloadFormat::Json && ui.small_button("Format").on_hover_text("Pretty-print the JSON").clicked() {
                 match payload::json_pretty(f.payload.as_bytes()) {
                     Some(pretty) => f.payload = pretty,
@@ -332,6 +349,7 @@ impl PublishPanel {
                 }
             }
         });
+        let mut encodes = true;
         if let Some((name, bytes)) = &self.file_payload {
             let mut clear = false;
             ui.horizontal_wrapped(|ui| {
@@ -342,6 +360,8 @@ impl PublishPanel {
             if clear {
                 self.file_payload = None;
             }
+        } else if let Some(encoding) = self.encode_as.resolve(decoders, &self.form.topic) {
+            encodes = self.json_editor_ui(ui, decoders, &encoding);
         } else {
             self.payload_editor_ui(ui);
         }
@@ -354,22 +374,26 @@ impl PublishPanel {
             ui.checkbox(&mut f.retain, "Retain");
         });
         egui::CollapsingHeader::new("MQTT 5 properties").id_salt("v5-props").show(ui, |ui| properties_ui(f, ui));
+        encodes
+    }
+
+    /// The payload as JSON to encode: the editor, then the encoded size or why it does not encode.
+    fn json_editor_ui(&mut self, ui: &mut egui::Ui, decoders: &Decoders, encoding: &publish_encode::Encoding) -> bool {
+        let what = encoding.1.as_ref().map_or_else(|| encoding.0.label().to_owned(), |p| format!("{} {}", encoding.0.label(), p.message));
+        let hint = "{\"temperature\": 21.5, \"raw\": {\"$bytes\": \"AAE=\"}}";
+        let edit = payload_edit(ui, &mut self.form.payload, &format!("JSON payload, published as {what}"), hint);
+        if edit.changed() {
+            self.clear_refusal();
+        }
+        let outcome = self.encoded.update(decoders, encoding, &self.form.payload);
+        publish_encode::outcome_ui(ui, encoding, &outcome);
+        outcome.is_ok()
     }
 
     /// The payload text editor, validated as typed.
     fn payload_editor_ui(&mut self, ui: &mut egui::Ui) {
         let f = &mut self.form;
-        let payload_label = ui.label(format!("{} payload", f.format.label()));
-        let edit = ui
-            .add(
-                egui::TextEdit::multiline(&mut f.payload)
-                    .id_salt("publish-payload")
-                    .hint_text(f.format.hint())
-                    .code_editor()
-                    .desired_rows(6)
-                    .desired_width(f32::INFINITY),
-            )
-            .labelled_by(payload_label.id);
+        let edit = payload_edit(ui, &mut f.payload, &format!("{} payload", f.format.label()), f.format.hint());
         if edit.changed() {
             self.clear_refusal();
         }
@@ -381,11 +405,12 @@ impl PublishPanel {
     }
 
     /// Validate, ask before an empty retained publish, and send.
-    fn publish(&mut self, conn: &Conn, commands: &mpsc::Sender<Command>) {
+    fn publish(&mut self, conn: &Conn, commands: &mpsc::Sender<Command>, decoders: &Decoders) {
         self.topic_error = topic_problem(&self.form.topic).map(str::to_owned);
-        let payload = match &self.file_payload {
-            Some((_, bytes)) => Ok(bytes.to_vec()),
-            None => self.form.payload_bytes(),
+        let payload = match (&self.file_payload, self.encode_as.resolve(decoders, &self.form.topic)) {
+            (Some((_, bytes)), _) => Ok(bytes.to_vec()),
+            (None, Some(encoding)) => publish_encode::encode(decoders, &encoding, &self.form.payload),
+            (None, None) => self.form.payload_bytes(),
         };
         self.payload_error = payload.as_ref().err().cloned();
         let meta = self.form.meta();
@@ -468,10 +493,10 @@ impl PublishPanel {
                 let mut remove = None;
                 for (i, t) in self.templates.iter().enumerate() {
                     ui.horizontal(|ui| {
-                        if named_button(ui, "Load", &format!("Load template {}", t.name)).clicked() {
+                        if super::named_button(ui, "Load", &format!("Load template {}", t.name)).clicked() {
                             self.form = t.form.clone();
                         }
-                        if named_button(ui, "Delete", &format!("Delete template {}", t.name)).clicked() {
+                        if super::named_button(ui, "Delete", &format!("Delete template {}", t.name)).clicked() {
                             remove = Some(i);
                         }
                         ui.label(RichText::new(&t.name).strong()).on_hover_text(format!(
@@ -490,7 +515,7 @@ impl PublishPanel {
         );
     }
 
-    fn history_ui(&mut self, ui: &mut egui::Ui, conn: &Conn, commands: &mpsc::Sender<Command>) {
+    fn history_ui(&mut self, ui: &mut egui::Ui, conn: &Conn, commands: &mpsc::Sender<Command>, decoders: &Decoders) {
         egui::CollapsingHeader::new(format!("History ({})", self.history.len())).id_salt("publish-history").show(ui, |ui| {
             let mut load = None;
             let mut resend = None;
@@ -513,7 +538,7 @@ impl PublishPanel {
                 self.form = self.history[i].clone();
             }
             if resend.is_some() {
-                self.publish(conn, commands);
+                self.publish(conn, commands, decoders);
             }
         });
     }

@@ -62,6 +62,11 @@ pub enum TreeAction {
         /// Device id, for a DCMD.
         device: Option<String>,
     },
+    /// Open the Decoders window to bind `filter` to a Protobuf message type.
+    BindProtobuf {
+        /// The filter to bind: `path/#`.
+        filter: String,
+    },
     /// Chart this topic's values (the whole payload, or a JSON field).
     Plot {
         /// Topic.
@@ -507,6 +512,10 @@ fn context_menu(ui: &mut egui::Ui, tree: &TopicTree, id: NodeId) -> Option<TreeA
                 action = Some(TreeAction::BindDecoder { filter: filter.clone(), decoder: Some(decoder) });
                 ui.close();
             }
+        }
+        if ui.button("Protobuf…").on_hover_text(format!("Pick a .proto file and message type for {filter}")).clicked() {
+            action = Some(TreeAction::BindProtobuf { filter: filter.clone() });
+            ui.close();
         }
         ui.separator();
         if ui.button("No binding").on_hover_text(format!("Remove the binding of {filter}, if there is one")).clicked() {

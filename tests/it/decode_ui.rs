@@ -73,7 +73,7 @@ fn bind_a_decoder_from_the_tree_see_the_decoded_value_plot_a_field_and_switch_to
     h.get_by_label("MessagePack").click();
     h.run();
     assert_eq!(
-        h.state().decoders.applied("factory/line1/pack").map(|a| (a.decoder, a.filter)),
+        h.state().decoders.bindings.applied("factory/line1/pack").map(|a| (a.decoder, a.filter)),
         Some((Decoder::MsgPack, "factory/#".to_owned()))
     );
     let saved = std::iter::from_fn(|| f.commands.try_recv().ok()).find_map(|c| match c {
@@ -111,7 +111,7 @@ fn bind_a_decoder_from_the_tree_see_the_decoded_value_plot_a_field_and_switch_to
     h.get_by_label("No binding").click();
     h.run();
     assert!(h.query_by_label("decoded as MessagePack (binding factory/#)").is_none());
-    assert_eq!(h.state().decoders, BindingFile::default());
+    assert_eq!(h.state().decoders.bindings, BindingFile::default());
     let saved = std::iter::from_fn(|| f.commands.try_recv().ok()).find_map(|c| match c {
         Command::SaveDecoders(file) => Some(file),
         _ => None,

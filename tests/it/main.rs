@@ -11,6 +11,9 @@ mod bench;
 /// Decoded payloads in the window: bindings, the decoded tree, Plot on a decoded field, Sparkplug B.
 mod decode_ui;
 
+/// The Decoders window (Protobuf bindings from .proto files) and publishing JSON through a binding.
+mod decoders_ui;
+
 /// A byte-level MQTT peer built on our codec, for exact and malformed input.
 mod raw;
 

@@ -177,3 +177,51 @@ async fn decoder_bindings_are_saved_and_read_back_at_the_next_start() {
     commands.send(Command::Shutdown).await.ok();
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_proto_files_of_saved_bindings_are_compiled_at_start_and_on_request() {
+    use mqscope::model::decode::{BindingFile, Decoder, DecoderBinding, ProtoRef};
+    let dir = std::env::temp_dir().join(format!("mqscope-runtime-protos-{}", std::process::id()));
+    std::fs::remove_dir_all(&dir).ok();
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let good = dir.join("good.proto");
+    std::fs::write(&good, "syntax = \"proto3\";\npackage p;\nmessage M { message N { int32 x = 1; } N n = 1; }\n").expect("write");
+    let bad = dir.join("bad.proto");
+    std::fs::write(&bad, "syntax = \"proto3\";\nmessage {\n").expect("write");
+    let mut file = BindingFile::default();
+    for (filter, proto) in [("a/#", &good), ("b/#", &bad)] {
+        let proto = Some(ProtoRef { file: proto.clone(), message: "p.M".into() });
+        file.set(DecoderBinding { filter: filter.into(), decoder: Decoder::Protobuf, proto });
+    }
+    std::fs::write(dir.join("decoders.toml"), toml::to_string(&file).expect("toml")).expect("write");
+
+    let (commands, mut events) = start_in(&dir);
+    let mut compiled = std::collections::BTreeMap::new();
+    guard("both files compiled at start", async {
+        while compiled.len() < 2 {
+            if let Some(Event::ProtoCompiled { file, result }) = events.recv().await {
+                compiled.insert(file, result.map(|f| f.messages()));
+            }
+        }
+    })
+    .await;
+    assert_eq!(compiled[&good], Ok(vec!["p.M".to_owned(), "p.M.N".to_owned()]));
+    assert!(compiled[&bad].as_ref().is_err_and(|e| e.starts_with("bad.proto:2:")), "{:?}", compiled[&bad]);
+
+    // Fixed on disk, compiled again on request.
+    std::fs::write(&bad, "syntax = \"proto3\";\npackage p;\nmessage M {}\n").expect("write");
+    commands.send(Command::CompileProto(bad.clone())).await.expect("runtime running");
+    let result = guard("compiled on request", async {
+        loop {
+            if let Some(Event::ProtoCompiled { file, result }) = events.recv().await
+                && file == bad
+            {
+                return result.map(|f| f.messages());
+            }
+        }
+    })
+    .await;
+    assert_eq!(result, Ok(vec!["p.M".to_owned()]));
+    commands.send(Command::Shutdown).await.ok();
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -1,8 +1,10 @@
 //! Which decoder applies to a topic: user bindings of an MQTT filter to a [`Decoder`], saved as
 //! `decoders.toml` in the config dir, plus the one auto-detection that cannot misfire (Sparkplug B
 //! under `spBv1.0/`, STATE excepted). Nothing is ever guessed from a payload's bytes.
+//! A Protobuf binding also names its .proto file and message type ([`ProtoRef`]); files written
+//! before that existed read as they were (the field defaults to none).
 
-use super::{Decoder, sparkplug};
+use super::{Decoder, ProtoRef, sparkplug};
 
 /// The filter auto-detection shows as its "binding".
 pub const SPARKPLUG_AUTO_FILTER: &str = "spBv1.0/#";
@@ -14,6 +16,9 @@ pub struct DecoderBinding {
     pub filter: String,
     /// How payloads there are decoded.
     pub decoder: Decoder,
+    /// For [`Decoder::Protobuf`]: the .proto file and message type.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proto: Option<ProtoRef>,
 }
 
 /// The bindings file (`decoders.toml`).
@@ -33,6 +38,8 @@ pub struct Applied {
     pub filter: String,
     /// True when chosen by auto-detection rather than a user binding.
     pub auto: bool,
+    /// The schema of a Protobuf binding.
+    pub proto: Option<ProtoRef>,
 }
 
 /// How specific a filter is: more literal levels first, then no `#`, then more levels.
@@ -59,7 +66,7 @@ impl BindingFile {
             _ => None,
         };
         match (by_type, content_type) {
-            (Some(decoder), Some(ct)) => Some(Applied { decoder, filter: format!("content type {ct}"), auto: true }),
+            (Some(decoder), Some(ct)) => Some(Applied { decoder, filter: format!("content type {ct}"), auto: true, proto: None }),
             _ => applied,
         }
     }
@@ -69,9 +76,9 @@ impl BindingFile {
     pub fn applied(&self, topic: &str) -> Option<Applied> {
         let best = self.bindings.iter().filter(|b| crate::topic::matches(&b.filter, topic)).max_by_key(|b| specificity(&b.filter));
         match best {
-            Some(b) => Some(Applied { decoder: b.decoder, filter: b.filter.clone(), auto: false }),
+            Some(b) => Some(Applied { decoder: b.decoder, filter: b.filter.clone(), auto: false, proto: b.proto.clone() }),
             None if sparkplug::is_sparkplug_topic(topic) => {
-                Some(Applied { decoder: Decoder::Sparkplug, filter: SPARKPLUG_AUTO_FILTER.to_owned(), auto: true })
+                Some(Applied { decoder: Decoder::Sparkplug, filter: SPARKPLUG_AUTO_FILTER.to_owned(), auto: true, proto: None })
             }
             None => None,
         }
@@ -79,9 +86,24 @@ impl BindingFile {
 
     /// Bind `filter` to `decoder`, replacing an earlier binding of the same filter.
     pub fn bind(&mut self, filter: impl Into<String>, decoder: Decoder) {
-        let filter = filter.into();
-        self.bindings.retain(|b| b.filter != filter);
-        self.bindings.push(DecoderBinding { filter, decoder });
+        self.set(DecoderBinding { filter: filter.into(), decoder, proto: None });
+    }
+
+    /// Add `binding`, replacing an earlier binding of the same filter (keeping its place).
+    pub fn set(&mut self, binding: DecoderBinding) {
+        match self.bindings.iter_mut().find(|b| b.filter == binding.filter) {
+            Some(old) => *old = binding,
+            None => self.bindings.push(binding),
+        }
+    }
+
+    /// The distinct .proto files the bindings name, sorted.
+    #[must_use]
+    pub fn proto_files(&self) -> Vec<std::path::PathBuf> {
+        let mut files: Vec<_> = self.bindings.iter().filter_map(|b| b.proto.as_ref().map(|p| p.file.clone())).collect();
+        files.sort();
+        files.dedup();
+        files
     }
 
     /// Remove the binding of `filter`, if any.
@@ -128,6 +150,21 @@ mod tests {
         assert_eq!(applied(&file, "a/b", None), None);
         file.bind("a/#", Decoder::Sparkplug);
         assert_eq!(applied(&file, "a/b", Some("application/cbor")), Some((Decoder::Sparkplug, "a/#".into())));
+    }
+
+    #[test]
+    fn a_protobuf_binding_keeps_its_schema_and_an_old_file_still_reads() {
+        let mut file = BindingFile::default();
+        let proto = ProtoRef { file: "/etc/m/machine.proto".into(), message: "factory.v1.Reading".into() };
+        file.set(DecoderBinding { filter: "factory/+/pb".into(), decoder: Decoder::Protobuf, proto: Some(proto.clone()) });
+        file.bind("a/#", Decoder::Cbor);
+        let text = toml::to_string(&file).expect("serialize");
+        assert_eq!(toml::from_str::<BindingFile>(&text).expect("parse"), file, "{text}");
+        assert_eq!(file.applied("factory/p1/pb").and_then(|a| a.proto), Some(proto));
+        assert_eq!(file.proto_files(), vec![std::path::PathBuf::from("/etc/m/machine.proto")]);
+        let old = "[[binding]]\nfilter = \"spBv1.0/#\"\ndecoder = \"sparkplug\"\n";
+        let read: BindingFile = toml::from_str(old).expect("the format before Protobuf bindings");
+        assert_eq!(read.bindings, vec![DecoderBinding { filter: "spBv1.0/#".into(), decoder: Decoder::Sparkplug, proto: None }]);
     }
 
     #[test]

@@ -1,8 +1,10 @@
-//! Binary payload decoders: Sparkplug B, CBOR and MessagePack to a JSON-like [`serde_json::Value`],
-//! so that decoded messages use the same tree view, diff and "Plot" as JSON payloads.
+//! Binary payload decoders: Sparkplug B, Protobuf (from the user's .proto), CBOR and MessagePack
+//! to a JSON-like [`serde_json::Value`], so that decoded messages use the same tree view, diff and
+//! "Plot" as JSON payloads; and the [`encode`]rs that turn such a value back into bytes.
 //!
 //! Owns: [`Decoder`] (which format), [`decode`] (bytes to value, or a [`DecodeError`] with the byte
-//! offset), the per-topic [`binding`]s and the Sparkplug alias state ([`sparkplug::Aliases`]).
+//! offset), the per-topic [`binding`]s, the compiled [`schemas`] and the Sparkplug alias state
+//! ([`sparkplug::Aliases`]).
 //! Pure and bounded: no egui, no tokio, never a panic on hostile input (each decoder has a
 //! recursion limit and caps pre-allocation by the bytes actually present).
 //!
@@ -13,8 +15,10 @@
 
 pub mod binding;
 mod cbor;
+pub mod encode;
 mod msgpack;
 pub mod protobuf;
+pub mod schemas;
 pub mod sparkplug;
 mod wire;
 
@@ -24,6 +28,9 @@ use base64::Engine as _;
 use serde_json::{Map, Value};
 
 pub use binding::{BindingFile, DecoderBinding};
+pub use encode::{EncodeError, encode};
+pub use protobuf::{ProtoRef, ProtoSchema};
+pub use schemas::{Decoders, SchemaStatus, Schemas};
 
 /// A payload format the explorer can decode.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -36,10 +43,12 @@ pub enum Decoder {
     /// MessagePack.
     #[serde(rename = "msgpack")]
     MsgPack,
+    /// Protobuf, with a message type of a .proto file the binding names ([`ProtoRef`]).
+    Protobuf,
 }
 
 impl Decoder {
-    /// Every decoder, for menus.
+    /// Every decoder that needs no schema, for menus (and the command line's names).
     pub const ALL: [Self; 3] = [Self::Sparkplug, Self::Cbor, Self::MsgPack];
 
     /// The name users see ("Sparkplug B").
@@ -49,6 +58,7 @@ impl Decoder {
             Self::Sparkplug => "Sparkplug B",
             Self::Cbor => "CBOR",
             Self::MsgPack => "MessagePack",
+            Self::Protobuf => "Protobuf",
         }
     }
 
@@ -59,6 +69,7 @@ impl Decoder {
             Self::Sparkplug => "sparkplug",
             Self::Cbor => "cbor",
             Self::MsgPack => "msgpack",
+            Self::Protobuf => "protobuf",
         }
     }
 }
@@ -100,14 +111,16 @@ pub fn decode(decoder: Decoder, bytes: &[u8]) -> Result<Value, DecodeError> {
 }
 
 /// [`decode`], resolving Sparkplug aliases with `aliases` (learned from the edge node's BIRTHs).
+/// Protobuf needs its schema: use [`ProtoSchema::decode`] (or [`Decoders::decode`]).
 ///
 /// # Errors
-/// As [`decode`].
+/// As [`decode`]; always for [`Decoder::Protobuf`].
 pub fn decode_with(decoder: Decoder, bytes: &[u8], aliases: Option<&sparkplug::Aliases>) -> Result<Value, DecodeError> {
     match decoder {
         Decoder::Sparkplug => sparkplug::decode(bytes, aliases),
         Decoder::Cbor => cbor::decode(bytes),
         Decoder::MsgPack => msgpack::decode(bytes),
+        Decoder::Protobuf => Err(DecodeError::new(0, "Protobuf needs a .proto schema")),
     }
 }
 

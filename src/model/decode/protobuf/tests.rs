@@ -74,14 +74,64 @@ fn wrong_schema_and_truncated_bytes_give_an_offset() {
     std::fs::remove_dir_all(dir).ok();
 }
 
+#[test]
+fn json_encodes_through_the_schema_and_decodes_to_the_same_value() {
+    let dir = schema_dir("encode");
+    let file = ProtoFile::compile(&dir.join("machine.proto")).expect("compiles");
+    assert!(file.messages().contains(&"factory.v1.Reading.Sample".to_owned()), "{:?}", file.messages());
+    assert!(!file.messages().contains(&"common.Unit".to_owned()), "enums are not message types");
+    let schema = file.schema(&dir.join("machine.proto"), "factory.v1.Reading").expect("a type");
+    let sent = json!({"machine": "press-1", "samples": [{"value": 61.5, "unit": "CELSIUS"}], "at_ms": "-5", "raw": "AAE="});
+    assert_eq!(schema.decode(&schema.encode(&sent).expect("encodes")).expect("decodes"), sent);
+    let err = schema.encode(&json!({"machine": "m", "speed": 3})).expect_err("unknown field");
+    assert!(err.contains("unrecognized field name 'speed'"), "{err}");
+    let err = schema.encode(&json!({"samples": [{"value": "fast"}]})).expect_err("wrong type");
+    assert!(err.starts_with("not a factory.v1.Reading"), "{err}");
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn a_compile_error_says_file_and_line() {
+    let dir = schema_dir("line");
+    std::fs::write(dir.join("broken.proto"), "syntax = \"proto3\";\nmessage A {\n  int32 x = ;\n}\n").expect("write");
+    let err = ProtoFile::compile(&dir.join("broken.proto")).expect_err("does not compile").to_string();
+    assert!(err.starts_with("broken.proto:3:"), "{err}");
+    let err = ProtoFile::compile(&dir.join("missing.proto")).expect_err("no such file").to_string();
+    assert!(err.contains("missing.proto"), "{err}");
+    std::fs::remove_dir_all(dir).ok();
+}
+
+fn reading_schema() -> &'static ProtoSchema {
+    static SCHEMA: std::sync::OnceLock<ProtoSchema> = std::sync::OnceLock::new();
+    SCHEMA.get_or_init(|| {
+        let dir = schema_dir("fuzz");
+        ProtoSchema::compile(&dir.join("machine.proto"), "factory.v1.Reading").expect("compiles")
+    })
+}
+
 proptest! {
     #[test]
-    fn hostile_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..256)) {
-        static SCHEMA: std::sync::OnceLock<ProtoSchema> = std::sync::OnceLock::new();
-        let schema = SCHEMA.get_or_init(|| {
-            let dir = schema_dir("fuzz");
-            ProtoSchema::compile(&dir.join("machine.proto"), "factory.v1.Reading").expect("compiles")
+    fn any_reading_round_trips_through_json(
+        machine in ".{0,16}",
+        samples in proptest::collection::vec((-1e12f64..1e12, 0usize..3), 0..5),
+        at_ms in any::<i64>(),
+        raw in proptest::collection::vec(any::<u8>(), 0..24),
+    ) {
+        use base64::Engine as _;
+        let units = ["UNIT_UNSPECIFIED", "CELSIUS", "BAR"];
+        let json = json!({
+            "machine": machine,
+            "samples": samples.iter().map(|(v, u)| json!({"value": v, "unit": units[*u]})).collect::<Vec<_>>(),
+            "at_ms": at_ms.to_string(),
+            "raw": base64::engine::general_purpose::STANDARD.encode(&raw),
         });
+        let schema = reading_schema();
+        prop_assert_eq!(schema.decode(&schema.encode(&json).expect("encodes")).expect("decodes"), json);
+    }
+
+    #[test]
+    fn hostile_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..256)) {
+        let schema = reading_schema();
         if let Err(e) = schema.decode(&bytes) {
             prop_assert!(e.offset <= bytes.len());
         }
