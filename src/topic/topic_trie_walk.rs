@@ -105,8 +105,9 @@ impl<V: TopicValue> TopicTrie<V> {
     /// Calls `f(value)` for every stored topic that `filter` matches (same rules as
     /// [`Self::for_each_matching`]), without rebuilding topic names: the retained replay to a new
     /// subscriber. Under a `#` the walk holds one iterator per level, never a whole level's
-    /// children, so a level of a million topics costs no extra memory.
-    pub fn for_each_value_matching(&self, filter: &str, mut f: impl FnMut(&V)) {
+    /// children, so a level of a million topics costs no extra memory. The values are lent for as
+    /// long as the trie is, so that the caller may batch them.
+    pub fn for_each_value_matching<'a>(&'a self, filter: &str, mut f: impl FnMut(&'a V)) {
         // A node, the filter left below it, and where its level ends in the topic (`None`: the root).
         let mut pending: Vec<(&Node<V>, Option<&str>, Option<usize>)> = vec![(&self.root, Some(filter), None)];
         let mut subtrees: Vec<(&Node<V>, bool)> = Vec::new();
@@ -191,7 +192,7 @@ impl<V: TopicValue> TopicTrie<V> {
     }
 }
 
-fn f_value<V: TopicValue>(node: &Node<V>, f: &mut impl FnMut(&V)) {
+fn f_value<'a, V: TopicValue>(node: &'a Node<V>, f: &mut impl FnMut(&'a V)) {
     if let Some(v) = &node.value {
         f(v);
     }
