@@ -4,8 +4,9 @@
 //! of its own and its payload a slice of the connection's read buffer, pinning that buffer. That is
 //! right for a message that lives a few microseconds, wrong for one kept until someone replaces it.
 //! The store keeps, per topic, one allocation holding a small header, the topic and the payload
-//! (a thin pointer: 8 bytes in the trie's node), and also hands the trie the topic's last level so
-//! the trie need not store it again (see [`crate::broker::topic::TopicValue`]).
+//! (a thin pointer: 8 bytes in the trie's node), and also hands the trie the topic's levels so
+//! the trie need not store them again: a topic alone below a prefix is one node there (see
+//! [`crate::broker::topic::TopicValue`]).
 //!
 //! Memory, measured with `mqscope bench retained --topics 1000000` (64-byte payloads, topics
 //! `<run>/r/<n>`): see README, "Performance".
