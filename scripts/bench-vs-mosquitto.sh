@@ -7,13 +7,14 @@
 # the ours/mosquitto ratios, as a Markdown table. Only the ratios of one run mean anything (the
 # machine is shared and noisy); never compare absolute figures across runs.
 #
-# Usage: scripts/bench-vs-mosquitto.sh            (needs target/release/mqscope, mosquitto, jq)
+# Usage: scripts/bench-vs-mosquitto.sh  (needs mqscope from `cargo build --release`, mosquitto, jq)
 # Env:   REPS=3  SCALE=1 (multiplies every count)  BUDGET_SECS=600  ONLY="fanin-q0 latency"
-#        MQSCOPE=target/release/mqscope  MOSQUITTO=/usr/sbin/mosquitto  OUT=<dir for raw results>
+#        MQSCOPE=${CARGO_TARGET_DIR:-target}/release/mqscope  MOSQUITTO=/usr/sbin/mosquitto
+#        OUT=<dir for raw results>
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-MQSCOPE=${MQSCOPE:-target/release/mqscope}
+MQSCOPE=${MQSCOPE:-${CARGO_TARGET_DIR:-target}/release/mqscope}
 MOSQUITTO=${MOSQUITTO:-/usr/sbin/mosquitto}
 REPS=${REPS:-3}
 SCALE=${SCALE:-1}
@@ -94,6 +95,8 @@ CASES=(
   "retained-1M|retained --qos 0 --topics $(n 1000000)"
   "retained-1M-sensors|retained --qos 0 --topics $(n 1000000) --pattern sensors/{i}/temp"
   "retained-1M-plant|retained --qos 0 --topics $(n 1000000) --pattern site/{i%100}/line/{i%1000}/dev/{i}/temp"
+  # Clears the subtree g0 (the first 100k of 1M topics) after the replay.
+  "retained-delete-100k|retained --qos 0 --topics $(n 1000000) --pattern g{i/$(n 100000)}/dev/{i}/temp --delete $(n 100000)"
 )
 
 echo "raw results: $RESULTS" >&2
@@ -140,7 +143,9 @@ jq -s -r "$JQ_MEDIAN"'
     ["latency max µs", .latency.max_us],
     ["broker RSS MiB after store", .retained.broker_rss_after_store_mib],
     ["retained store msgs/s", .retained.store_rate],
-    ["broker CPU µs/msg stored", .retained.broker_store_cpu_us_per_msg]
+    ["broker CPU µs/msg stored", .retained.broker_store_cpu_us_per_msg],
+    ["retained delete s", .retained.delete.secs],
+    ["broker RSS MiB after delete", .retained.delete.broker_rss_mib]
   ] | map(select(.[1] != null));
   (map(.case) | unique) as $cases
   | "| case | metric | mosquitto | ours | ours/mosquitto |", "|---|---|---:|---:|---:|",

@@ -109,6 +109,11 @@ pub struct BenchOptions {
     /// `sensors/{i}/temp` or `site/{i%100}/line/{i%1000}/dev/{i}/temp`. Default: `{i}` (`r/{i}` for retained).
     #[arg(long, value_name = "PATTERN")]
     pub pattern: Option<pattern::TopicPattern>,
+    /// Retained mode: after the replay, clear the retained messages of topics 0 to N−1 (empty
+    /// retained PUBLISHes on one connection) and time it; with `--pattern 'g{i/100000}/dev/{i}/temp'`
+    /// those are exactly the subtree `g0`.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub delete: usize,
     /// Publishers (fan-in 10, fan-out 1, pairs 10).
     #[arg(long)]
     pub pubs: Option<u32>,
@@ -245,6 +250,9 @@ fn validate(opts: &BenchOptions) -> Result<(), BenchError> {
     }
     if opts.rate.is_some_and(|r| !(r.is_finite() && r > 0.0)) {
         return bad("--rate must be positive");
+    }
+    if opts.delete > opts.topics {
+        return bad("--delete cannot exceed --topics");
     }
     if opts.topics == 0 || opts.count == 0 {
         return bad("--topics and --count must be at least 1");

@@ -48,8 +48,12 @@ pub struct Stamp {
     pub seq: u64,
 }
 
-/// Appends a payload of `size` bytes (at least [`HEADER_LEN`]).
+/// Appends a payload of `size` bytes (at least [`HEADER_LEN`]), or none for `size` 0 (an empty
+/// retained message, which clears its topic).
 pub fn write(out: &mut BytesMut, stamp: Stamp, size: usize) {
+    if size == 0 {
+        return;
+    }
     out.put_u64(stamp.sent_ns);
     out.put_u64(u64::from(stamp.publisher) << SEQ_BITS | (stamp.seq & MAX_SEQ));
     out.put_bytes(0, size.saturating_sub(HEADER_LEN));

@@ -78,6 +78,20 @@ pub struct RetainedFigures {
     pub broker_store_cpu_us_per_msg: Option<f64>,
     /// From SUBSCRIBE to the last retained message, s.
     pub replay_secs: f64,
+    /// `--delete`: topics cleared, the time from the first empty PUBLISH to the broker's answer to
+    /// a PINGREQ sent after the last, and the broker's RSS then, MiB.
+    pub delete: Option<DeleteFigures>,
+}
+
+/// What `retained --delete` measured.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct DeleteFigures {
+    /// Retained topics cleared.
+    pub cleared: u64,
+    /// Seconds it took.
+    pub secs: f64,
+    /// Broker RSS afterwards, MiB.
+    pub broker_rss_mib: Option<f64>,
 }
 
 /// Extra figures of the `subscriptions` mode.
@@ -307,6 +321,13 @@ impl fmt::Display for Report {
             match r.broker_rss_after_store_mib {
                 Some(mib) => writeln!(f, ", broker rss after store {mib:.1} MiB")?,
                 None => writeln!(f)?,
+            }
+            if let Some(d) = &r.delete {
+                write!(f, "  deleted       {} cleared in {:.3} s", d.cleared, d.secs)?;
+                match d.broker_rss_mib {
+                    Some(mib) => writeln!(f, ", broker rss then {mib:.1} MiB")?,
+                    None => writeln!(f)?,
+                }
             }
         }
         if let Some(l) = &self.latency {

@@ -1,5 +1,6 @@
 //! `retained`: publish `--topics` retained messages (one per topic), measure the broker's RSS,
-//! then time a new `#` subscriber receiving all of them.
+//! then time a new `#` subscriber receiving all of them; with `--delete N`, then time clearing the
+//! first N topics (empty retained PUBLISHes) and measure the RSS again.
 //!
 //! The subscriber counts only topics under this run's prefix, so retained messages left by
 //! earlier runs show up as "foreign" instead of spoiling the figures.
@@ -13,7 +14,7 @@ use tokio::time::Instant;
 use super::link::Link;
 use super::procstat::Target;
 use super::publisher::{self, Prefixes, PublisherPlan};
-use super::report::{ProcessCost, Report, RetainedFigures};
+use super::report::{DeleteFigures, ProcessCost, Report, RetainedFigures};
 use super::subscriber::{self, SubscriberPlan};
 use super::{BenchError, BenchOptions, CONNECT_TIMEOUT, Ctx, GRACE, flow};
 
@@ -34,13 +35,7 @@ pub async fn run(opts: &BenchOptions, ctx: &Ctx) -> Result<Report, BenchError> {
     let rate = opts.rate.map(|r| r / f64::from(u32::try_from(pubs).unwrap_or(u32::MAX)));
     let mut tasks = Vec::with_capacity(pubs);
     for (i, link) in (0u32..).zip(links) {
-        let names: Vec<String> = (usize::try_from(i).unwrap_or(0)..opts.topics)
-            .step_by(pubs)
-            .map(|t| match &opts.pattern {
-                Some(pattern) => pattern.topic(&ctx.token, t as u64),
-                None => format!("{}/r/{t}", ctx.token),
-            })
-            .collect();
+        let names: Vec<String> = (usize::try_from(i).unwrap_or(0)..opts.topics).step_by(pubs).map(|t| topic_name(opts, ctx, t)).collect();
         let prefixes = Prefixes::new(names.iter().map(String::as_str), opts.qos, true, opts.size, ctx.version);
         let plan = PublisherPlan {
             index: i,
@@ -77,6 +72,7 @@ pub async fn run(opts: &BenchOptions, ctx: &Ctx) -> Result<Report, BenchError> {
     let replay_secs = received.last_at.zip(received.subscribed_at).map_or(0.0, |(last, sub)| last.duration_since(sub).as_secs_f64());
     let broker_after = ctx.broker.and_then(Target::read);
     let bench_after = Target::Me.read();
+    let (delete, delete_error) = if opts.delete > 0 { delete(opts, ctx).await.map(|(d, e)| (Some(d), e))? } else { (None, None) };
 
     let mut report = super::base_report(opts, ctx, pubs, 1);
     flow::fill_counts(&mut report, &published, std::slice::from_ref(&received), &[stored]);
@@ -95,8 +91,49 @@ pub async fn run(opts: &BenchOptions, ctx: &Ctx) -> Result<Report, BenchError> {
             .zip(broker_mid)
             .and_then(|(b, m)| ProcessCost::between(b, m, store_secs, stored).cpu_us_per_msg),
         replay_secs,
+        delete,
     });
+    report.errors.extend(delete_error);
     Ok(report)
+}
+
+/// The name of topic number `t` of this run.
+fn topic_name(opts: &BenchOptions, ctx: &Ctx, t: usize) -> String {
+    match &opts.pattern {
+        Some(pattern) => pattern.topic(&ctx.token, t as u64),
+        None => format!("{}/r/{t}", ctx.token),
+    }
+}
+
+/// Clear topics 0 to `--delete` − 1 with empty retained PUBLISHes on one connection; the time
+/// runs until the broker answers a PINGREQ sent after the last, so it has handled them all.
+async fn delete(opts: &BenchOptions, ctx: &Ctx) -> Result<(DeleteFigures, Option<String>), BenchError> {
+    let link = Link::connect(&ctx.addr, ctx.version, &format!("{}-rdel", ctx.token), opts.keep_alive, CONNECT_TIMEOUT).await?;
+    let names: Vec<String> = (0..opts.delete).map(|t| topic_name(opts, ctx, t)).collect();
+    let prefixes = Prefixes::new(names.iter().map(String::as_str), opts.qos, true, 0, ctx.version);
+    let t0 = Instant::now();
+    let stop_at = t0 + Duration::from_secs_f64(opts.seconds);
+    let plan = PublisherPlan {
+        index: 0,
+        count: prefixes.len() as u64,
+        prefixes: Arc::new(prefixes),
+        qos: opts.qos,
+        size: 0,
+        rate: None,
+        inflight: opts.inflight,
+        stop_at,
+        deadline: stop_at + GRACE,
+        ping_at_end: true,
+    };
+    let task = tokio::spawn(publisher::run(link, plan, ctx.clock, Arc::clone(&ctx.progress)));
+    let done = publisher::join(vec![task]).await;
+    let secs = t0.elapsed().as_secs_f64();
+    let figures = DeleteFigures {
+        cleared: done.iter().map(|p| p.sent).sum(),
+        secs,
+        broker_rss_mib: ctx.broker.and_then(Target::read).map(|u| kib_to_mib(u.rss_kib)),
+    };
+    Ok((figures, done.into_iter().find_map(|p| p.error)))
 }
 
 fn kib_to_mib(kib: u64) -> f64 {

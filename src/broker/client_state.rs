@@ -213,6 +213,9 @@ impl SessionData {
         if self.replay_due().is_some()
             && let Some(r) = self.replay.front_mut()
         {
+            if r.msgs.len().is_multiple_of(super::retained::WARM_BATCH) {
+                std::hint::black_box(super::retained::warm(r.msgs.as_slice()));
+            }
             let m = r.msgs.next();
             let d =
                 m.map(|m| Delivery { msg: m.to_routed(), qos: m.qos().min(r.qos), retain: true, sub_ids: r.sub_ids.clone(), share: None });

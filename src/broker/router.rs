@@ -353,12 +353,24 @@ pub fn subscribe(
         let now = Instant::now();
         let (mut owed, mut expired) = (Vec::new(), Vec::new());
         let acl = shared.acl_policy();
-        state.retained.for_each_value_matching(filter, |msg| {
-            if acl.as_ref().is_some_and(|policy| !may_read(policy, cell, msg.topic())) {
-                return; // A `deny` below the granted filter.
+        let mut take = |batch: &mut Vec<&Retained>| {
+            std::hint::black_box(super::retained::warm(batch));
+            for msg in batch.drain(..) {
+                if acl.as_ref().is_some_and(|policy| !may_read(policy, cell, msg.topic())) {
+                    continue; // A `deny` below the granted filter.
+                }
+                if msg.expired(now) { &mut expired } else { &mut owed }.push(msg.clone());
             }
-            if msg.expired(now) { &mut expired } else { &mut owed }.push(msg.clone());
+        };
+        // In batches, each read in one go before it is used ([`super::retained::warm`]).
+        let mut batch = Vec::with_capacity(super::retained::WARM_BATCH);
+        state.retained.for_each_value_matching(filter, |msg| {
+            batch.push(msg);
+            if batch.len() == super::retained::WARM_BATCH {
+                take(&mut batch);
+            }
         });
+        take(&mut batch);
         for msg in expired {
             state.retained.remove(msg.topic());
         }

@@ -176,7 +176,57 @@ fn named_values_keep_levels_right_through_updates_and_removals() {
     trie.insert("a/b", named("a/b"));
     assert_eq!(matched_named(&trie, "a/b"), ["a/b"]);
     assert_eq!(trie.remove_matching("a/#"), 4);
-    assert_eq!(trie.node_count(), 4, "root, $SYS, $SYS/x, b");
+    assert_eq!(trie.node_count(), 3, "root, the tail $SYS/x, b");
+}
+
+#[test]
+fn tails_split_on_insert_and_fold_back_on_removal() {
+    let mut trie = TopicTrie::new();
+    trie.insert("s/1/temp", named("s/1/temp"));
+    assert_eq!(trie.node_count(), 2, "root and one tail holding all three levels");
+    for absent in ["s", "s/1", "s/1/temp/x", "s/2/temp", "s/1/hum"] {
+        assert_eq!(trie.get(absent), None, "{absent}");
+        assert_eq!(trie.remove(absent), None, "{absent}");
+    }
+    assert_eq!(matched_named(&trie, "s/+/temp"), ["s/1/temp"]);
+    assert_eq!(matched_named(&trie, "s/1/temp/#"), ["s/1/temp"], "MQTT-4.7.1-2 on a tail");
+    assert!(matched_named(&trie, "s/1").is_empty() && matched_named(&trie, "s/+").is_empty());
+    assert!(matched_topics(&trie, "+/+/temp/+").is_empty());
+
+    trie.insert("s/1/hum", named("s/1/hum"));
+    trie.insert("s/2/temp", named("s/2/temp"));
+    assert_eq!(trie.node_count(), 6, "root, s, s/1, s/1/temp, s/1/hum, the tail s/2/temp");
+    assert_eq!(matched_topics(&trie, "s/+/temp"), ["s/1/temp", "s/2/temp"]);
+    assert_eq!(matched_named(&trie, "+/1/#"), ["s/1/hum", "s/1/temp"]);
+
+    // The value a tail's names are read from goes while its siblings stay: `s/1` keeps its
+    // stored name, and the chain left holding `s/1/temp` folds into a tail.
+    assert_eq!(trie.remove("s/1/hum"), Some(named("s/1/hum")));
+    assert_eq!(trie.node_count(), 4, "root, s, the tails s/1/temp and s/2/temp");
+    assert_eq!(trie.get("s/1/temp"), Some(&named("s/1/temp")));
+    assert_eq!(matched_named(&trie, "s/+/temp"), ["s/1/temp", "s/2/temp"]);
+
+    // A value above a tail: the tail splits and the value's node names itself.
+    trie.insert("s/2", named("s/2"));
+    assert_eq!(trie.node_count(), 5, "root, s, s/1/temp, s/2, s/2/temp");
+    assert_eq!(matched_named(&trie, "s/+"), ["s/2"]);
+    assert_eq!(matched_named(&trie, "s/2/#"), ["s/2", "s/2/temp"]);
+    assert_eq!(trie.remove("s/2"), Some(named("s/2")));
+    assert_eq!(trie.node_count(), 4, "s/2/temp is a tail again");
+
+    assert_eq!(trie.remove("s/2/temp"), Some(named("s/2/temp")));
+    assert_eq!(trie.node_count(), 2, "root and the tail s/1/temp");
+    assert_eq!(matched_named(&trie, "#"), ["s/1/temp"]);
+    assert_eq!(trie.remove_matching("s/+/temp"), 1);
+    assert_eq!((trie.len(), trie.node_count()), (0, 1));
+
+    // Cutting a subtree folds what is left above it.
+    for t in ["p/a/x/1", "p/a/x/2", "p/b/y"] {
+        trie.insert(t, named(t));
+    }
+    assert_eq!(trie.remove_matching("p/a/#"), 2);
+    assert_eq!(trie.node_count(), 2, "root and the tail p/b/y");
+    assert_eq!(trie.get("p/b/y"), Some(&named("p/b/y")));
 }
 
 #[test]
@@ -270,6 +320,20 @@ fn filter() -> impl Strategy<Value = String> {
             levels.join("/")
         })
         .prop_filter("valid filters", |f| validate_topic_filter(f).is_ok())
+}
+
+/// Nodes a trie of values naming their topics has: the root, one per prefix that two or more
+/// topics go through (or end at), and one leaf or tail per prefix of a single topic right below
+/// such a prefix (or the root).
+fn expected_named_nodes<'a>(topics: impl Iterator<Item = &'a str>) -> usize {
+    let mut through: BTreeMap<&str, usize> = BTreeMap::new();
+    for t in topics {
+        for prefix in t.match_indices('/').map(|(i, _)| &t[..i]).chain([t]) {
+            *through.entry(prefix).or_default() += 1;
+        }
+    }
+    let parent_shared = |p: &str| p.rfind('/').is_none_or(|i| through.get(&p[..i]).is_some_and(|&n| n >= 2));
+    1 + through.iter().filter(|&(p, &n)| n >= 2 || parent_shared(p)).count()
 }
 
 /// Nodes a minimal trie needs for these paths: the root and one per distinct level prefix.
@@ -386,7 +450,7 @@ proptest! {
             prop_assert_eq!(trie.remove(t).is_some(), model.remove(t));
         }
         prop_assert_eq!(trie.len(), model.len());
-        prop_assert_eq!(trie.node_count(), expected_nodes(model.iter().map(String::as_str)));
+        prop_assert_eq!(trie.node_count(), expected_named_nodes(model.iter().map(String::as_str)));
         for f in &filters {
             let want: Vec<String> = model.iter().filter(|t| matches(f, t)).cloned().collect();
             prop_assert_eq!(&matched_named(&trie, f), &want, "filter {}", f);
@@ -407,7 +471,7 @@ proptest! {
         }
         for t in &removals {
             prop_assert_eq!(trie.remove(t).is_some(), model.remove(t));
-            prop_assert_eq!(trie.node_count(), expected_nodes(model.iter().map(String::as_str)));
+            prop_assert_eq!(trie.node_count(), expected_named_nodes(model.iter().map(String::as_str)));
         }
         prop_assert_eq!(trie.len(), model.len());
         for f in &filters {
@@ -457,6 +521,35 @@ proptest! {
             for t in &model {
                 prop_assert!(trie.get(t).is_some());
             }
+        }
+    }
+
+    #[test]
+    fn named_topic_trie_remove_and_remove_matching_fold(
+        topics in prop::collection::btree_set(prop_oneof![topic(), deep_topic()], 0..50),
+        removals in prop::collection::vec((prop_oneof![topic(), deep_topic()], prop_oneof![filter(), deep_filter()]), 0..10),
+        refills in prop::collection::vec(prop_oneof![topic(), deep_topic()], 0..10),
+    ) {
+        let mut trie = TopicTrie::new();
+        let mut model: BTreeSet<String> = BTreeSet::new();
+        for t in &topics {
+            trie.insert(t, named(t));
+            model.insert(t.clone());
+        }
+        for ((t, f), again) in removals.iter().zip(refills.iter().chain(std::iter::repeat(&String::new()))) {
+            prop_assert_eq!(trie.remove(t).is_some(), model.remove(t));
+            let before = model.len();
+            model.retain(|t| !matches(f, t));
+            prop_assert_eq!(trie.remove_matching(f), before - model.len(), "filter {}", f);
+            if !again.is_empty() {
+                prop_assert_eq!(trie.insert(again, named(again)).is_some(), !model.insert(again.clone()));
+            }
+            prop_assert_eq!(trie.len(), model.len());
+            prop_assert_eq!(trie.node_count(), expected_named_nodes(model.iter().map(String::as_str)));
+            for t in &model {
+                prop_assert_eq!(trie.get(t), Some(&named(t)));
+            }
+            prop_assert_eq!(matched_named(&trie, "#"), model.iter().filter(|t| !t.starts_with('$')).cloned().collect::<Vec<_>>());
         }
     }
 }

@@ -1,7 +1,8 @@
 //! Queries of a [`TopicTrie`] by wildcard filter: the walk that skips every subtree that cannot
-//! match, and what is built on it (matching values, removal below a filter, counts).
+//! match, and what is built on it (matching values, removal below a filter, counts). A tail (one
+//! topic's remaining levels in one node) is matched against the rest of the filter in one go.
 
-use super::{Hit, Item, Node, Rest, TopicTrie, TopicValue};
+use super::{Hit, Item, Node, Rest, TopicTrie, TopicValue, tail_matches};
 use crate::topic::levels::split_level;
 
 impl<V: TopicValue> TopicTrie<V> {
@@ -37,10 +38,25 @@ impl<V: TopicValue> TopicTrie<V> {
         stack: &mut Vec<Item<'a, V>>,
         hit: &mut impl FnMut(&str, &'a Node<V>, Hit),
     ) {
+        if let Some(end) = here
+            && let Some(below) = node.tail(end)
+        {
+            // A tail: one topic, whose levels below this one are matched in one go.
+            let matched = match rest {
+                Rest::Cut => return hit(path, node, Hit::Subtree),
+                Rest::All => true,
+                Rest::Filter(filter) => filter.is_some_and(|f| tail_matches(f, below)),
+            };
+            if matched {
+                hit(node.tail_topic(), node, Hit::Value);
+            }
+            return;
+        }
         let root = here.is_none();
+        let at = here.map_or(0, |end| end + 1);
         let mut push = |rest: Rest<'a>, skip_dollar: bool| {
-            let children = node.children().filter(|n| !(skip_dollar && n.level().starts_with(b"$")));
-            stack.extend(children.map(|node| Item { node, level: node.level_str(), parent: here, rest }));
+            let children = node.children().filter(|n| !(skip_dollar && n.level(at).starts_with(b"$")));
+            stack.extend(children.map(|node| Item { node, level: node.level_str(at), parent: here, rest }));
         };
         let all = if expand { Rest::All } else { Rest::Cut };
         match rest {
@@ -58,8 +74,8 @@ impl<V: TopicValue> TopicTrie<V> {
                 ("#", _) => Self::step(node, here, path, all, expand, stack, hit),
                 ("+", next) => push(Rest::Filter(next), root),
                 (level, next) => {
-                    if let Some(node) = node.child(level) {
-                        stack.push(Item { node, level: node.level_str(), parent: here, rest: Rest::Filter(next) });
+                    if let Some(node) = node.child(level, at) {
+                        stack.push(Item { node, level: node.level_str(at), parent: here, rest: Rest::Filter(next) });
                     }
                 }
             },
@@ -89,22 +105,32 @@ impl<V: TopicValue> TopicTrie<V> {
     /// Calls `f(value)` for every stored topic that `filter` matches (same rules as
     /// [`Self::for_each_matching`]), without rebuilding topic names: the retained replay to a new
     /// subscriber. Under a `#` the walk holds one iterator per level, never a whole level's
-    /// children, so a level of a million topics costs no extra memory.
-    pub fn for_each_value_matching(&self, filter: &str, mut f: impl FnMut(&V)) {
-        let mut pending: Vec<(&Node<V>, Option<&str>, bool)> = vec![(&self.root, Some(filter), true)];
+    /// children, so a level of a million topics costs no extra memory. The values are lent for as
+    /// long as the trie is, so that the caller may batch them.
+    pub fn for_each_value_matching<'a>(&'a self, filter: &str, mut f: impl FnMut(&'a V)) {
+        // A node, the filter left below it, and where its level ends in the topic (`None`: the root).
+        let mut pending: Vec<(&Node<V>, Option<&str>, Option<usize>)> = vec![(&self.root, Some(filter), None)];
         let mut subtrees: Vec<(&Node<V>, bool)> = Vec::new();
-        while let Some((node, rest, root)) = pending.pop() {
+        while let Some((node, rest, end)) = pending.pop() {
+            if let Some(below) = end.and_then(|end| node.tail(end)) {
+                if rest.is_some_and(|f| tail_matches(f, below)) {
+                    f_value(node, &mut f);
+                }
+                continue;
+            }
             let Some(rest) = rest else {
                 f_value(node, &mut f);
                 continue;
             };
+            let root = end.is_none();
+            let at = end.map_or(0, |end| end + 1);
             match split_level(rest) {
                 ("#", _) => subtrees.push((node, root)),
                 ("+", next) => {
-                    let children = node.children().filter(|n| !(root && n.level().starts_with(b"$")));
-                    pending.extend(children.map(|n| (n, next, false)));
+                    let children = node.children().filter(|n| !(root && n.level(at).starts_with(b"$")));
+                    pending.extend(children.map(|n| (n, next, Some(at + n.level(at).len()))));
                 }
-                (level, next) => pending.extend(node.child(level).map(|n| (n, next, false))),
+                (level, next) => pending.extend(node.child(level, at).map(|n| (n, next, Some(at + level.len())))),
             }
         }
         for (top, root) in subtrees {
@@ -118,7 +144,7 @@ impl<V: TopicValue> TopicTrie<V> {
                     iters.pop();
                     continue;
                 };
-                if root && iters.len() == 1 && node.level().starts_with(b"$") {
+                if root && iters.len() == 1 && node.level(0).starts_with(b"$") {
                     continue;
                 }
                 f_value(node, &mut f);
@@ -137,13 +163,18 @@ impl<V: TopicValue> TopicTrie<V> {
             Hit::Subtree => subtrees.push((path.into(), count_values(node))),
         });
         let mut removed = 0;
-        for topic in exact {
-            removed += usize::from(self.remove(&topic).is_some());
-        }
-        for (path, count) in subtrees {
-            self.prune(&path);
+        // Cuts first: they only take nodes away, so the other paths stay valid; folding a chain
+        // into a tail could hide a path, so that comes after, and exact removals go by topic.
+        for (path, count) in &subtrees {
+            self.prune(path);
             self.len -= count;
             removed += count;
+        }
+        for (path, _) in &subtrees {
+            self.fold(path);
+        }
+        for topic in exact {
+            removed += usize::from(self.remove(&topic).is_some());
         }
         removed
     }
@@ -161,7 +192,7 @@ impl<V: TopicValue> TopicTrie<V> {
     }
 }
 
-fn f_value<V: TopicValue>(node: &Node<V>, f: &mut impl FnMut(&V)) {
+fn f_value<'a, V: TopicValue>(node: &'a Node<V>, f: &mut impl FnMut(&'a V)) {
     if let Some(v) = &node.value {
         f(v);
     }

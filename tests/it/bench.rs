@@ -118,6 +118,19 @@ async fn a_pattern_gives_the_retained_topics_their_shape() {
 }
 
 #[tokio::test]
+async fn delete_clears_a_subtree_of_retained_topics() {
+    let (addr, broker) = start_broker().await;
+    let pattern = "g{i/100}/dev/{i}/temp";
+    let r = bench(addr, &["retained", "--qos", "1", "--topics", "300", "--pattern", pattern, "--delete", "100"]).await;
+    assert_adds_up(&r);
+    let delete = r.retained.and_then(|f| f.delete).expect("delete figures");
+    assert_eq!(delete.cleared, 100, "{r:#?}");
+    // Topics 0-99 are the whole subtree g0; g1 and g2 keep theirs.
+    let count = |filter: &str| mqscope::broker::inspect::retained(broker.shared(), filter).rows.len();
+    assert_eq!((count("+/+/g0/#"), count("+/+/g1/#"), count("+/+/g2/#")), (0, 100, 100));
+}
+
+#[tokio::test]
 async fn distinct_subscriptions_each_get_the_messages_routed_to_them() {
     let (addr, broker) = start_broker().await;
     let r = bench(addr, &["subscriptions", "--subs", "7", "--topics", "300", "--count", "2000", "--pattern", "sensors/{i}"]).await;
