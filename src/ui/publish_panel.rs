@@ -341,7 +341,6 @@ impl PublishPanel {
             if ui.small_button("From file…").on_hover_text("Publish a file's bytes as the payload").clicked() {
                 self.load_requested = true;
             }
-            publish_encode::picker_ui(ui, &mut self.encode_as, decoders);
             if f.format == PayloadFormat::Json && ui.small_button("Format").on_hover_text("Pretty-print the JSON").clicked() {
                 match payload::json_pretty(f.payload.as_bytes()) {
                     Some(pretty) => f.payload = pretty,
@@ -349,6 +348,8 @@ impl PublishPanel {
                 }
             }
         });
+        // On a line of its own: in the panel's width it would wrap between its label and its box.
+        ui.horizontal(|ui| publish_encode::picker_ui(ui, &mut self.encode_as, decoders));
         let mut encodes = true;
         if let Some((name, bytes)) = &self.file_payload {
             let mut clear = false;
