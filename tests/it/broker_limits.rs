@@ -285,6 +285,47 @@ async fn a_connection_without_connect_is_closed_after_the_connect_timeout() {
     assert_eq!(broker.shared().stats.limits.count(Limit::ConnectTimeout), 1);
 }
 
+#[tokio::test(start_paused = true)]
+async fn a_connect_sent_one_byte_per_second_is_closed_at_the_connect_timeout() {
+    // A slow-loris CONNECT: `connect_timeout` bounds the whole CONNECT, not only the wait for its first
+    // byte, so a peer cannot hold a task and a socket by dribbling. A slow but timely one is served.
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let config = BrokerConfig { sys_interval: None, connect_timeout: Duration::from_secs(5), ..BrokerConfig::default() };
+    let (addr, broker) = start_broker_with(config).await;
+    let mut bytes = bytes::BytesMut::new();
+    mqscope::broker::codec::encode(&Packet::Connect(Box::new(connect_packet(V5, "dribbler", true, 60))), V5, &mut bytes);
+    assert!(bytes.len() > 10, "a CONNECT of {} bytes takes longer than the timeout at 1 byte/s", bytes.len());
+
+    let mut timely = Raw::open(addr, V5).await;
+    for b in bytes.iter() {
+        timely.send_bytes(&[*b]).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    match timely.expect("CONNACK").await {
+        Packet::ConnAck(a) => assert_eq!(a.code, 0, "a CONNECT complete within the timeout is accepted"),
+        other => panic!("expected CONNACK, got {other:?}"),
+    }
+
+    let (mut rd, mut wr) = tokio::net::TcpStream::connect(addr).await.expect("connect").into_split();
+    let start = tokio::time::Instant::now();
+    let dribble = bytes.clone();
+    let writer = tokio::spawn(async move {
+        for b in dribble.iter() {
+            if wr.write_all(&[*b]).await.is_err() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    });
+    let mut got = Vec::new();
+    guard("the broker to close the dribbling connection", async { rd.read_to_end(&mut got).await.ok() }).await;
+    let waited = start.elapsed();
+    writer.abort();
+    assert!(got.is_empty(), "no CONNECT, no CONNACK: {got:?}");
+    assert!((Duration::from_secs(5)..Duration::from_secs(6)).contains(&waited), "closed after {waited:?}");
+    assert_eq!(broker.shared().stats.limits.count(Limit::ConnectTimeout), 1);
+}
+
 #[tokio::test]
 async fn every_limit_hit_is_counted_under_sys_broker_limits() {
     let config = BrokerConfig { sys_interval: Some(Duration::from_millis(50)), max_subscriptions_per_client: 1, ..BrokerConfig::default() };
