@@ -297,7 +297,7 @@ async fn a_connect_sent_one_byte_per_second_is_closed_at_the_connect_timeout() {
     assert!(bytes.len() > 10, "a CONNECT of {} bytes takes longer than the timeout at 1 byte/s", bytes.len());
 
     let mut timely = Raw::open(addr, V5).await;
-    for b in bytes.iter() {
+    for b in &bytes {
         timely.send_bytes(&[*b]).await;
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -310,7 +310,7 @@ async fn a_connect_sent_one_byte_per_second_is_closed_at_the_connect_timeout() {
     let start = tokio::time::Instant::now();
     let dribble = bytes.clone();
     let writer = tokio::spawn(async move {
-        for b in dribble.iter() {
+        for b in &dribble {
             if wr.write_all(&[*b]).await.is_err() {
                 return;
             }
