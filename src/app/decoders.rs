@@ -27,7 +27,10 @@ impl ExplorerApp {
 
     /// Adopt `file` and save it.
     fn save_bindings(&mut self, file: BindingFile) {
-        self.decoders.set_bindings(file);
+        for missing in self.decoders.set_bindings(file) {
+            self.decoders.schemas.requested(missing.clone());
+            self.send(Command::CompileProto(missing));
+        }
         self.store.charts.set_schemas(&self.decoders.schemas);
         self.send(Command::SaveDecoders(self.decoders.bindings.clone()));
     }
@@ -57,7 +60,10 @@ impl ExplorerApp {
                 self.save_bindings(file);
             }
             DecodersAction::Browse => self.send(Command::PickFile { field: FileField::ProtoFile }),
-            DecodersAction::Compile(file) => self.send(Command::CompileProto(file)),
+            DecodersAction::Compile(file) => {
+                self.decoders.schemas.requested(file.clone());
+                self.send(Command::CompileProto(file));
+            }
         }
     }
 }

@@ -84,7 +84,12 @@ impl ExplorerApp {
                     // A shown Retained tab asks again now, not at its next turn.
                     self.inside_polled = None;
                 }
-                Event::DecodersLoaded(file) => self.decoders.set_bindings(file),
+                Event::DecodersLoaded(file) => {
+                    // The runtime compiles the files of the bindings it loaded (runtime::decoders).
+                    for missing in self.decoders.set_bindings(file) {
+                        self.decoders.schemas.requested(missing);
+                    }
+                }
                 Event::ProtoCompiled { file, result } => self.proto_compiled(file, result),
                 Event::TemplatesLoaded(file) => {
                     self.publish.templates = file.templates;

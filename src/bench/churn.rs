@@ -24,6 +24,8 @@ use super::{BenchError, BenchOptions, CONNECT_TIMEOUT, Ctx};
 const MAX_OUTSTANDING: usize = 4096;
 /// Connection errors kept for the report (the rest are only counted).
 const MAX_ERRORS: usize = 5;
+/// Highest storm rate asked for (a connection every microsecond).
+const MAX_RATE: f64 = 1e6;
 /// Default storm rate, connections per second.
 pub const DEFAULT_RATE: f64 = 1000.0;
 
@@ -43,6 +45,9 @@ enum Outcome {
 /// Never for a single connection (those are counted); kept for symmetry with the other modes.
 pub async fn run(opts: &BenchOptions, ctx: &Ctx) -> Result<Report, BenchError> {
     let rate = opts.rate.unwrap_or(DEFAULT_RATE);
+    if rate > MAX_RATE {
+        return Err(BenchError::Options(format!("churn --rate is at most {MAX_RATE} connections per second")));
+    }
     let mut report = super::base_report(opts, ctx, 0, 0);
 
     // The bystanders: connected before the storm, pinged through it.
@@ -165,6 +170,8 @@ async fn storm(ctx: &Ctx, rate: f64, t0: Instant, until: Instant, errors: &mut V
                 running.spawn(one(addr, version, id));
             }
             Some(done) = running.join_next() => tally.add(done, ctx, errors),
+            // A slow rate's next tick may lie far past the end.
+            () = tokio::time::sleep_until(until) => break,
         }
     }
     let secs = t0.elapsed().as_secs_f64();

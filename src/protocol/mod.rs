@@ -423,6 +423,7 @@ impl Event {
                 store.broker.note.clone_from(&error);
                 if let Some(local) = store.conn_mut(ConnId::LOCAL) {
                     local.status = ConnStatus::Disconnected { error };
+                    local.sparkplug.connection_lost();
                 }
             }
             Self::BrokerStats(stats) => store.broker.stats = stats,
@@ -434,7 +435,11 @@ impl Event {
             Self::BrokerInside(update) => store.broker.inside.apply(update),
             Self::ConnStatus { conn_id, status } => {
                 if let Some(conn) = store.conn_mut(conn_id) {
+                    let was_up = conn.status == ConnStatus::Connected;
                     conn.status = status;
+                    if was_up && conn.status != ConnStatus::Connected {
+                        conn.sparkplug.connection_lost();
+                    }
                 }
             }
             Self::Messages { conn_id, msgs } => store.insert_messages(conn_id, msgs),

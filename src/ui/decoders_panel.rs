@@ -74,6 +74,7 @@ fn status(binding: &DecoderBinding, decoders: &Decoders) -> (String, bool) {
         (Decoder::Protobuf, None) => ("no .proto file named".to_owned(), true),
         (Decoder::Protobuf, Some(proto)) => match decoders.schemas.status(proto) {
             SchemaStatus::Compiling => ("compiling…".to_owned(), false),
+            SchemaStatus::NotCompiled => ("not compiled".to_owned(), false),
             SchemaStatus::Ready(_) => ("ok".to_owned(), false),
             SchemaStatus::Failed(err) => (err, true),
         },

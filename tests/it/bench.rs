@@ -155,6 +155,8 @@ async fn nonsense_options_are_refused_before_connecting() {
     let unreachable: SocketAddr = "127.0.0.1:9".parse().expect("addr");
     let opts = options(unreachable, &["--size", "8"]);
     assert!(matches!(bench::run(&opts).await, Err(BenchError::Options(_))));
+    let opts = options(unreachable, &["churn", "--rate", "1e10"]);
+    assert!(matches!(bench::run(&opts).await, Err(BenchError::Options(_))), "a period under 1 µs");
     let opts = options(unreachable, &["--count", "10"]);
     assert!(matches!(bench::run(&opts).await, Err(BenchError::Connect { .. })));
 }

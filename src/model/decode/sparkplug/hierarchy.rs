@@ -23,13 +23,17 @@ use super::proto::{MetricValue, Payload};
 pub const MAX_NODES: usize = 4_096;
 /// Most devices tracked per connection (over all edge nodes).
 pub const MAX_DEVICES: usize = 32_768;
+/// Longest group, edge node, device or host id tracked, bytes; messages of longer ones are
+/// counted as untracked (ids are copied, so the count bounds alone would not bound the memory).
+pub const MAX_ID_LEN: usize = 256;
 /// Most primary host applications tracked per connection.
 pub const MAX_HOSTS: usize = 256;
 
 /// Whether an edge node or device is up, as its certificates say.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Presence {
-    /// Seen, but no BIRTH or DEATH yet (the explorer joined after its BIRTH).
+    /// Seen, but no BIRTH or DEATH yet (the explorer joined after its BIRTH), or none since the
+    /// explorer lost its own connection (what happened meanwhile is unknown).
     #[default]
     Unknown,
     /// Its BIRTH came and no DEATH since.
@@ -210,10 +214,34 @@ impl Hierarchy {
     /// `continuity_lost`: messages before this one were thinned away (a coalesced run), so its
     /// `seq` is taken as it is, not checked against the previous one.
     pub fn observe(&mut self, topic: &str, payload: &[u8], at: SystemTime, continuity_lost: bool) {
-        match target(topic) {
+        let target = target(topic);
+        let too_long = |id: &str| id.len() > MAX_ID_LEN;
+        let over = match &target {
+            Some(Target::Host(host)) => too_long(host),
+            Some(Target::Node { group, node, device, .. }) => too_long(group) || too_long(node) || device.is_some_and(too_long),
+            None => false,
+        };
+        if over {
+            self.untracked += 1;
+            return;
+        }
+        match target {
             Some(Target::Host(host)) => self.state(host, payload, at),
             Some(Target::Node { group, kind, node, device }) => self.node_message(group, kind, node, device, payload, at, continuity_lost),
             None => {}
+        }
+    }
+
+    /// The explorer lost its own connection: what the nodes did meanwhile is unknown. Every node
+    /// and device goes to [`Presence::Unknown`] until its next BIRTH or DEATH, and the next `seq`
+    /// of each node is taken as it comes (a gap the explorer missed is not the node's).
+    pub fn connection_lost(&mut self) {
+        for node in self.groups.values_mut().flat_map(BTreeMap::values_mut) {
+            node.presence = Presence::Unknown;
+            node.seq = None;
+            for device in node.devices.values_mut() {
+                device.presence = Presence::Unknown;
+            }
         }
     }
 

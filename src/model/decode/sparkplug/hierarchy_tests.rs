@@ -226,3 +226,45 @@ fn the_store_feeds_each_connections_hierarchy_with_messages_and_coalesced_runs()
     let node = store.conns[0].sparkplug.node("g", "e").expect("node");
     assert_eq!((node.presence, node.seq, node.gaps), (Presence::Offline, Some(7), 0));
 }
+
+#[test]
+fn an_out_of_spec_seq_is_a_gap_never_an_overflow() {
+    // Sparkplug's seq is 0..=255; any u64 can come off the wire, u64::MAX included.
+    let mut h = Hierarchy::default();
+    feed(&mut h, "spBv1.0/g/NBIRTH/e", &nbirth(0), 0);
+    feed(&mut h, "spBv1.0/g/NDATA/e", &data(u64::MAX), 1);
+    feed(&mut h, "spBv1.0/g/NDATA/e", &data(u64::MAX), 2);
+    feed(&mut h, "spBv1.0/g/NDATA/e", &data(0), 3);
+    assert_eq!(h.node("g", "e").expect("node").gaps, 2, "u64::MAX after 0 and after itself is out of sequence");
+    assert_eq!(crate::model::decode::sparkplug::seq_gap(Some(u64::MAX), 0), None, "taken modulo 256: 255 → 0");
+}
+
+#[test]
+fn losing_the_explorers_connection_makes_every_node_unknown_and_restarts_seq_checks() {
+    let mut h = Hierarchy::default();
+    feed(&mut h, "spBv1.0/g/NBIRTH/e", &nbirth(0), 0);
+    feed(&mut h, "spBv1.0/g/DBIRTH/e/d1", &dbirth(1), 1);
+    feed(&mut h, "spBv1.0/g/NDATA/e", &data(2), 2);
+    h.connection_lost();
+    let node = h.node("g", "e").expect("node");
+    assert_eq!(node.presence, Presence::Unknown, "it may have died meanwhile");
+    assert_eq!(node.devices["d1"].presence, Presence::Unknown);
+    // Messages 3..=9 went by while the explorer was away: not the node's gap.
+    feed(&mut h, "spBv1.0/g/NDATA/e", &data(10), 10);
+    feed(&mut h, "spBv1.0/g/NDATA/e", &data(11), 11);
+    assert_eq!(h.node("g", "e").expect("node").gaps, 0);
+    feed(&mut h, "spBv1.0/g/NBIRTH/e", &nbirth(1), 12);
+    assert_eq!(h.node("g", "e").expect("node").presence, Presence::Online);
+}
+
+#[test]
+fn ids_longer_than_the_bound_are_counted_not_copied() {
+    let mut h = Hierarchy::default();
+    let long = "x".repeat(MAX_ID_LEN + 1);
+    feed(&mut h, &format!("spBv1.0/g/NDATA/{long}"), &data(0), 0);
+    feed(&mut h, &format!("spBv1.0/g/DDATA/e/{long}"), &data(0), 1);
+    feed(&mut h, &format!("spBv1.0/STATE/{long}"), b"ONLINE", 2);
+    assert_eq!((h.node_count(), h.device_count(), h.hosts().count(), h.untracked()), (0, 0, 0, 3));
+    feed(&mut h, &format!("spBv1.0/g/NDATA/{}", "x".repeat(MAX_ID_LEN)), &data(0), 3);
+    assert_eq!(h.node_count(), 1, "an id of exactly the bound is kept");
+}

@@ -119,10 +119,11 @@ impl EdgeAliases {
     }
 }
 
-/// The sequence number expected after `last` (0..=255, wrapping), if `seq` is not it: a gap.
+/// The sequence number expected after `last` (0..=255, wrapping), if `seq` is not it: a gap. A
+/// `seq` outside 0..=255 (out of spec, any u64 can come off the wire) is never the one expected.
 #[must_use]
 pub fn seq_gap(last: Option<u64>, seq: u64) -> Option<u64> {
-    last.map(|last| (last + 1) % 256).filter(|&expected| expected != seq)
+    last.map(|last| (last % 256 + 1) % 256).filter(|&expected| expected != seq)
 }
 
 /// True for topics whose payload is a Sparkplug B protobuf: under `spBv1.0/`, except the host
