@@ -529,6 +529,7 @@ proptest! {
         topics in prop::collection::btree_set(prop_oneof![topic(), deep_topic()], 0..50),
         removals in prop::collection::vec((prop_oneof![topic(), deep_topic()], prop_oneof![filter(), deep_filter()]), 0..10),
         refills in prop::collection::vec(prop_oneof![topic(), deep_topic()], 0..10),
+        queries in prop::collection::vec(prop_oneof![filter(), deep_filter()], 1..6),
     ) {
         let mut trie = TopicTrie::new();
         let mut model: BTreeSet<String> = BTreeSet::new();
@@ -550,6 +551,12 @@ proptest! {
                 prop_assert_eq!(trie.get(t), Some(&named(t)));
             }
             prop_assert_eq!(matched_named(&trie, "#"), model.iter().filter(|t| !t.starts_with('$')).cloned().collect::<Vec<_>>());
+            // Every kind of query still sees the folded and split shapes right.
+            for q in &queries {
+                let want: Vec<String> = model.iter().filter(|t| matches(q, t)).cloned().collect();
+                prop_assert_eq!(&matched_named(&trie, q), &want, "filter {}", q);
+                prop_assert_eq!(matched_topics(&trie, q), want, "filter {}", q);
+            }
         }
     }
 }
