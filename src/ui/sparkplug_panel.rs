@@ -303,7 +303,15 @@ fn node_state_ui(ui: &mut egui::Ui, node: &EdgeNode, now: SystemTime) {
 
 fn device_state_ui(ui: &mut egui::Ui, device: &Device, now: SystemTime) {
     column(ui, COLUMNS[1].1, |ui| {
-        presence_badge(ui, device.presence, device.birth_at, device.death_at, now, "DBIRTH", "DDEATH or its node's NDEATH");
+        presence_badge(
+            ui,
+            device.presence,
+            device.birth_at,
+            device.death_at,
+            now,
+            "DBIRTH",
+            "DDEATH, its node's NDEATH, or its node's new NBIRTH (then it awaits its DBIRTH)",
+        );
     });
 }
 
@@ -325,7 +333,7 @@ fn presence_badge(
             "? no BIRTH",
             Color32::GRAY,
             &format!(
-                "Messages came but no {birth} yet: the explorer joined after it (a rebirth request, NCMD Node Control/Rebirth, asks for one)"
+                "Messages came but no {birth} yet: the explorer joined after it, or lost its own connection since (a rebirth request, NCMD Node Control/Rebirth, asks for one)"
             ),
         ),
     };

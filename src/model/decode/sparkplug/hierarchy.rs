@@ -349,6 +349,7 @@ impl Hierarchy {
                 // A new session: its devices are born again after it.
                 for d in node.devices.values_mut().filter(|d| d.presence == Presence::Online) {
                     d.presence = Presence::Offline;
+                    d.death_at = Some(at);
                 }
             }
             ("NDEATH", None, Some(p)) => match (node.bd_seq, bd_seq(&p)) {
