@@ -5,50 +5,16 @@
 //! awaiting PUBREL. The router appends to the queue; the connection task drains it. Lock order:
 //! the router's state first, then a session; never the other way round.
 
-use bytes::Bytes;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::{Notify, oneshot};
 use tokio::time::Instant;
 
-use super::codec::{LastWill, Properties, ProtocolVersion, QoS, SubscriptionOptions};
+use super::codec::{LastWill, ProtocolVersion, QoS, SubscriptionOptions};
 use super::counters::ClientCounters;
 use super::retained::Retained;
-
-/// A message as routed, shared by every session it goes to.
-#[derive(Debug)]
-pub struct Routed {
-    /// Topic name.
-    pub topic: Arc<str>,
-    /// Payload, shared without copies.
-    pub payload: Bytes,
-    /// QoS the publisher used.
-    pub published_qos: QoS,
-    /// Retain flag as published.
-    pub retain: bool,
-    /// MQTT 5 properties passed through (payload format, content type, response topic, correlation data, user properties);
-    /// `None` when there are none, so a plain message costs a pointer here instead of a ~400-byte block.
-    pub properties: Option<Box<Properties>>,
-    /// When the Message Expiry Interval runs out.
-    pub expires_at: Option<Instant>,
-    /// Client id of the publisher.
-    pub publisher: Arc<str>,
-}
-
-impl Routed {
-    /// Bytes this message costs in a queue.
-    #[must_use]
-    pub fn cost(&self) -> usize {
-        self.payload.len() + self.topic.len() + 64
-    }
-
-    /// True once the Message Expiry Interval has passed.
-    #[must_use]
-    pub fn expired(&self, now: Instant) -> bool {
-        self.expires_at.is_some_and(|at| at <= now)
-    }
-}
+pub use super::routed::Routed;
 
 /// One message on its way to one session.
 #[derive(Clone, Debug)]
@@ -446,7 +412,7 @@ mod tests {
     fn retained(topic: &str, qos: QoS) -> Retained {
         Retained::new(&Routed {
             topic: topic.into(),
-            payload: Bytes::from_static(b"v"),
+            payload: bytes::Bytes::from_static(b"v"),
             published_qos: qos,
             retain: true,
             properties: None,

@@ -21,7 +21,8 @@
 //! - [`rate`]: `max_connection_rate`, new connections per second.
 //! - [`session`]: one client's connection task (CONNECT, keep-alive, QoS flows).
 //! - [`client_state`]: what a session keeps between connections.
-//! - [`router`]: fan-out, retained store, wills; [`retained`]: the store's compact copy of a message.
+//! - [`router`]: fan-out, retained store, wills; [`retained`]: the store's compact copy of a message;
+//!   [`routed`]: a message as routed.
 //! - [`stats`]: counters, `$SYS`.
 //! - [`tap`]: the explorer's view of everything routed.
 //! - [`availability`]: each will next to the retained value on its topic; publish a will now.
@@ -43,6 +44,7 @@ pub mod options;
 pub mod order;
 pub mod rate;
 pub mod retained;
+pub mod routed;
 pub mod router;
 pub mod secure;
 pub mod security;

@@ -19,8 +19,8 @@ use bytes::Bytes;
 use tokio::time::Instant;
 use triomphe::ThinArc;
 
-use super::client_state::Routed;
 use super::codec::{Properties, QoS};
+use super::routed::Routed;
 use super::topic::TopicValue;
 
 /// What a retained message keeps besides its topic and payload.

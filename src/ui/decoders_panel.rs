@@ -186,7 +186,7 @@ impl DecodersPanel {
                 ui.add(egui::TextEdit::singleline(&mut f.filter).hint_text("factory/+/pb/#").code_editor().desired_width(360.0))
                     .labelled_by(label.id);
                 let text = if f.filter.is_empty() { "" } else { filter_problem.unwrap_or_default() };
-                super::publish_panel::error_line(ui, text, super::ALERT_COLOR);
+                super::error_line(ui, text, super::ALERT_COLOR);
             });
             ui.end_row();
             let label = ui.label("Decoder");

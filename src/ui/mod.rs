@@ -168,6 +168,16 @@ pub fn named_button(ui: &mut egui::Ui, caption: &str, name: &str) -> egui::Respo
     response
 }
 
+/// A single line, always allocated (so the layout does not jump when it fills); cut with … when
+/// too long, the full text on hover. Errors under form fields use it.
+pub fn error_line(ui: &mut egui::Ui, text: &str, color: egui::Color32) {
+    let label = egui::Label::new(RichText::new(if text.is_empty() { " " } else { text }).color(color)).truncate();
+    let response = ui.add(label);
+    if !text.is_empty() {
+        response.on_hover_text(text);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::Duration;

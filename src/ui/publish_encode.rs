@@ -114,6 +114,6 @@ pub fn outcome_ui(ui: &mut egui::Ui, encoding: &Encoding, outcome: &Result<usize
             let text = format!("Encodes to {} of {what}", crate::model::format::bytes(*n as u64));
             ui.label(RichText::new(text).weak());
         }
-        Err(err) => super::publish_panel::error_line(ui, err, super::ALERT_COLOR),
+        Err(err) => super::error_line(ui, err, super::ALERT_COLOR),
     }
 }

@@ -148,7 +148,7 @@ fn status_line(ui: &mut egui::Ui, status: Option<&Status>) {
         Some(Status::Error(t)) => (t.as_str(), super::ALERT_COLOR),
         None => ("", ui.visuals().weak_text_color()),
     };
-    error_line(ui, text, color);
+    super::error_line(ui, text, color);
 }
 
 /// The payload editor under its label (the label is its accessible name).
@@ -161,15 +161,6 @@ fn payload_edit(ui: &mut egui::Ui, text: &mut String, label: &str, hint: &str) -
         .desired_rows(6)
         .desired_width(f32::INFINITY);
     ui.add(edit).labelled_by(label.id)
-}
-
-/// A single line, always allocated; cut with … when too long, the full text on hover.
-pub fn error_line(ui: &mut egui::Ui, text: &str, color: egui::Color32) {
-    let label = egui::Label::new(RichText::new(if text.is_empty() { " " } else { text }).color(color)).truncate();
-    let response = ui.add(label);
-    if !text.is_empty() {
-        response.on_hover_text(text);
-    }
 }
 
 impl PublishPanel {
@@ -329,7 +320,7 @@ impl PublishPanel {
                 self.status = None;
             }
         }
-        error_line(ui, self.topic_error.as_deref().unwrap_or_default(), super::ALERT_COLOR);
+        super::error_line(ui, self.topic_error.as_deref().unwrap_or_default(), super::ALERT_COLOR);
         ui.horizontal_wrapped(|ui| {
             let before = f.format;
             egui::ComboBox::from_label("payload format").selected_text(f.format.label()).show_ui(ui, |ui| {
@@ -402,7 +393,7 @@ impl PublishPanel {
         if edit.changed() || self.format_changed {
             self.payload_error = f.payload_bytes().err();
         }
-        error_line(ui, self.payload_error.as_deref().unwrap_or_default(), super::ALERT_COLOR);
+        super::error_line(ui, self.payload_error.as_deref().unwrap_or_default(), super::ALERT_COLOR);
     }
 
     /// Validate, ask before an empty retained publish, and send.
